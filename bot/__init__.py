@@ -1,0 +1,1 @@
+"""Start-up and wiring: configuration, the command line and the messenger adapters."""

@@ -1,0 +1,1 @@
+"""The conversation: turns one inbound event into replies. Framework-neutral."""

@@ -1,0 +1,68 @@
+"""The translator: message keys and parameters become Chinese or English text."""
+
+from __future__ import annotations
+
+import logging
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from domain.members import LANGUAGES
+
+log = logging.getLogger(__name__)
+LOCALES = Path(__file__).parent / "locales"
+FALLBACK = "en"
+
+
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, name + "."))
+        else:
+            flat[name] = str(value)
+    return flat
+
+
+def load_catalogs(folder: Path = LOCALES) -> dict[str, dict[str, str]]:
+    """Read `en.toml`, `en.*.toml`, `zh.toml`, `zh.*.toml`: a file per feature eases merges."""
+    catalogs: dict[str, dict[str, str]] = {}
+    for lang in LANGUAGES:
+        merged: dict[str, str] = {}
+        for path in sorted([*folder.glob(f"{lang}.toml"), *folder.glob(f"{lang}.*.toml")]):
+            table = _flatten(tomllib.loads(path.read_text(encoding="utf-8")))
+            clash = merged.keys() & table.keys()
+            if clash:
+                raise ValueError(f"{path.name} defines keys already defined: {sorted(clash)}")
+            merged.update(table)
+        catalogs[lang] = merged
+    return catalogs
+
+
+class _Params(dict[str, Any]):
+    """Leaves a missing parameter visible as {name} instead of raising mid-conversation."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+class Translator:
+    """Looks a key up in the member's language, falling back to English, then to the key."""
+
+    def __init__(self, catalogs: dict[str, dict[str, str]] | None = None) -> None:
+        self.catalogs = catalogs if catalogs is not None else load_catalogs()
+
+    def has(self, lang: str, key: str) -> bool:
+        return key in self.catalogs.get(lang, {})
+
+    def __call__(self, lang: str, key: str, **params: Any) -> str:
+        template = self.catalogs.get(lang, {}).get(key)
+        if template is None:
+            template = self.catalogs.get(FALLBACK, {}).get(key)
+            if template is None:
+                log.error("message key %r is missing in every language", key)
+                return key
+            log.warning("message key %r is missing in %r", key, lang)
+        return template.format_map(_Params(params))

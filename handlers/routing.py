@@ -1,0 +1,142 @@
+"""How a conversation step is found: commands, buttons, states and intents, per feature."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from domain.members import ChatUser, Member
+from domain.policy import Policy
+from domain.ports import UnitOfWorkFactory
+from handlers.types import Button, Inbound, Outcome, Reply
+
+if TYPE_CHECKING:
+    from domain.clock import Clock
+    from handlers.i18n import Translator
+
+
+@dataclass
+class Deps:
+    """What every conversation step may use; built once by the composition root."""
+
+    uow_factory: UnitOfWorkFactory
+    policy: Policy
+    clock: Clock
+    translator: Translator
+    extras: dict[str, Any] = field(default_factory=dict)  # feature services (staff chat id...)
+
+
+@dataclass
+class Context:
+    """One inbound event with who sent it and what the conversation remembers."""
+
+    inbound: Inbound
+    chat_user: ChatUser
+    member: Member | None
+    deps: Deps
+
+    @property
+    def lang(self) -> str:
+        return self.chat_user.effective_language()
+
+    @property
+    def now(self) -> datetime:
+        return self.deps.clock.now()
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.chat_user.state_data
+
+    def t(self, key: str, **params: Any) -> str:
+        return self.deps.translator(self.lang, key, **params)
+
+
+Handler = Callable[[Context], Awaitable[Outcome]]
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    name: str
+    handler: Handler
+    description_key: str | None  # shown in Telegram's command menu when set
+    member_only: bool
+
+
+class Router:
+    """A feature's steps; the conversation includes every feature's router."""
+
+    def __init__(self) -> None:
+        self.commands: dict[str, CommandSpec] = {}
+        self.buttons: dict[str, tuple[Handler, bool]] = {}
+        self.states: dict[str, Handler] = {}
+        self.intents: dict[str, tuple[Handler, tuple[str, ...], bool]] = {}
+
+    def command(
+        self, *names: str, description_key: str | None = None, member_only: bool = False
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            for i, name in enumerate(names):
+                self.commands[name] = CommandSpec(
+                    name, handler, description_key if i == 0 else None, member_only
+                )
+            return handler
+
+        return register
+
+    def button(self, prefix: str, member_only: bool = False) -> Callable[[Handler], Handler]:
+        """Callback data is `prefix:args`; keep it under Telegram's 64 bytes."""
+
+        def register(handler: Handler) -> Handler:
+            self.buttons[prefix] = (handler, member_only)
+            return handler
+
+        return register
+
+    def state(self, name: str) -> Callable[[Handler], Handler]:
+        """The step that takes whatever the person sends next while in this state."""
+
+        def register(handler: Handler) -> Handler:
+            self.states[name] = handler
+            return handler
+
+        return register
+
+    def intent(
+        self, name: str, phrases: tuple[str, ...], member_only: bool = False
+    ) -> Callable[[Handler], Handler]:
+        """Free text close to one of `phrases` (zh and en) runs this step."""
+
+        def register(handler: Handler) -> Handler:
+            self.intents[name] = (handler, phrases, member_only)
+            return handler
+
+        return register
+
+    def include(self, other: Router) -> None:
+        for table, incoming in (
+            (self.commands, other.commands),
+            (self.buttons, other.buttons),
+            (self.states, other.states),
+            (self.intents, other.intents),
+        ):
+            clash = table.keys() & incoming.keys()
+            if clash:
+                raise ValueError(f"two features register the same names: {sorted(clash)}")
+            table.update(incoming)  # type: ignore[attr-defined]
+
+
+def reply(key: str, **params: Any) -> Reply:
+    return Reply(key, params)
+
+
+def buttons(*rows: list[Button]) -> tuple[tuple[Button, ...], ...]:
+    return tuple(tuple(row) for row in rows)
+
+
+def say(
+    key: str, *, state: str | None = None, data: dict[str, Any] | None = None, **params: Any
+) -> Outcome:
+    """The common case: one reply, optionally moving to a state."""
+    return Outcome((Reply(key, params),), next_state=state, state_data=data)

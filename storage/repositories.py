@@ -1,0 +1,408 @@
+"""Repositories over one connection: they read and write, and never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Insert, case, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.schema import Table
+
+from domain.members import ChatUser, Member, Store
+from domain.points import EntryKind, LedgerEntry
+from domain.receipts import Receipt
+from storage.tables import chat_users, members, points_ledger, receipts, stores
+
+CHUNK = 500  # keeps IN (...) lists and executemany batches under every driver's limits
+
+
+def to_cents(amount: Decimal) -> int:
+    return int((amount * 100).to_integral_value())
+
+
+def from_cents(cents: int) -> Decimal:
+    return (Decimal(cents) / 100).quantize(Decimal("0.01"))
+
+
+def insert_ignoring_duplicates(conn: AsyncConnection, table: Table) -> Insert:
+    """INSERT that skips rows violating a unique constraint, on SQLite and PostgreSQL."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if conn.dialect.name == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    return insert(table)
+
+
+def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+class SqlStoreRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def get(self, store_id: int) -> Store | None:
+        row = (await self.conn.execute(select(stores).where(stores.c.id == store_id))).first()
+        return _store(row) if row else None
+
+    async def get_by_code(self, code: str) -> Store | None:
+        row = (await self.conn.execute(select(stores).where(stores.c.code == code))).first()
+        return _store(row) if row else None
+
+    async def list(self) -> list[Store]:
+        rows = await self.conn.execute(select(stores).order_by(stores.c.code))
+        return [_store(row) for row in rows]
+
+    async def add(self, store: Store) -> Store:
+        result = await self.conn.execute(
+            insert(stores).values(code=store.code, name=store.name, timezone=store.timezone)
+        )
+        return Store(store.code, store.name, store.timezone, id=result.inserted_primary_key[0])
+
+
+def _store(row: Any) -> Store:
+    return Store(code=row.code, name=row.name, timezone=row.timezone, id=row.id)
+
+
+def _member_values(member: Member) -> dict[str, Any]:
+    return {
+        "member_no": member.member_no,
+        "name": member.name,
+        "phone": member.phone,
+        "birthday": member.birthday,
+        "birthday_md": member.birthday.month * 100 + member.birthday.day
+        if member.birthday
+        else None,
+        "home_store_id": member.home_store_id,
+        "acquired_store_id": member.acquired_store_id,
+        "tier": member.tier,
+        "spend_12m_cents": to_cents(member.spend_12m),
+        "language": member.language,
+        "marketing_consent": member.marketing_consent,
+        "opted_out_at": member.opted_out_at,
+        "joined_at": member.joined_at,
+    }
+
+
+def member_from_row(row: Any) -> Member:
+    return Member(
+        id=row.id,
+        member_no=row.member_no,
+        name=row.name,
+        phone=row.phone,
+        birthday=row.birthday,
+        home_store_id=row.home_store_id,
+        acquired_store_id=row.acquired_store_id,
+        tier=row.tier,
+        spend_12m=from_cents(row.spend_12m_cents),
+        language=row.language,
+        marketing_consent=bool(row.marketing_consent),
+        opted_out_at=row.opted_out_at,
+        joined_at=row.joined_at,
+    )
+
+
+class SqlMemberRepository:
+    NEW_MEMBER_PREFIX = "W"  # members who join in the chat; imported numbers keep theirs
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def _one(self, condition: Any) -> Member | None:
+        row = (await self.conn.execute(select(members).where(condition))).first()
+        return member_from_row(row) if row else None
+
+    async def get(self, member_id: int) -> Member | None:
+        return await self._one(members.c.id == member_id)
+
+    async def get_by_phone(self, phone: str) -> Member | None:
+        return await self._one(members.c.phone == phone)
+
+    async def get_by_member_no(self, member_no: str) -> Member | None:
+        return await self._one(members.c.member_no == member_no)
+
+    async def add(self, member: Member) -> Member:
+        result = await self.conn.execute(insert(members).values(**_member_values(member)))
+        member.id = result.inserted_primary_key[0]
+        return member
+
+    async def add_many(self, new_members: Sequence[Member]) -> None:
+        """Insert many members in batches (imports, demo data); ids are not read back."""
+        for chunk in _chunks(new_members):
+            await self.conn.execute(insert(members), [_member_values(m) for m in chunk])
+
+    async def update(self, member: Member) -> None:
+        if member.id is None:
+            raise ValueError("cannot update a member that was never added")
+        values = _member_values(member)
+        await self.conn.execute(update(members).where(members.c.id == member.id).values(**values))
+
+    async def next_member_no(self) -> str:
+        prefix = self.NEW_MEMBER_PREFIX
+        highest = await self.conn.scalar(
+            select(func.max(members.c.member_no)).where(members.c.member_no.like(f"{prefix}%"))
+        )
+        number = int(highest[len(prefix) :]) + 1 if highest else 1
+        return f"{prefix}{number:07d}"
+
+    async def ids_by_member_no(self, numbers: Iterable[str]) -> dict[str, int]:
+        wanted = list(set(numbers))
+        found: dict[str, int] = {}
+        for chunk in _chunks(wanted):
+            rows = await self.conn.execute(
+                select(members.c.member_no, members.c.id).where(members.c.member_no.in_(chunk))
+            )
+            found.update({row.member_no: row.id for row in rows})
+        return found
+
+    async def ids_by_phone(self, phones: Iterable[str]) -> dict[str, int]:
+        wanted = list(set(phones))
+        found: dict[str, int] = {}
+        for chunk in _chunks(wanted):
+            rows = await self.conn.execute(
+                select(members.c.phone, members.c.id).where(members.c.phone.in_(chunk))
+            )
+            found.update({row.phone: row.id for row in rows})
+        return found
+
+    async def tiers_of(self, member_ids: Iterable[int]) -> dict[int, str]:
+        wanted = list(set(member_ids))
+        found: dict[int, str] = {}
+        for chunk in _chunks(wanted):
+            rows = await self.conn.execute(
+                select(members.c.id, members.c.tier).where(members.c.id.in_(chunk))
+            )
+            found.update({row.id: row.tier for row in rows})
+        return found
+
+    async def set_tiers(self, tiers: dict[int, tuple[str, Decimal]]) -> None:
+        items = list(tiers.items())
+        for chunk in _chunks(items):
+            ids = [member_id for member_id, _ in chunk]
+            await self.conn.execute(
+                update(members)
+                .where(members.c.id.in_(ids))
+                .values(
+                    tier=case({mid: tier for mid, (tier, _) in chunk}, value=members.c.id),
+                    spend_12m_cents=case(
+                        {mid: to_cents(spend) for mid, (_, spend) in chunk}, value=members.c.id
+                    ),
+                )
+            )
+
+    async def count(self) -> int:
+        return int(await self.conn.scalar(select(func.count()).select_from(members)) or 0)
+
+
+def _chat_user(row: Any) -> ChatUser:
+    return ChatUser(
+        id=row.id,
+        channel=row.channel,
+        user_id=row.user_id,
+        chat_id=row.chat_id,
+        telegram_language=row.telegram_language,
+        language=row.language,
+        member_id=row.member_id,
+        state=row.state,
+        state_data=dict(row.state_data or {}),
+        source_store_code=row.source_store_code,
+        reachable=bool(row.reachable),
+    )
+
+
+class SqlChatUserRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def get(self, channel: str, user_id: str) -> ChatUser | None:
+        row = (
+            await self.conn.execute(
+                select(chat_users).where(
+                    chat_users.c.channel == channel, chat_users.c.user_id == user_id
+                )
+            )
+        ).first()
+        return _chat_user(row) if row else None
+
+    async def save(self, chat_user: ChatUser) -> ChatUser:
+        now = datetime.now(UTC)
+        values = {
+            "channel": chat_user.channel,
+            "user_id": chat_user.user_id,
+            "chat_id": chat_user.chat_id,
+            "telegram_language": chat_user.telegram_language,
+            "language": chat_user.language,
+            "member_id": chat_user.member_id,
+            "state": chat_user.state,
+            "state_data": chat_user.state_data,
+            "source_store_code": chat_user.source_store_code,
+            "reachable": chat_user.reachable,
+            "updated_at": now,
+        }
+        if chat_user.id is None:
+            result = await self.conn.execute(insert(chat_users).values(**values, created_at=now))
+            chat_user.id = result.inserted_primary_key[0]
+        else:
+            await self.conn.execute(
+                update(chat_users).where(chat_users.c.id == chat_user.id).values(**values)
+            )
+        return chat_user
+
+    async def for_member(self, member_id: int) -> list[ChatUser]:
+        rows = await self.conn.execute(
+            select(chat_users).where(chat_users.c.member_id == member_id).order_by(chat_users.c.id)
+        )
+        return [_chat_user(row) for row in rows]
+
+
+def _entry(row: Any) -> LedgerEntry:
+    return LedgerEntry(
+        id=row.id,
+        member_id=row.member_id,
+        kind=EntryKind(row.kind),
+        points=row.points,
+        source_key=row.source_key,
+        occurred_at=row.occurred_at,
+        expires_at=row.expires_at,
+        note=row.note,
+    )
+
+
+class SqlLedgerRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def entries_for(self, member_id: int) -> list[LedgerEntry]:
+        rows = await self.conn.execute(
+            select(points_ledger)
+            .where(points_ledger.c.member_id == member_id)
+            .order_by(points_ledger.c.occurred_at, points_ledger.c.id)
+        )
+        return [_entry(row) for row in rows]
+
+    async def append(self, entries: Sequence[LedgerEntry]) -> int:
+        if not entries:
+            return 0
+        known: set[str] = set()
+        keys = [e.source_key for e in entries]
+        for chunk in _chunks(keys):
+            rows = await self.conn.execute(
+                select(points_ledger.c.source_key).where(points_ledger.c.source_key.in_(chunk))
+            )
+            known.update(row.source_key for row in rows)
+        fresh: dict[str, LedgerEntry] = {}
+        for entry in entries:
+            if entry.source_key not in known:
+                fresh.setdefault(entry.source_key, entry)
+        values = [
+            {
+                "member_id": e.member_id,
+                "kind": e.kind.value,
+                "points": e.points,
+                "source_key": e.source_key,
+                "occurred_at": e.occurred_at,
+                "expires_at": e.expires_at,
+                "note": e.note,
+            }
+            for e in fresh.values()
+        ]
+        # The unique source key guards against a concurrent writer booking the same entry.
+        statement = insert_ignoring_duplicates(self.conn, points_ledger)
+        for chunk in _chunks(values):
+            await self.conn.execute(statement, list(chunk))
+        return len(values)
+
+    async def balance(self, member_id: int) -> int:
+        total = await self.conn.scalar(
+            select(func.coalesce(func.sum(points_ledger.c.points), 0)).where(
+                points_ledger.c.member_id == member_id
+            )
+        )
+        return int(total or 0)
+
+
+def _receipt(row: Any) -> Receipt:
+    return Receipt(
+        id=row.id,
+        receipt_no=row.receipt_no,
+        store_id=row.store_id,
+        member_id=row.member_id,
+        occurred_at=row.occurred_at,
+        amount=from_cents(row.amount_cents),
+        currency=row.currency,
+        original_receipt_no=row.original_receipt_no,
+        points=row.points,
+    )
+
+
+class SqlReceiptRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def get(self, receipt_no: str) -> Receipt | None:
+        row = (
+            await self.conn.execute(select(receipts).where(receipts.c.receipt_no == receipt_no))
+        ).first()
+        return _receipt(row) if row else None
+
+    async def existing(self, receipt_nos: Iterable[str]) -> set[str]:
+        wanted = list(set(receipt_nos))
+        found: set[str] = set()
+        for chunk in _chunks(wanted):
+            rows = await self.conn.execute(
+                select(receipts.c.receipt_no).where(receipts.c.receipt_no.in_(chunk))
+            )
+            found.update(row.receipt_no for row in rows)
+        return found
+
+    async def add_many(self, new_receipts: Sequence[Receipt]) -> int:
+        values = [
+            {
+                "receipt_no": r.receipt_no,
+                "store_id": r.store_id,
+                "member_id": r.member_id,
+                "occurred_at": r.occurred_at,
+                "amount_cents": to_cents(r.amount),
+                "currency": r.currency,
+                "original_receipt_no": r.original_receipt_no,
+                "points": r.points,
+            }
+            for r in new_receipts
+        ]
+        for chunk in _chunks(values):
+            await self.conn.execute(insert(receipts), list(chunk))
+        return len(values)
+
+    async def spend_since(self, member_ids: Iterable[int], since: datetime) -> dict[int, Decimal]:
+        wanted = list(set(member_ids))
+        found: dict[int, Decimal] = {}
+        for chunk in _chunks(wanted):
+            rows = await self.conn.execute(
+                select(receipts.c.member_id, func.sum(receipts.c.amount_cents).label("cents"))
+                .where(receipts.c.member_id.in_(chunk), receipts.c.occurred_at >= since)
+                .group_by(receipts.c.member_id)
+            )
+            found.update({row.member_id: max(Decimal(0), from_cents(row.cents)) for row in rows})
+        return found
+
+    async def refunded(self, original_receipt_no: str) -> Decimal:
+        cents = await self.conn.scalar(
+            select(func.coalesce(func.sum(receipts.c.amount_cents), 0)).where(
+                receipts.c.original_receipt_no == original_receipt_no
+            )
+        )
+        return from_cents(int(cents or 0))
+
+    async def recent_for_member(self, member_id: int, count: int) -> list[Receipt]:
+        rows = await self.conn.execute(
+            select(receipts)
+            .where(receipts.c.member_id == member_id)
+            .order_by(receipts.c.occurred_at.desc(), receipts.c.id.desc())
+            .limit(count)
+        )
+        return [_receipt(row) for row in rows]

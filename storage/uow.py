@@ -1,0 +1,77 @@
+"""The unit of work: one connection, one transaction, and the only place that commits."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from storage.repositories import (
+    SqlChatUserRepository,
+    SqlLedgerRepository,
+    SqlMemberRepository,
+    SqlReceiptRepository,
+    SqlStoreRepository,
+)
+
+
+class SqlUnitOfWork:
+    """`async with uow: ...; await uow.commit()`; leaving without commit rolls back."""
+
+    stores: SqlStoreRepository
+    members: SqlMemberRepository
+    chat_users: SqlChatUserRepository
+    ledger: SqlLedgerRepository
+    receipts: SqlReceiptRepository
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._conn: AsyncConnection | None = None
+
+    @property
+    def connection(self) -> AsyncConnection:
+        if self._conn is None:
+            raise RuntimeError("the unit of work is used outside 'async with'")
+        return self._conn
+
+    async def __aenter__(self) -> SqlUnitOfWork:
+        conn = await self.engine.connect()
+        await conn.begin()
+        self._conn = conn
+        self.stores = SqlStoreRepository(conn)
+        self.members = SqlMemberRepository(conn)
+        self.chat_users = SqlChatUserRepository(conn)
+        self.ledger = SqlLedgerRepository(conn)
+        self.receipts = SqlReceiptRepository(conn)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            if conn.in_transaction():
+                await conn.rollback()
+        finally:
+            await conn.close()
+
+    async def commit(self) -> None:
+        await self.connection.commit()
+
+    async def rollback(self) -> None:
+        await self.connection.rollback()
+
+
+class SqlUnitOfWorkFactory:
+    """Makes a fresh unit of work per use case, over one shared engine."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    def __call__(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine)
