@@ -1,0 +1,83 @@
+"""The terminal chat works in a pipe: the same story as in Telegram, typed on standard input."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bot.bootstrap import build_app
+from bot.config import Settings
+from domain.members import Member, Store
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _retailbot(args: list[str], stdin: str = "", env: dict[str, str] | None = None,
+               cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}
+    full_env.update({"PYTHONPATH": str(ROOT), **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        input=stdin, capture_output=True, text=True, timeout=60, env=full_env,
+        cwd=cwd or ROOT,
+    )
+
+
+def _seed(url: str) -> None:
+    async def work() -> None:
+        app = await build_app(Settings(database_url=url))
+        async with app.uow_factory() as uow:
+            store = await uow.stores.add(Store("SH01", "Shanghai", "Asia/Shanghai"))
+            await uow.members.add(Member("100001", "Li Lei", "+8613800138000",
+                                         datetime(2025, 1, 1, tzinfo=timezone.utc),
+                                         home_store_id=store.id, marketing_consent=True))
+            await uow.commit()
+        await app.close()
+
+    asyncio.run(work())
+
+
+def test_terminal_chat_in_a_pipe_links_shows_points_and_stops_marketing(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/chat.db"
+    _seed(url)
+    script = "/start\n0\n/points\n/language\n1\n积分\n/stop\n:quit\n"
+    result = _retailbot(["chat", "--as", "100001", "--database", url], stdin=script)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Share my phone number" in out
+    assert "Thank you, Li Lei" in out
+    assert "Points: 0" in out
+    assert "积分：0" in out  # after switching to Chinese
+    assert "已完成" in out  # /stop answered in Chinese
+    assert "Traceback" not in result.stderr
+
+
+def test_chat_as_an_unknown_member_number_is_a_clear_error(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/chat.db"
+    result = _retailbot(["chat", "--as", "nobody", "--database", url])
+    assert result.returncode == 2
+    assert "neither a member number nor a valid phone" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_run_without_a_token_says_how_to_get_one_and_how_to_try_the_demo(tmp_path: Path) -> None:
+    result = _retailbot(["run", "--database", f"sqlite+aiosqlite:///{tmp_path}/x.db"],
+                        env={"BOT_TOKEN": ""}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "BotFather" in result.stderr and "retailbot demo" in result.stderr
+
+
+def test_init_writes_a_commented_policy_file_and_migrates(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/init.db"
+    result = _retailbot(["init", "--database", url, "--config", str(tmp_path / "retailbot.toml")],
+                        cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    policy = (tmp_path / "retailbot.toml").read_text(encoding="utf-8")
+    assert "[points]" in policy and "# " in policy
+    again = _retailbot(["init", "--database", url, "--config", str(tmp_path / "retailbot.toml")],
+                       cwd=tmp_path)
+    assert again.returncode == 0 and "kept the existing" in again.stdout
