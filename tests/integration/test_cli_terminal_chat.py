@@ -6,7 +6,7 @@ import asyncio
 import os
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.bootstrap import build_app
@@ -16,13 +16,18 @@ from domain.members import Member, Store
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _retailbot(args: list[str], stdin: str = "", env: dict[str, str] | None = None,
-               cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def _retailbot(
+    args: list[str], stdin: str = "", env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}
     full_env.update({"PYTHONPATH": str(ROOT), **(env or {})})
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],
-        input=stdin, capture_output=True, text=True, timeout=60, env=full_env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=full_env,
         cwd=cwd or ROOT,
     )
 
@@ -32,9 +37,16 @@ def _seed(url: str) -> None:
         app = await build_app(Settings(database_url=url))
         async with app.uow_factory() as uow:
             store = await uow.stores.add(Store("SH01", "Shanghai", "Asia/Shanghai"))
-            await uow.members.add(Member("100001", "Li Lei", "+8613800138000",
-                                         datetime(2025, 1, 1, tzinfo=timezone.utc),
-                                         home_store_id=store.id, marketing_consent=True))
+            await uow.members.add(
+                Member(
+                    "100001",
+                    "Li Lei",
+                    "+8613800138000",
+                    datetime(2025, 1, 1, tzinfo=UTC),
+                    home_store_id=store.id,
+                    marketing_consent=True,
+                )
+            )
             await uow.commit()
         await app.close()
 
@@ -65,19 +77,24 @@ def test_chat_as_an_unknown_member_number_is_a_clear_error(tmp_path: Path) -> No
 
 
 def test_run_without_a_token_says_how_to_get_one_and_how_to_try_the_demo(tmp_path: Path) -> None:
-    result = _retailbot(["run", "--database", f"sqlite+aiosqlite:///{tmp_path}/x.db"],
-                        env={"BOT_TOKEN": ""}, cwd=tmp_path)
+    result = _retailbot(
+        ["run", "--database", f"sqlite+aiosqlite:///{tmp_path}/x.db"],
+        env={"BOT_TOKEN": ""},
+        cwd=tmp_path,
+    )
     assert result.returncode == 2
     assert "BotFather" in result.stderr and "retailbot demo" in result.stderr
 
 
 def test_init_writes_a_commented_policy_file_and_migrates(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path}/init.db"
-    result = _retailbot(["init", "--database", url, "--config", str(tmp_path / "retailbot.toml")],
-                        cwd=tmp_path)
+    result = _retailbot(
+        ["init", "--database", url, "--config", str(tmp_path / "retailbot.toml")], cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     policy = (tmp_path / "retailbot.toml").read_text(encoding="utf-8")
     assert "[points]" in policy and "# " in policy
-    again = _retailbot(["init", "--database", url, "--config", str(tmp_path / "retailbot.toml")],
-                       cwd=tmp_path)
+    again = _retailbot(
+        ["init", "--database", url, "--config", str(tmp_path / "retailbot.toml")], cwd=tmp_path
+    )
     assert again.returncode == 0 and "kept the existing" in again.stdout

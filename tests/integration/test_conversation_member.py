@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -19,11 +19,24 @@ PHONE = "+8613800138000"
 USER = "5001"
 
 
-def inbound(kind: InboundKind, payload: str = "", *, user: str = USER, command: str = "",
-            lang: str = "en", contact_of: str | None = None) -> Inbound:
+def inbound(
+    kind: InboundKind,
+    payload: str = "",
+    *,
+    user: str = USER,
+    command: str = "",
+    lang: str = "en",
+    contact_of: str | None = None,
+) -> Inbound:
     return Inbound(
-        channel="telegram", user_id=user, chat_id=user, kind=kind, payload=payload,
-        command=command, language_code=lang, contact_user_id=contact_of,
+        channel="telegram",
+        user_id=user,
+        chat_id=user,
+        kind=kind,
+        payload=payload,
+        command=command,
+        language_code=lang,
+        contact_user_id=contact_of,
         callback_id="cb1" if kind is InboundKind.BUTTON else None,
     )
 
@@ -54,12 +67,21 @@ async def seed(app: App, *, spend: list[tuple[int, str]] | None = None) -> Membe
     async with app.uow_factory() as uow:
         store = await uow.stores.add(Store("SH01", "Shanghai People's Square", "Asia/Shanghai"))
         member = await uow.members.add(
-            Member("100001", "Li Lei", PHONE, now - timedelta(days=400),
-                   birthday=date(1990, 5, 31), home_store_id=store.id, marketing_consent=True)
+            Member(
+                "100001",
+                "Li Lei",
+                PHONE,
+                now - timedelta(days=400),
+                birthday=date(1990, 5, 31),
+                home_store_id=store.id,
+                marketing_consent=True,
+            )
         )
         assert store.id is not None and member.id is not None
         receipts = [
-            Receipt(f"R{i}", store.id, member.id, now - timedelta(days=days), Decimal(amount), "CNY")
+            Receipt(
+                f"R{i}", store.id, member.id, now - timedelta(days=days), Decimal(amount), "CNY"
+            )
             for i, (days, amount) in enumerate(spend or [])
         ]
         await book_receipts(uow, app.policy, receipts, now)
@@ -203,7 +225,7 @@ async def test_conversation_state_survives_a_restart(sqlite_url: str, clock: Fix
         await second.close()
 
 
-@pytest.mark.parametrize("when", [datetime(2026, 6, 15, 10, tzinfo=timezone.utc)])
+@pytest.mark.parametrize("when", [datetime(2026, 6, 15, 10, tzinfo=UTC)])
 async def test_points_about_to_expire_are_announced(app: App, when: datetime) -> None:
     assert isinstance(app.clock, FixedClock)
     # Earned 11 months and 20 days ago: expires within 30 days with a 12-month expiry.

@@ -37,10 +37,12 @@ def _literal_keys_used_in_code() -> set[str]:
                 continue
             name = getattr(node.func, "id", getattr(node.func, "attr", ""))
             first = node.args[0]
-            if name in {"Reply", "say", "reply", "Button", "t"} and isinstance(
-                first, ast.Constant
-            ) and isinstance(first.value, str) and re.fullmatch(r"[a-z_]+(\.[a-z_]+)+",
-                                                                first.value):
+            if (
+                name in {"Reply", "say", "reply", "Button", "t"}
+                and isinstance(first, ast.Constant)
+                and isinstance(first.value, str)
+                and re.fullmatch(r"[a-z_]+(\.[a-z_]+)+", first.value)
+            ):
                 keys.add(first.value)
     return keys
 
