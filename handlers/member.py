@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from datetime import date
+from zoneinfo import ZoneInfo
 
 from domain import membership
 from domain.errors import DomainError, InvalidInput, InvalidPhone
@@ -213,8 +215,6 @@ async def join_consent_text(ctx: Context) -> Outcome:
 
 
 async def _enrol(ctx: Context, consent: bool) -> Outcome:
-    from datetime import date
-
     data = ctx.data
     if "phone" not in data or "name" not in data:
         return say("button.expired", state="", data={})
@@ -280,9 +280,7 @@ async def points(ctx: Context) -> Outcome:
     )
 
 
-def _tz(ctx: Context) -> object:
-    from zoneinfo import ZoneInfo
-
+def _tz(ctx: Context) -> ZoneInfo:
     return ZoneInfo(ctx.deps.policy.timezone)
 
 

@@ -115,16 +115,17 @@ class Router:
         return register
 
     def include(self, other: Router) -> None:
-        for table, incoming in (
+        tables: list[tuple[dict[str, Any], dict[str, Any]]] = [
             (self.commands, other.commands),
             (self.buttons, other.buttons),
             (self.states, other.states),
             (self.intents, other.intents),
-        ):
+        ]
+        for table, incoming in tables:
             clash = table.keys() & incoming.keys()
             if clash:
                 raise ValueError(f"two features register the same names: {sorted(clash)}")
-            table.update(incoming)  # type: ignore[attr-defined]
+            table.update(incoming)
 
 
 def reply(key: str, **params: Any) -> Reply:
