@@ -143,8 +143,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if not settings.bot_token:
         raise CliError(NO_TOKEN)
-    if settings.webhook_url and not settings.webhook_secret:
-        raise CliError("WEBHOOK_URL is set but WEBHOOK_SECRET is not; set a random secret")
+    if settings.webhook_url:
+        from bot.webhook import check_webhook_settings
+
+        check_webhook_settings(settings)  # a ConfigError says what is wrong
 
     async def work(app: App) -> int:
         if settings.webhook_url:

@@ -8,12 +8,14 @@ Bot API calls (and the exceptions they raise) differ, behind the small `Sender` 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any, Protocol
 
+from domain.members import language_from_telegram
 from handlers.types import Inbound, InboundKind, Keyboard, OutgoingMessage, RenderedButton
 
 logger = logging.getLogger(__name__)
@@ -27,6 +29,8 @@ MAX_REPLY_RETRY_AFTER = 10.0
 
 # Shown when the conversation itself failed and no translator is at hand: both languages,
 # because the failure may have happened before we knew which one the person reads.
+CONTACT_BUTTON_FALLBACK = "📱 分享手机号 / Share my phone number"
+APOLOGY_KEY = "error.unexpected"
 APOLOGY = (
     "抱歉，出了点问题，请稍后再试。\n"
     "Sorry, something went wrong on our side. Please try again."
@@ -75,6 +79,12 @@ def inbound_from_message(message: Any, bot_username: str | None) -> Inbound | No
         "display_name": getattr(user, "full_name", "") or "",
         "message_id": str(message.message_id),
         "is_private": str(message.chat.type) in ("private", "ChatType.PRIVATE"),
+        "thread_id": str(message.message_thread_id)
+        if getattr(message, "is_topic_message", False) and message.message_thread_id
+        else None,
+        "reply_to_message_id": str(message.reply_to_message.message_id)
+        if getattr(message, "reply_to_message", None) is not None
+        else None,
     }
     contact = getattr(message, "contact", None)
     if contact is not None:
@@ -95,8 +105,9 @@ def inbound_from_message(message: Any, bot_username: str | None) -> Inbound | No
         return Inbound(kind=InboundKind.TEXT, payload=text, **common)
     photo = getattr(message, "photo", None)
     if photo:
-        # The last size is the largest; the caption has no field of its own in Inbound.
-        return Inbound(kind=InboundKind.PHOTO, payload=photo[-1].file_id, **common)
+        # The last size is the largest.
+        caption = getattr(message, "caption", None) or ""
+        return Inbound(kind=InboundKind.PHOTO, payload=photo[-1].file_id, text=caption, **common)
     kind = next((name for name in _OTHER_CONTENT if getattr(message, name, None)), "")
     return Inbound(kind=InboundKind.OTHER, payload=kind, **common)
 
@@ -199,6 +210,56 @@ class Sender(Protocol):
     async def answer_callback(self, callback_id: str) -> None: ...
 
 
+def contact_button_text(part: Part) -> str:
+    """The label of the share-my-phone button; Telegram refuses a button without one."""
+    return part.contact_button_text or CONTACT_BUTTON_FALLBACK
+
+
+def is_not_modified(description: str) -> bool:
+    """Telegram's answer to an edit that changes nothing (both frameworks keep the wording)."""
+    return "message is not modified" in description.lower()
+
+
+def photo_filename(data: bytes) -> str:
+    """A file name whose extension matches the bytes, so clients show the right preview."""
+    if data.startswith(b"\x89PNG"):
+        return "photo.png"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "photo.gif"
+    if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
+        return "photo.webp"
+    return "photo.jpg"
+
+
+class ChatLocks:
+    """One lock per chat, so a person's messages are handled one after another.
+
+    The conversation reads and saves its state per message; two messages of one chat handled
+    at once (fast typing, a double tap on a button) would each see the old state. Different
+    chats still run concurrently. A lock is dropped as soon as nobody holds or awaits it.
+    """
+
+    def __init__(self) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._users: dict[str, int] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, chat_id: str) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(chat_id, asyncio.Lock())
+        self._users[chat_id] = self._users.get(chat_id, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[chat_id] -= 1
+            if self._users[chat_id] == 0:
+                del self._users[chat_id]
+                del self._locks[chat_id]
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
 def plan_parts(message: OutgoingMessage) -> list[Part]:
     """The Bot API messages one OutgoingMessage becomes, in order.
 
@@ -215,12 +276,14 @@ def plan_parts(message: OutgoingMessage) -> list[Part]:
             texts = []
     parts.extend(Part(text=text) for text in texts)
     if not parts:
+        if not message.key and message.answer_callback:
+            return []  # only there to acknowledge a pressed button; nothing to show
         logger.warning("reply %r has neither text nor photo; nothing was sent", message.key)
         return []
 
     last = len(parts) - 1
     if message.buttons:
-        parts[last] = _with(parts[last], buttons=message.buttons)
+        parts[last] = replace(parts[last], buttons=message.buttons)
     if message.keyboard is not Keyboard.NONE:
         free = next((i for i, part in enumerate(parts) if not part.buttons), None)
         if free is None:
@@ -231,7 +294,7 @@ def plan_parts(message: OutgoingMessage) -> list[Part]:
                 "change was not sent", message.key, message.keyboard.value,
             )
         else:
-            parts[free] = _with(
+            parts[free] = replace(
                 parts[free],
                 keyboard=message.keyboard,
                 contact_button_text=message.contact_button_text,
@@ -239,22 +302,15 @@ def plan_parts(message: OutgoingMessage) -> list[Part]:
     return parts
 
 
-def _with(part: Part, **changes: Any) -> Part:
-    values = {
-        "text": part.text, "buttons": part.buttons, "keyboard": part.keyboard,
-        "contact_button_text": part.contact_button_text, "photo": part.photo,
-    }
-    values.update(changes)
-    return Part(**values)
-
-
 async def deliver(sender: Sender, inbound: Inbound, messages: Sequence[OutgoingMessage]) -> None:
     """Send the replies to the chat the inbound came from, editing where asked and possible."""
+    edited = False  # the pressed message can show one reply; later edits become messages
     for message in messages:
         parts = plan_parts(message)
         if not parts:
             continue
-        if message.edit and await _try_edit(sender, inbound, parts):
+        if message.edit and not edited and await _try_edit(sender, inbound, parts):
+            edited = True
             continue
         for part in parts:
             await _send_with_one_retry(sender, inbound.chat_id, part)
@@ -288,20 +344,22 @@ async def _send_with_one_retry(sender: Sender, chat_id: str, part: Part) -> None
         await sender.send(chat_id, part)
 
 
-def apology_for(conversation: Any, inbound: Inbound) -> OutgoingMessage:
+def apology_for(translator: Any, inbound: Inbound) -> OutgoingMessage:
     """The short 'something went wrong' reply, in the person's language when we can tell."""
-    translate = getattr(conversation, "apology", None)
-    if callable(translate):
+    if translator is not None:
+        lang = language_from_telegram(inbound.language_code)
         try:
-            text = translate(inbound)
-            if isinstance(text, str) and text:
-                return OutgoingMessage(key="error.internal", text=text)
+            text = translator(lang, APOLOGY_KEY)
+            if isinstance(text, str) and text and text != APOLOGY_KEY:
+                return OutgoingMessage(key=APOLOGY_KEY, text=text)
         except Exception:  # the apology must never fail in turn
-            logger.exception("the conversation's own apology failed; using the fixed one")
-    return OutgoingMessage(key="error.internal", text=APOLOGY)
+            logger.exception("translating the apology failed; using the fixed one")
+    return OutgoingMessage(key=APOLOGY_KEY, text=APOLOGY)
 
 
-async def process(conversation: Any, inbound: Inbound, sender: Sender) -> None:
+async def process(
+    conversation: Any, inbound: Inbound, sender: Sender, translator: Any = None
+) -> None:
     """Run one inbound through the conversation and send what it answers.
 
     A crash in the conversation is logged with its traceback and the person gets an apology
@@ -315,7 +373,7 @@ async def process(conversation: Any, inbound: Inbound, sender: Sender) -> None:
             "the conversation failed on a %s from user %s in chat %s",
             inbound.kind.value, inbound.user_id, inbound.chat_id,
         )
-        replies = [apology_for(conversation, inbound)]
+        replies = [apology_for(translator, inbound)]
     if inbound.callback_id is not None:
         try:
             await sender.answer_callback(inbound.callback_id)

@@ -52,7 +52,15 @@ class Conversation:
 
     async def handle(self, inbound: Inbound) -> list[OutgoingMessage]:
         """Answer one event. Never raises for anything a person can send."""
-        chat_user, member = await self._identify(inbound)
+        try:
+            chat_user, member = await self._identify(inbound)
+        except Exception:
+            log.exception("could not load who is talking (%s)", inbound.kind.value)
+            return self.render(
+                _language_guess(inbound),
+                (Reply("error.unexpected"),),
+                callback_id=inbound.callback_id,
+            )
         ctx = Context(inbound, chat_user, member, self.deps)
         try:
             outcome = await self._dispatch(ctx)
@@ -61,7 +69,11 @@ class Conversation:
         except Exception:
             log.exception("a conversation step failed for %s", inbound.kind.value)
             outcome = Outcome((Reply("error.unexpected"),), next_state=IDLE, state_data={})
-        await self._save_state(ctx, outcome)
+        try:
+            await self._save_state(ctx, outcome)
+        except Exception:
+            log.exception("could not save the conversation state")
+            outcome = Outcome((Reply("error.unexpected"),))
         return self.render(ctx.lang, outcome.replies, callback_id=inbound.callback_id)
 
     async def _identify(self, inbound: Inbound) -> tuple[ChatUser, Member | None]:
@@ -94,6 +106,13 @@ class Conversation:
 
     async def _dispatch(self, ctx: Context) -> Outcome:
         inbound, router = ctx.inbound, self.router
+        if not inbound.is_private and inbound.kind not in (
+            InboundKind.COMMAND,
+            InboundKind.BUTTON,
+        ):
+            # Group chatter is not for us, except where a feature listens (the staff chat).
+            group = router.states.get("group")
+            return await group(ctx) if group is not None else Outcome()
         if inbound.kind is InboundKind.COMMAND:
             spec = router.commands.get(inbound.command)
             if spec is None:
@@ -191,9 +210,13 @@ class Conversation:
                     edit=item.edit,
                 )
             )
-        if callback_id is not None:
-            if out:
-                out[0] = replace(out[0], answer_callback=callback_id)
-            else:
-                out.append(OutgoingMessage(key="", text="", answer_callback=callback_id))
+        if callback_id is not None and out:
+            # Adapters answer every callback anyway; this tells them which reply belongs to it.
+            out[0] = replace(out[0], answer_callback=callback_id)
         return out
+
+
+def _language_guess(inbound: Inbound) -> str:
+    return ChatUser(
+        inbound.channel, inbound.user_id, inbound.chat_id, telegram_language=inbound.language_code
+    ).effective_language()

@@ -12,7 +12,7 @@ class InboundKind(enum.StrEnum):
     TEXT = "text"
     BUTTON = "button"  # an inline button was pressed; payload = its callback data
     CONTACT = "contact"  # a shared contact; payload = the phone number
-    PHOTO = "photo"  # payload = file id; text = caption
+    PHOTO = "photo"  # payload = file id of the largest size; `text` = the caption
     OTHER = "other"  # stickers, voice, locations...: answered politely
 
 
@@ -32,6 +32,9 @@ class Inbound:
     message_id: str | None = None  # the message a BUTTON belongs to, for edits
     callback_id: str | None = None  # for BUTTON: to answer the callback
     is_private: bool = True
+    text: str = ""  # a photo's caption
+    thread_id: str | None = None  # forum topic of a group message
+    reply_to_message_id: str | None = None  # the message this one answers, in groups
 
 
 @dataclass(frozen=True)

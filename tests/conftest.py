@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
@@ -25,7 +25,7 @@ def _pg_base_url() -> str | None:
 @pytest.fixture
 def clock() -> FixedClock:
     """2026-06-15 10:00 UTC unless a test moves it."""
-    return FixedClock(datetime(2026, 6, 15, 10, 0, tzinfo=timezone.utc))
+    return FixedClock(datetime(2026, 6, 15, 10, 0, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -47,8 +47,9 @@ def postgres_url() -> Iterator[str]:
     admin_url = make_url(base).set(drivername="postgresql+asyncpg")
 
     async def run(statement: str) -> None:
-        engine = create_engine(admin_url.render_as_string(hide_password=False),
-                               isolation_level="AUTOCOMMIT")
+        engine = create_engine(
+            admin_url.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT"
+        )
         async with engine.connect() as conn:
             await conn.execute(text(statement))
         await engine.dispose()

@@ -158,6 +158,7 @@ class BotApiStandIn:
         self._client: aiohttp.ClientSession | None = None
         self._push_queue: asyncio.Queue[dict[str, Any]] | None = None
         self._pusher: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
         self.port = 0
 
     # -- life cycle -------------------------------------------------------------------------
@@ -214,7 +215,9 @@ class BotApiStandIn:
             user["username"] = username
         if language_code:
             user["language_code"] = language_code
-        chat = {key: user[key] for key in ("first_name", "last_name", "username") if key in user}
+        chat: dict[str, Any] = {
+            key: user[key] for key in ("first_name", "last_name", "username") if key in user
+        }
         self._chats.setdefault(user_id, _Chat(info={"id": user_id, "type": "private", **chat}))
         return user
 
@@ -347,6 +350,20 @@ class BotApiStandIn:
         chat.read = seen
         return taken
 
+    async def wait_for_webhook_deliveries(
+        self, count: int, timeout: float = 5.0  # noqa: ASYNC109
+    ) -> list[int]:
+        """The HTTP statuses of the first `count` pushed updates, once they were answered."""
+        await self._wait(lambda: len(self.webhook_deliveries) >= count, timeout,
+                         f"{count} webhook deliveries")
+        return self.webhook_deliveries[:count]
+
+    async def assert_quiet(self, chat_id: int, *, settle: float = 0.2) -> None:
+        """Nothing unread in the chat, even after the bot had `settle` seconds to add more."""
+        await asyncio.sleep(settle)
+        extra = self.unread(chat_id)
+        assert not extra, f"the bot also sent {[output.text for output in extra]}"
+
     def unread(self, chat_id: int) -> list[BotOutput]:
         chat = self._chat(chat_id)
         return chat.outputs[chat.read:]
@@ -366,6 +383,10 @@ class BotApiStandIn:
 
     # -- failures on demand -----------------------------------------------------------------
 
+    def forget_message(self, chat_id: int, message_id: int) -> None:
+        """The message is gone (deleted by the person, or too old): edits of it fail."""
+        self._messages.pop((chat_id, message_id), None)
+
     def block(self, chat_id: int, reason: str = "Forbidden: bot was blocked by the user") -> None:
         """The person blocks the bot: every send to the chat answers 403 until unblocked."""
         self._chat(chat_id).blocked = reason
@@ -376,7 +397,10 @@ class BotApiStandIn:
     def fail_next_with_retry_after(
         self, retry_after: int = 5, *, method: str | None = None, chat_id: int | None = None
     ) -> None:
-        """The next matching call answers 429 with parameters.retry_after, once."""
+        """The next matching call answers 429 with parameters.retry_after, once.
+
+        Without `method` the next call of any kind fails, which may be a polling getUpdates.
+        """
         error = ApiError(
             429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
         )
@@ -389,6 +413,7 @@ class BotApiStandIn:
         params, files = await _read_params(request)
         call = ApiCall(method=method, params=params, files=files)
         self.calls.append(call)
+        await self._notify()  # waiters on a call must not wait for a long poll to end
         try:
             if request.match_info["token"] != self.token:
                 raise ApiError(401, "Unauthorized")
@@ -614,7 +639,11 @@ class BotApiStandIn:
         if "inline_message_id" in params:
             raise ApiError(400, "Bad Request: MESSAGE_ID_INVALID")
         chat = self._known_chat(params)
-        message = self._messages.get((chat.info["id"], params.get("message_id")))
+        message_id = params.get("message_id")
+        message = (
+            self._messages.get((chat.info["id"], message_id))
+            if isinstance(message_id, int) else None
+        )
         if message is None:
             raise ApiError(400, "Bad Request: message to edit not found")
         if message["from"]["id"] != self.bot_user["id"]:
@@ -652,7 +681,9 @@ class BotApiStandIn:
             self._push(update)
             return
         self._pending.append(update)
-        asyncio.get_running_loop().create_task(self._notify())
+        task = asyncio.get_running_loop().create_task(self._notify())
+        self._background.add(task)  # keep a reference, or the loop may drop the task
+        task.add_done_callback(self._background.discard)
 
     async def _notify(self) -> None:
         async with self._changed:
@@ -719,7 +750,7 @@ class BotApiStandIn:
     def new_message(self, user: dict[str, Any], text: str) -> dict[str, Any]:
         """A user message recorded in the chat but not delivered: pair with make_update."""
         chat = self._chat(user["id"])
-        message = {
+        message: dict[str, Any] = {
             "message_id": next(self._message_ids), "from": user, "chat": dict(chat.info),
             "date": int(time.time()), "text": text,
         }
