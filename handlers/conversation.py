@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import replace
+from typing import Any
 
 from domain.errors import DomainError
 from domain.members import ChatUser, Member
@@ -62,6 +63,7 @@ class Conversation:
                 callback_id=inbound.callback_id,
             )
         ctx = Context(inbound, chat_user, member, self.deps)
+        loaded = (chat_user.state, dict(chat_user.state_data))
         try:
             outcome = await self._dispatch(ctx)
         except DomainError as exc:
@@ -70,7 +72,7 @@ class Conversation:
             log.exception("a conversation step failed for %s", inbound.kind.value)
             outcome = Outcome((Reply("error.unexpected"),), next_state=IDLE, state_data={})
         try:
-            await self._save_state(ctx, outcome)
+            await self._save_state(ctx, outcome, loaded)
         except Exception:
             log.exception("could not save the conversation state")
             outcome = Outcome((Reply("error.unexpected"),))
@@ -160,12 +162,16 @@ class Conversation:
     def _unknown_command(self, ctx: Context) -> Outcome:
         return Outcome((Reply("command.unknown", {"command": ctx.inbound.command[:32]}),))
 
-    async def _save_state(self, ctx: Context, outcome: Outcome) -> None:
+    async def _save_state(
+        self, ctx: Context, outcome: Outcome, loaded: tuple[str, dict[str, Any]]
+    ) -> None:
         chat_user = ctx.chat_user
         new_state = chat_user.state if outcome.next_state is None else outcome.next_state
         new_data = chat_user.state_data if outcome.state_data is None else outcome.state_data
         if outcome.next_state is not None and outcome.state_data is None:
             new_data = {}  # a new state starts with empty data unless the step gives some
+        if (new_state, new_data) == loaded:
+            return  # most messages change no state: spare the database a round trip
         async with self.deps.uow_factory() as uow:
             # Re-read so changes a step made (language, link) are kept; only state is ours.
             fresh = await uow.chat_users.get(chat_user.channel, chat_user.user_id)
