@@ -121,8 +121,11 @@ async def _book_refund(
             f"refund of {-refund.amount} exceeds what is left of receipt "
             f"{original.receipt_no} ({original.amount + already})"
         )
-    share = (-refund.amount / original.amount) if original.amount else Decimal(0)
-    wanted = int((Decimal(original.points) * share).to_integral_value(rounding=ROUND_FLOOR))
+    # Rounded on the running total, so partial refunds that add up to the whole receipt take
+    # back all of its points (rounding each part down would leave a point behind every time).
+    wanted = _share_of_points(original, -(already + refund.amount)) - _share_of_points(
+        original, -already
+    )
     ledger = PointsLedger(refund.member_id, await uow.ledger.entries_for(refund.member_id))
     due = ledger.due_expirations(now)
     if due:
@@ -146,6 +149,14 @@ async def _book_refund(
     result.points_taken_back += taken
     result.members_touched.add(refund.member_id)
     return None
+
+
+def _share_of_points(original: Receipt, refunded: Decimal) -> int:
+    """The points of `original` that belong to `refunded` of its amount, rounded down."""
+    if original.amount <= 0:
+        return 0
+    share = Decimal(original.points) * refunded / original.amount
+    return int(share.to_integral_value(rounding=ROUND_FLOOR))
 
 
 def _with_points(receipt: Receipt, points: int) -> Receipt:

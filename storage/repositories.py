@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Insert, case, func, insert, select, update
+from sqlalchemy import Insert, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.schema import Table
@@ -160,6 +160,23 @@ class SqlMemberRepository:
             found.update({row.member_no: row.id for row in rows})
         return found
 
+    async def by_member_nos(self, numbers: Iterable[str]) -> dict[str, Member]:
+        """Members with these numbers, keyed by number: an import compares a file in bulk."""
+        return await self._many(members.c.member_no, numbers)
+
+    async def by_phones(self, phones: Iterable[str]) -> dict[str, Member]:
+        """Members with these E.164 phones, keyed by phone: who already owns a number."""
+        return await self._many(members.c.phone, phones)
+
+    async def _many(self, column: Any, keys: Iterable[str]) -> dict[str, Member]:
+        wanted = list(set(keys))
+        found: dict[str, Member] = {}
+        for chunk in _chunks(wanted):
+            rows = await self.conn.execute(select(members).where(column.in_(chunk)))
+            for row in rows:
+                found[row._mapping[column.name]] = member_from_row(row)
+        return found
+
     async def ids_by_phone(self, phones: Iterable[str]) -> dict[str, int]:
         wanted = list(set(phones))
         found: dict[str, int] = {}
@@ -181,19 +198,19 @@ class SqlMemberRepository:
         return found
 
     async def set_tiers(self, tiers: dict[int, tuple[str, Decimal]]) -> None:
-        items = list(tiers.items())
-        for chunk in _chunks(items):
-            ids = [member_id for member_id, _ in chunk]
-            await self.conn.execute(
-                update(members)
-                .where(members.c.id.in_(ids))
-                .values(
-                    tier=case({mid: tier for mid, (tier, _) in chunk}, value=members.c.id),
-                    spend_12m_cents=case(
-                        {mid: to_cents(spend) for mid, (_, spend) in chunk}, value=members.c.id
-                    ),
-                )
-            )
+        # One prepared UPDATE run for many rows: a CASE over hundreds of ids had to be compiled
+        # afresh for every batch of an import and was a quarter of its time.
+        statement = (
+            update(members)
+            .where(members.c.id == bindparam("m_id"))
+            .values(tier=bindparam("m_tier"), spend_12m_cents=bindparam("m_cents"))
+        )
+        values = [
+            {"m_id": member_id, "m_tier": tier, "m_cents": to_cents(spend)}
+            for member_id, (tier, spend) in tiers.items()
+        ]
+        for chunk in _chunks(values):
+            await self.conn.execute(statement, list(chunk))
 
     async def count(self) -> int:
         return int(await self.conn.scalar(select(func.count()).select_from(members)) or 0)

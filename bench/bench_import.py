@@ -1,0 +1,294 @@
+"""How fast `retailbot import transactions` books receipts, against a bare INSERT baseline.
+
+Generates a transactions CSV (100,000 receipts by default, 1 % refunds) and the members it
+needs into a temporary directory, imports both with bot.importer into a fresh SQLite file and,
+when a PostgreSQL URL is given (--pg or TEST_DATABASE_URL), into a throwaway PostgreSQL
+database that is dropped afterwards. The baseline, measured in the same run on the same
+database, reads the same CSV and inserts its rows with one executemany into a plain table with
+the same columns: no checks, no look-ups, no points. The ratio importer/baseline is the figure
+to watch; absolute rates depend on the machine.
+
+    PYTHONPATH=. python bench/bench_import.py [--rows N] [--members M] [--refund-every N]
+                                              [--pg URL] [--no-pg]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import os
+import random
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import Column, MetaData, Numeric, String, Table, insert, text
+from sqlalchemy.engine import make_url
+
+from bot.bootstrap import App, build_app
+from bot.config import Settings
+from bot.importer import import_file, write_csv
+from domain.clock import FixedClock
+from domain.members import Store
+from storage.engine import create_engine
+
+NOW = datetime(2026, 6, 15, 10, 0, tzinfo=UTC)
+BASELINE_RUNS = 3
+STORES = (Store("SH01", "Shanghai", "Asia/Shanghai"), Store("UR01", "Urumqi", "Asia/Urumqi"))
+
+baseline_metadata = MetaData()
+baseline = Table(
+    "bench_baseline",
+    baseline_metadata,
+    Column("receipt_no", String(64)),
+    Column("store_code", String(32)),
+    Column("member_no", String(32)),
+    Column("phone", String(20)),
+    Column("occurred_at", String(40)),
+    Column("amount", Numeric(12, 2)),
+    Column("currency", String(3)),
+    Column("original_receipt_no", String(64)),
+)
+
+
+@dataclass
+class Figures:
+    database: str
+    members: int
+    members_seconds: float
+    rows: int
+    importer_seconds: float
+    baseline_seconds: float
+    rejected: int
+
+    @property
+    def importer_rate(self) -> float:
+        return self.rows / self.importer_seconds
+
+    @property
+    def baseline_rate(self) -> float:
+        return self.rows / self.baseline_seconds
+
+
+# --- the files -----------------------------------------------------------------------------
+
+
+def member_rows(count: int) -> Iterator[dict[str, str]]:
+    for index in range(1, count + 1):
+        yield {
+            "member_no": f"B{index:07d}",
+            "name": f"Bench Member {index}",
+            "phone": f"139{index:08d}",  # 139 is a mobile prefix: every such number is valid
+            "birthday": "1990-05-17" if index % 3 else "",
+            "store_code": STORES[index % 2].code,
+            "joined_at": "2024-01-01",
+            "marketing_consent": "yes" if index % 2 else "no",
+        }
+
+
+def transaction_rows(
+    count: int, members: int, seed: int, refund_every: int
+) -> Iterator[dict[str, str]]:
+    rng = random.Random(seed)
+    start = NOW - timedelta(days=360)
+    sales: list[tuple[str, str, str, Decimal]] = []
+    for index in range(1, count + 1):
+        if sales and refund_every and index % refund_every == 0:  # refund an earlier sale
+            # Refunded once and in full: swap the sale out of the list so it is not picked again.
+            pick = rng.randrange(len(sales))
+            sales[pick], sales[-1] = sales[-1], sales[pick]
+            number, store, member, amount = sales.pop()
+            when = NOW - timedelta(hours=1)
+            yield {
+                "receipt_no": f"R{index:08d}",
+                "store_code": store,
+                "member_no": member,
+                "phone": "",
+                "occurred_at": when.replace(tzinfo=None).isoformat(timespec="seconds"),
+                "amount": f"{-amount:.2f}",
+                "currency": "CNY",
+                "original_receipt_no": number,
+            }
+            continue
+        member = f"B{rng.randint(1, members):07d}"
+        store = STORES[rng.randrange(2)].code
+        when = start + timedelta(seconds=rng.randrange(355 * 86400))
+        amount = Decimal(rng.randint(100, 50000)) / 100
+        number = f"S{index:08d}"
+        sales.append((number, store, member, amount))
+        yield {
+            "receipt_no": number,
+            "store_code": store,
+            "member_no": member,
+            "phone": "",
+            "occurred_at": when.replace(tzinfo=None).isoformat(timespec="seconds"),
+            "amount": f"{amount:.2f}",
+            "currency": "CNY",
+            "original_receipt_no": "",
+        }
+
+
+def write_files(folder: Path, rows: int, members: int, refund_every: int) -> tuple[Path, Path]:
+    members_csv = folder / "members.csv"
+    transactions_csv = folder / "transactions.csv"
+    with members_csv.open("w", encoding="utf-8", newline="") as handle:
+        write_csv(handle, "members", member_rows(members))
+    with transactions_csv.open("w", encoding="utf-8", newline="") as handle:
+        write_csv(
+            handle, "transactions", transaction_rows(rows, members, 7, refund_every)
+        )
+    return members_csv, transactions_csv
+
+
+# --- one database --------------------------------------------------------------------------
+
+
+async def measure(url: str, label: str, members_csv: Path, transactions_csv: Path) -> Figures:
+    app = await build_app(Settings(database_url=url), clock=FixedClock(NOW))
+    try:
+        async with app.uow_factory() as uow:
+            for store in STORES:
+                await uow.stores.add(store)
+            await uow.commit()
+        started = time.perf_counter()
+        people = await import_file(app, "members", members_csv, strict=False, progress=True)
+        members_seconds = time.perf_counter() - started
+        _check(people.failed, people.report())
+
+        started = time.perf_counter()
+        receipts = await import_file(
+            app, "transactions", transactions_csv, strict=False, progress=True
+        )
+        importer_seconds = time.perf_counter() - started
+        _check(receipts.failed, receipts.report())
+
+        baseline_seconds, rows = await bare_insert(app, transactions_csv)
+        return Figures(
+            label, people.inserted, members_seconds, rows, importer_seconds, baseline_seconds,
+            len(receipts.rejected),
+        )
+    finally:
+        await app.close()
+
+
+async def bare_insert(app: App, transactions_csv: Path) -> tuple[float, int]:
+    """Read the same CSV and insert every row with one executemany, in one transaction.
+
+    Best of BASELINE_RUNS into a fresh table: the baseline is short, so one run is at the
+    mercy of whatever else the machine does; the importer run is long enough to average out.
+    """
+    best = float("inf")
+    rows = 0
+    for _ in range(BASELINE_RUNS):
+        async with app.engine.begin() as conn:
+            await conn.run_sync(baseline_metadata.drop_all)
+            await conn.run_sync(baseline_metadata.create_all)
+        seconds, rows = await _bare_insert_once(app, transactions_csv)
+        best = min(best, seconds)
+    return best, rows
+
+
+async def _bare_insert_once(app: App, transactions_csv: Path) -> tuple[float, int]:
+    started = time.perf_counter()
+    with transactions_csv.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        rows = [
+            {
+                **row,
+                "amount": Decimal(row["amount"]),
+                "original_receipt_no": row["original_receipt_no"] or None,
+            }
+            for row in reader
+        ]
+    async with app.engine.begin() as conn:
+        await conn.execute(insert(baseline), rows)
+    return time.perf_counter() - started, len(rows)
+
+
+def _check(failed: bool, report: str) -> None:
+    if failed:
+        raise SystemExit(f"the import failed, so there is nothing to measure:\n{report}")
+
+
+async def with_postgres(base_url: str, members_csv: Path, transactions_csv: Path) -> Figures:
+    """Create a throwaway database next to `base_url`, measure in it, drop it."""
+    admin = make_url(base_url).set(drivername="postgresql+asyncpg")
+    name = f"rb_bench_{uuid.uuid4().hex[:12]}"
+
+    async def run(statement: str) -> None:
+        engine = create_engine(
+            admin.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT"
+        )
+        async with engine.connect() as conn:
+            await conn.execute(text(statement))
+        await engine.dispose()
+
+    await run(f'CREATE DATABASE "{name}"')
+    try:
+        url = admin.set(database=name).render_as_string(hide_password=False)
+        return await measure(url, "postgresql", members_csv, transactions_csv)
+    finally:
+        await run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# --- the run -------------------------------------------------------------------------------
+
+
+async def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000, help="receipts (100,000)")
+    parser.add_argument("--members", type=int, default=0, help="members (rows / 10)")
+    parser.add_argument("--pg", default=os.environ.get("TEST_DATABASE_URL"),
+                        help="PostgreSQL server URL (default: TEST_DATABASE_URL)")
+    parser.add_argument("--no-pg", action="store_true", help="SQLite only")
+    parser.add_argument(
+        "--refund-every", type=int, default=100, help="one refund per N rows (100; 0: none)"
+    )
+    args = parser.parse_args(argv)
+    members = args.members or max(1, args.rows // 10)
+
+    results: list[Figures] = []
+    with tempfile.TemporaryDirectory(prefix="retailbot-bench-") as folder:
+        started = time.perf_counter()
+        members_csv, transactions_csv = write_files(
+            Path(folder), args.rows, members, args.refund_every
+        )
+        print(
+            f"generated {args.rows:,} receipts for {members:,} members in "
+            f"{time.perf_counter() - started:.1f} s",
+            file=sys.stderr,
+        )
+        sqlite_url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
+        results.append(await measure(sqlite_url, "sqlite", members_csv, transactions_csv))
+        if args.pg and not args.no_pg:
+            results.append(await with_postgres(args.pg, members_csv, transactions_csv))
+        else:
+            print("PostgreSQL skipped (no --pg URL and no TEST_DATABASE_URL)", file=sys.stderr)
+
+    print()
+    refunds = f"1 in {args.refund_every} a refund" if args.refund_every else "no refunds"
+    print(f"import of {args.rows:,} receipts ({refunds}) for {members:,} members")
+    print(
+        f"{'database':<11} {'members/s':>10} {'importer rows/s':>16} {'baseline rows/s':>16} "
+        f"{'importer/baseline':>18}"
+    )
+    for r in results:
+        print(
+            f"{r.database:<11} {r.members / r.members_seconds:>10,.0f} "
+            f"{r.importer_rate:>16,.0f} {r.baseline_rate:>16,.0f} "
+            f"{r.importer_rate / r.baseline_rate:>18.2f}"
+        )
+        if r.rejected:
+            print(f"  ({r.rejected} rows rejected: the generator is wrong)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

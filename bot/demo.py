@@ -1,0 +1,316 @@
+"""`retailbot demo`: a believable demo chain, made by the importer from generated rows.
+
+Two stores in different time zones, SH01 in Shanghai (Asia/Shanghai, UTC+8) and UR01 in Urumqi
+(Asia/Urumqi, UTC+6), so "a receipt time without an offset is the store's local time" shows.
+Members get Chinese or English names, valid and unique Chinese mobile numbers, birthdays (some
+unknown), consents and join dates; receipts cover the 12 months up to the clock's now, with a
+few refunds. Everything comes from random.Random(seed): the same seed on an empty database
+gives the same chain.
+
+The rows are written as the text a CSV export would hold (naive local times, national phone
+numbers, amounts with two decimals) and go through bot.importer.import_records, the path a
+real file takes, so the demo proves the importer.
+
+Member numbers are the seed followed by five digits (seed 42: 4200001...) and receipt numbers
+carry the seed too, so seeding again with the same seed changes nothing and another seed adds
+a second, separate batch of members.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import exists, select
+
+from bot.bootstrap import App
+from bot.importer import ImportSummary, Record, import_records
+from domain.members import Store
+from domain.phones import normalize_phone
+from storage.tables import members as members_table
+from storage.tables import receipts as receipts_table
+
+# A valid Chinese mobile that no demo member has: try joining with it.
+DEMO_NEW_PHONE = "+8613912345678"
+
+DEMO_STORES = (
+    Store("SH01", "Shanghai Jing'an", "Asia/Shanghai"),
+    Store("UR01", "Urumqi Tianshan", "Asia/Urumqi"),
+)
+MAX_MEMBERS = 99_999  # member numbers hold the member's index in five digits
+
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓"
+    "曹彭曾萧田董潘袁蔡蒋余于杜叶程"
+)
+GIVEN = (
+    "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超霞平刚桂兰华建国玲红梅"
+    "鑫宇浩然子涵欣怡梓轩雨萱思远嘉怡"
+)
+FIRST_NAMES = (
+    "Emma", "Olivia", "Sophia", "Mia", "Grace", "Chloe", "Lucy", "Hannah", "Amelia", "Zoe",
+    "James", "Oliver", "Jack", "Henry", "Leo", "Daniel", "Ethan", "Lucas", "Samuel", "Ryan",
+    "Kevin", "Vivian", "Tony", "Cathy", "Eric", "Jenny", "Alan", "Helen", "David", "Sarah",
+)
+LAST_NAMES = (
+    "Smith", "Brown", "Wilson", "Taylor", "Clarke", "Walker", "Wright", "Green", "Hall", "Wood",
+    "Chan", "Wong", "Lee", "Cheung", "Lau", "Ng", "Ho", "Tan", "Lim", "Chen",
+)
+# Prefixes of mainland mobile networks (China Mobile, Unicom, Telecom).
+MOBILE_PREFIXES = (
+    "130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152", "153",
+    "155", "156", "157", "158", "159", "166", "173", "175", "176", "177", "180", "181", "182",
+    "183", "185", "186", "187", "188", "189", "191", "198", "199",
+)
+
+
+@dataclass(frozen=True)
+class Shopper:
+    """How often a demo member shops and how much: enough spread to fill every tier."""
+
+    visits_per_year: tuple[int, int]
+    basket: float  # typical receipt amount
+
+
+SHOPPERS = (
+    (0.55, Shopper((1, 12), 85.0)),  # occasional
+    (0.33, Shopper((12, 45), 130.0)),  # regular
+    (0.12, Shopper((45, 110), 190.0)),  # the family that shops here every few days
+)
+REFUND_RATE = 0.01
+
+
+async def seed_demo(app: App, *, members: int = 500, seed: int = 42, progress: bool = True) -> str:
+    """Create the demo chain through the importer; return a one-paragraph summary."""
+    if not 1 <= members <= MAX_MEMBERS:
+        raise ValueError(f"the demo has 1 to {MAX_MEMBERS} members, not {members}")
+    stores = await _ensure_stores(app)
+    now = app.clock.now()
+    rng = random.Random(seed)
+    people = _members(rng, members, seed, now, stores)
+    sales, refunds = _receipts(rng, people, seed, now, stores)
+
+    member_result = await import_records(
+        app,
+        "members",
+        _numbered(person.row for person in people),
+        progress=progress,
+        total=len(people),
+        source="demo members",
+    )
+    receipt_rows = sorted(sales + refunds, key=lambda row: row["occurred_at"])
+    receipt_result = await import_records(
+        app,
+        "transactions",
+        _numbered(receipt_rows),
+        progress=progress,
+        total=len(receipt_rows),
+        source="demo receipts",
+    )
+    tiers = await _tier_counts(app, [p.row["member_no"] for p in people])
+    return _summary(app, seed, stores, member_result, receipt_result, len(refunds), tiers)
+
+
+async def demo_member_phone(app: App) -> str | None:
+    """The phone of a demo member to chat as: the lowest member number with a phone and a
+    receipt, so the same database always gives the same member and the points are not 0."""
+    has_receipts = exists().where(receipts_table.c.member_id == members_table.c.id)
+    query = (
+        select(members_table.c.phone)
+        .where(members_table.c.phone.is_not(None), has_receipts)
+        .order_by(members_table.c.member_no)
+        .limit(1)
+    )
+    async with app.engine.connect() as conn:
+        return await conn.scalar(query)
+
+
+# --- generating ----------------------------------------------------------------------------
+
+
+@dataclass
+class _Person:
+    row: dict[str, str]
+    store: Store
+    joined_at: datetime
+    shopper: Shopper
+
+
+async def _ensure_stores(app: App) -> list[Store]:
+    async with app.uow_factory() as uow:
+        found = []
+        for store in DEMO_STORES:
+            existing = await uow.stores.get_by_code(store.code)
+            found.append(existing or await uow.stores.add(store))
+        await uow.commit()
+    return found
+
+
+def _members(
+    rng: random.Random, count: int, seed: int, now: datetime, stores: list[Store]
+) -> list[_Person]:
+    phones: set[str] = {DEMO_NEW_PHONE}
+    people = []
+    for index in range(1, count + 1):
+        store = stores[0] if rng.random() < 0.7 else stores[1]
+        zone = ZoneInfo(store.timezone)
+        joined = now - timedelta(days=rng.uniform(20, 3 * 365))
+        shopper = _pick_shopper(rng) if index > 1 else SHOPPERS[1][1]  # member 1 shops
+        birthday = ""
+        if rng.random() < 0.85:
+            born = now.date() - timedelta(days=rng.randint(18 * 365, 75 * 365))
+            birthday = born.isoformat()
+        row = {
+            "member_no": f"{seed}{index:05d}",
+            "name": _name(rng),
+            "phone": _phone(rng, phones),
+            "birthday": birthday,
+            "store_code": store.code,
+            "joined_at": joined.astimezone(zone).replace(tzinfo=None).isoformat(" ", "seconds"),
+            "marketing_consent": rng.choice(("true", "true", "yes", "1", "false", "no")),
+        }
+        people.append(_Person(row, store, joined, shopper))
+    return people
+
+
+def _pick_shopper(rng: random.Random) -> Shopper:
+    roll = rng.random()
+    for share, shopper in SHOPPERS:
+        if roll < share:
+            return shopper
+        roll -= share
+    return SHOPPERS[-1][1]
+
+
+def _name(rng: random.Random) -> str:
+    if rng.random() < 0.7:
+        return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
+    return f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+
+
+def _phone(rng: random.Random, taken: set[str]) -> str:
+    """A national-format mobile number as a till would export it; valid and not yet taken."""
+    for _ in range(1000):  # collisions in 10^8 numbers per prefix are rare; never loops long
+        national = rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(10**8):08d}"
+        e164 = normalize_phone(national, "CN")
+        if e164 not in taken:
+            taken.add(e164)
+            return national
+    raise RuntimeError("could not find a free demo phone number")
+
+
+def _receipts(
+    rng: random.Random, people: list[_Person], seed: int, now: datetime, stores: list[Store]
+) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    year_ago = now - timedelta(days=365)
+    sales: list[dict[str, str]] = []
+    refunds: list[dict[str, str]] = []
+    for person in people:
+        low, high = person.shopper.visits_per_year
+        visits = rng.randint(low, high)
+        start = max(year_ago, person.joined_at)
+        share_of_year = (now - start) / (now - year_ago)
+        for _ in range(round(visits * share_of_year)):
+            store = person.store if rng.random() < 0.9 else rng.choice(stores)
+            when = _opening_hours(rng, start, now, ZoneInfo(store.timezone))
+            amount = Decimal(str(round(rng.lognormvariate(0, 0.6) * person.shopper.basket, 2)))
+            amount = max(Decimal("1.00"), amount).quantize(Decimal("0.01"))
+            number = f"{store.code}-{seed}-{len(sales) + 1:07d}"
+            # Most tills know the member number; some only the phone typed at the till.
+            by_phone = rng.random() < 0.1
+            sale = {
+                "receipt_no": number,
+                "store_code": store.code,
+                "member_no": "" if by_phone else person.row["member_no"],
+                "phone": person.row["phone"] if by_phone else "",
+                "occurred_at": when.replace(tzinfo=None).isoformat(timespec="seconds"),
+                "amount": f"{amount:.2f}",
+                "currency": "CNY",
+            }
+            sales.append(sale)
+            if rng.random() < REFUND_RATE:
+                refund = _refund(rng, sale, person, when, now)
+                if refund is not None:
+                    refunds.append(refund)
+    return sales, refunds
+
+
+def _refund(
+    rng: random.Random, sale: Mapping[str, str], person: _Person, sold: datetime, now: datetime
+) -> dict[str, str] | None:
+    back = sold + timedelta(days=rng.randint(1, 7), minutes=rng.randint(0, 600))
+    if back >= now:
+        return None
+    amount = Decimal(sale["amount"])
+    if rng.random() < 0.5:  # part of the basket goes back
+        amount = (amount * Decimal(str(rng.uniform(0.2, 0.8)))).quantize(Decimal("0.01"))
+    return {
+        "receipt_no": sale["receipt_no"] + "-R",
+        "store_code": sale["store_code"],
+        "member_no": person.row["member_no"],
+        "phone": "",
+        "occurred_at": back.replace(tzinfo=None).isoformat(timespec="seconds"),
+        "amount": f"{-amount:.2f}",
+        "currency": "CNY",
+        "original_receipt_no": sale["receipt_no"],
+    }
+
+
+def _opening_hours(rng: random.Random, start: datetime, now: datetime, zone: ZoneInfo) -> datetime:
+    """A moment between start and now, moved to the store's opening hours (8:00 to 22:00)."""
+    for _ in range(20):  # a handful of tries; the fallback below always fits
+        moment = start + (now - start) * rng.random()
+        local = moment.astimezone(zone)
+        local = local.replace(hour=rng.randint(8, 21), minute=rng.randint(0, 59),
+                              second=rng.randint(0, 59))
+        if start <= local < now:
+            return local
+    return (start + (now - start) / 2).astimezone(zone)
+
+
+def _numbered(rows: Iterator[dict[str, str]] | list[dict[str, str]]) -> Iterator[Record]:
+    # Line numbers as if the rows were a CSV file under a header line.
+    yield from enumerate(rows, start=2)
+
+
+# --- telling ---------------------------------------------------------------------------
+
+
+async def _tier_counts(app: App, member_nos: list[str]) -> Counter[str]:
+    async with app.uow_factory() as uow:
+        ids = await uow.members.ids_by_member_no(member_nos)
+        tiers = await uow.members.tiers_of(ids.values())
+    return Counter(tiers.values())
+
+
+def _summary(
+    app: App,
+    seed: int,
+    stores: list[Store],
+    people: ImportSummary,
+    receipts: ImportSummary,
+    refunds: int,
+    tiers: Counter[str],
+) -> str:
+    shops = ", ".join(f"{s.code} {s.name} ({s.timezone})" for s in stores)
+    tier_text = ", ".join(
+        f"{tiers.get(t.key, 0)} {t.name_en.lower()}" for t in app.policy.tiers
+    )
+    # Generated rows should all pass; if one does not, say so rather than hide it.
+    rejected = people.rejected + receipts.rejected
+    problems = ""
+    if rejected:
+        problems = f" {len(rejected)} generated rows were rejected ({rejected[0]})."
+    return (
+        f"Demo chain {app.policy.chain_name!r} (seed {seed}): stores {shops}; "
+        f"{people.inserted} members added ({people.duplicates} already there) and "
+        f"{receipts.inserted:,} receipts of the last 12 months booked through the importer "
+        f"({receipts.duplicates:,} already there), {refunds} of them refunds; "
+        f"{receipts.points_earned:,} points earned, {receipts.points_taken_back:,} taken back "
+        f"by refunds; tiers now {tier_text}. The same seed gives the same chain.{problems}"
+    )
