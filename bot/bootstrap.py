@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from domain.clock import Clock, SystemClock
 from domain.policy import Policy
 from handlers.conversation import Conversation
+from handlers.coupons import router as coupons_router
 from handlers.i18n import Translator
 from handlers.member import router as member_router
 from handlers.routing import Deps, Router
@@ -19,12 +20,19 @@ from storage.engine import create_engine
 from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWorkFactory
 
+if TYPE_CHECKING:
+    from bot.messenger_aiogram import AiogramMessenger
+    from bot.messenger_ptb import PtbMessenger
+    from scheduler.jobs import JobContext
+    from scheduler.sender import OutboxSender
+    from scheduler.service import DeliveryService
+
 log = logging.getLogger(__name__)
 
 
 def feature_routers() -> list[Router]:
     """Every feature's conversation steps, in the order they are tried."""
-    return [member_router]
+    return [member_router, coupons_router]
 
 
 @dataclass
@@ -68,3 +76,48 @@ async def build_app(
     )
     conversation = Conversation(deps, feature_routers())
     return App(settings, policy, engine, uow_factory, clock, translator, conversation)
+
+
+# -- delivery: the messenger, the sender, the scheduler ---------------------------------------
+
+
+def build_messenger(settings: Settings) -> AiogramMessenger | PtbMessenger:
+    """The outbox's Messenger on the configured engine (the same Bot API server as replies)."""
+    if not settings.bot_token:
+        raise ConfigError("sending messages needs BOT_TOKEN (create a bot with @BotFather)")
+    if settings.bot_engine == "ptb":
+        from bot.messenger_ptb import PtbMessenger
+
+        return PtbMessenger.from_settings(settings)
+    from bot.messenger_aiogram import AiogramMessenger
+
+    return AiogramMessenger.from_settings(settings)
+
+
+def build_sender(app: App, messenger: Any, **options: Any) -> OutboxSender:
+    from scheduler.sender import OutboxSender
+
+    return OutboxSender(
+        app.uow_factory, messenger, app.policy, app.clock, app.translator, **options
+    )
+
+
+def job_context(app: App, sender: OutboxSender | None = None) -> JobContext:
+    from scheduler.jobs import JobContext
+
+    return JobContext(app.uow_factory, app.policy, app.clock, sender)
+
+
+def build_delivery(app: App, sender: OutboxSender | None) -> DeliveryService:
+    """The scheduler and sender service; it runs them only while this process leads."""
+    from scheduler.service import DeliveryService
+    from storage.scheduling import jobstore_engine_options, leadership_for, sync_url
+
+    url = app.settings.database_url
+    return DeliveryService(
+        job_context(app, sender),
+        jobstore_url=sync_url(url),
+        engine_options=jobstore_engine_options(url),
+        leadership=leadership_for(app.engine),
+        sender=sender,
+    )

@@ -1,4 +1,4 @@
-"""The `retailbot` command line: init, demo, chat, run, import... each with --help."""
+"""The `retailbot` command line: init, demo, chat, run, import, jobs, staff, coupon... --help."""
 
 from __future__ import annotations
 
@@ -7,9 +7,19 @@ import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from bot.bootstrap import App, build_app
+from bot.bootstrap import (
+    App,
+    build_app,
+    build_delivery,
+    build_messenger,
+    build_sender,
+    job_context,
+)
 from bot.config import ConfigError, Settings
 from domain.errors import DomainError, InvalidPhone
 from domain.phones import normalize_phone
@@ -149,21 +159,262 @@ def cmd_run(args: argparse.Namespace) -> int:
         check_webhook_settings(settings)  # a ConfigError says what is wrong
 
     async def work(app: App) -> int:
-        if settings.webhook_url:
-            from bot.webhook import run_webhook
-
-            await run_webhook(app)
-        elif settings.bot_engine == "ptb":
-            from bot.telegram_ptb import run_polling
-
-            await run_polling(app)
-        else:
-            from bot.telegram_aiogram import run_polling as run_aiogram
-
-            await run_aiogram(app)
+        # The scheduler and the sender run beside the adapter (in this process only while it
+        # leads, see storage.scheduling), and stop after it.
+        messenger = build_messenger(app.settings)
+        await messenger.start()
+        try:
+            async with build_delivery(app, build_sender(app, messenger)):
+                await _serve(app)
+        finally:
+            await messenger.close()
         return 0
 
     return asyncio.run(_with_app(args, work))
+
+
+async def _serve(app: App) -> None:
+    settings = app.settings
+    if settings.webhook_url:
+        from bot.webhook import run_webhook
+
+        await run_webhook(app)
+    elif settings.bot_engine == "ptb":
+        from bot.telegram_ptb import run_polling
+
+        await run_polling(app)
+    else:
+        from bot.telegram_aiogram import run_polling as run_aiogram
+
+        await run_aiogram(app)
+
+
+# --- jobs --------------------------------------------------------------------------------
+
+
+def cmd_jobs_list(args: argparse.Namespace) -> int:
+    """Every job with its schedule, next run, and last run and result."""
+    from scheduler.jobs import job_specs, next_fire
+    from storage.scheduling import stored_next_runs
+
+    async def work(app: App) -> int:
+        stored = await stored_next_runs(app.engine)
+        async with app.uow_factory() as uow:
+            runs = await uow.jobs.runs()
+        now = app.clock.now()
+        tz = ZoneInfo(app.policy.timezone)
+        for spec in job_specs(app.policy):
+            if spec.name in stored:
+                upcoming = _when(stored[spec.name], tz) if stored[spec.name] else "paused"
+            elif spec.trigger is None:
+                upcoming = "continuous (with `retailbot run`)"
+            else:
+                upcoming = f"{_when(next_fire(spec, now), tz)} (once `retailbot run` starts)"
+            print(f"{spec.name}\n  what: {spec.description}\n  next run: {upcoming}")
+            run = runs.get(spec.name)
+            if run is None:
+                print("  last run: never")
+                continue
+            state = "running" if run.ok is None else ("ok" if run.ok else "FAILED")
+            print(
+                f"  last run: {_when(run.started_at, tz)} -> {state} "
+                f"({run.runs} run(s) so far)\n  result: {run.result or '-'}"
+            )
+        return 0
+
+    return asyncio.run(_with_app(args, work))
+
+
+def _when(moment: datetime | None, tz: ZoneInfo) -> str:
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %z") if moment else "-"
+
+
+def cmd_jobs_run(args: argparse.Namespace) -> int:
+    """Run one job now, in this process, and print its result."""
+    from scheduler.jobs import install, spec_named
+
+    async def work(app: App) -> int:
+        try:
+            spec = spec_named(app.policy, args.name)
+        except LookupError as exc:
+            raise CliError(str(exc)) from exc
+        messenger = None
+        sender = None
+        if args.name == "outbox-sender":
+            try:
+                messenger = build_messenger(app.settings)
+            except ConfigError as exc:
+                raise CliError(str(exc)) from exc
+            await messenger.start()
+            sender = build_sender(app, messenger)
+        install(job_context(app, sender))
+        try:
+            result = await spec.func()
+        except Exception as exc:  # recorded in job_runs by the job itself; one line here
+            raise CliError(f"{spec.name} failed: {type(exc).__name__}: {exc}") from exc
+        finally:
+            install(None)
+            if messenger is not None:
+                await messenger.close()
+        print(f"{spec.name}: {result}")
+        return 0
+
+    return asyncio.run(_with_app(args, work))
+
+
+# --- staff -------------------------------------------------------------------------------
+
+
+def cmd_staff_add(args: argparse.Namespace) -> int:
+    """Add a staff account (or change its role, name or store)."""
+    from domain.staff import StaffMember, parse_role
+
+    telegram_id = args.telegram_id.strip()
+    if not telegram_id.isdigit():
+        raise CliError(f"TELEGRAM_ID must be a Telegram user id (digits), not {telegram_id!r}")
+    role = parse_role(args.role)
+
+    async def work(app: App) -> int:
+        store = args.store.upper() if args.store else None
+        async with app.uow_factory() as uow:
+            if store and await uow.stores.get_by_code(store) is None:
+                raise CliError(f"there is no store with the code {store}")
+            await uow.staff.save(
+                StaffMember(telegram_id, role, display_name=args.name or "", store_code=store)
+            )
+            await uow.commit()
+        where = f" at {store}" if store else ""
+        print(f"staff {telegram_id} ({args.name or 'no name'}) is now {role.value}{where}")
+        return 0
+
+    return asyncio.run(_with_app(args, work))
+
+
+def cmd_staff_list(args: argparse.Namespace) -> int:
+    """Staff accounts, and the admins from ADMIN_IDS."""
+
+    async def work(app: App) -> int:
+        async with app.uow_factory() as uow:
+            accounts = await uow.staff.list()
+        for account in accounts:
+            state = "active" if account.active else "inactive"
+            print(
+                f"{account.telegram_user_id}\t{account.role.value}\t{account.store_code or '-'}"
+                f"\t{state}\t{account.display_name}"
+            )
+        for admin in app.settings.admin_ids:
+            print(f"{admin}\tadmin\t-\tADMIN_IDS")
+        if not accounts and not app.settings.admin_ids:
+            print("no staff yet: add one with `retailbot staff add TELEGRAM_ID --role agent`")
+        return 0
+
+    return asyncio.run(_with_app(args, work))
+
+
+# --- coupons -----------------------------------------------------------------------------
+
+
+def cmd_coupon_redeem(args: argparse.Namespace) -> int:
+    """Redeem a coupon at a store from the till's computer; refusals say why."""
+    from domain.coupons import CouponRefused, Redeemer, format_code, redeem_coupon
+
+    spend = _amount(args.spend) if args.spend is not None else None
+
+    async def work(app: App) -> int:
+        try:
+            async with app.uow_factory() as uow:
+                coupon = await redeem_coupon(
+                    uow,
+                    args.code,
+                    store_code=args.store,
+                    by=Redeemer(f"cli:{args.by}" if args.by else "cli"),
+                    now=app.clock.now(),
+                    member_no=args.member,
+                    spend=spend,
+                    tz=app.policy.timezone,
+                )
+                await uow.commit()
+        except CouponRefused as exc:
+            raise CliError(_plain(app.translator("en", exc.key, **exc.params))) from exc
+        print(
+            f"redeemed {format_code(coupon.code)} at {coupon.redeemed_store}: "
+            f"{coupon.name_en} (member id {coupon.member_id})"
+        )
+        return 0
+
+    return asyncio.run(_with_app(args, work))
+
+
+def cmd_coupon_issue(args: argparse.Namespace) -> int:
+    """Give a member a coupon from a template (once per source)."""
+    from domain.coupons import format_code, issue_coupon
+    from domain.errors import PolicyError
+
+    async def work(app: App) -> int:
+        now = app.clock.now()
+        source = args.source or f"manual:{now:%Y%m%d%H%M%S}"
+        async with app.uow_factory() as uow:
+            member = await uow.members.get_by_member_no(args.member)
+            if member is None or member.id is None:
+                raise CliError(f"there is no member {args.member}")
+            try:
+                coupon, new = await issue_coupon(
+                    uow, app.policy, member.id, args.template, source, now
+                )
+            except PolicyError as exc:
+                raise CliError(str(exc)) from exc
+            await uow.commit()
+        day = coupon.last_valid_day(app.policy.timezone)
+        verb = "issued" if new else "already had"
+        print(f"{args.member} {verb} {format_code(coupon.code)} ({coupon.name_en}), until {day}")
+        return 0
+
+    return asyncio.run(_with_app(args, work))
+
+
+def cmd_coupon_show(args: argparse.Namespace) -> int:
+    """A coupon's owner, terms and status, by code."""
+    from domain.coupons import format_code, normalise_code
+
+    code = normalise_code(args.code)
+    if code is None:
+        raise CliError(f"{args.code!r} is not a valid coupon code (check for typos)")
+
+    async def work(app: App) -> int:
+        async with app.uow_factory() as uow:
+            coupon = await uow.coupons.get_by_code(code)
+            member = await uow.members.get(coupon.member_id) if coupon else None
+        if coupon is None:
+            raise CliError(f"no coupon has the code {format_code(code)}")
+        tz = app.policy.timezone
+        print(f"{format_code(coupon.code)}: {coupon.name_en} / {coupon.name_zh}")
+        print(f"  member: {member.member_no if member else coupon.member_id}")
+        print(f"  source: {coupon.source}; status: {coupon.status.value}")
+        print(f"  valid until: {coupon.last_valid_day(tz)}; min spend: {coupon.min_spend}")
+        print(f"  stores: {', '.join(coupon.stores) or 'all'}")
+        if coupon.redeemed_at:
+            print(
+                f"  redeemed: {_when(coupon.redeemed_at, ZoneInfo(tz))} at "
+                f"{coupon.redeemed_store} by {coupon.redeemed_by}"
+            )
+        return 0
+
+    return asyncio.run(_with_app(args, work))
+
+
+def _amount(raw: str) -> Decimal:
+    try:
+        value = Decimal(raw)
+    except InvalidOperation as exc:
+        raise CliError(f"--spend must be an amount such as 120.50, not {raw!r}") from exc
+    if value < 0:
+        raise CliError("--spend must not be negative")
+    return value
+
+
+def _plain(message: str) -> str:
+    """A chat message as a one-line reason: without the emoji that opens it."""
+    return message.lstrip("❌✅ ").strip()
 
 
 # --- import ------------------------------------------------------------------------------
@@ -235,6 +486,50 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="serve Telegram (needs BOT_TOKEN)")
     common(p)
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("jobs", help="list the scheduled jobs, or run one now")
+    jobs = p.add_subparsers(dest="jobs_command", metavar="ACTION", required=True)
+    q = jobs.add_parser("list", help="every job with its next and last run and result")
+    common(q)
+    q.set_defaults(func=cmd_jobs_list)
+    q = jobs.add_parser("run", help="run one job now (birthday-coupons, coupon-expiry...)")
+    common(q)
+    q.add_argument("name", help="the job's name, as `jobs list` shows it")
+    q.set_defaults(func=cmd_jobs_run)
+
+    p = sub.add_parser("staff", help="staff accounts (who may /redeem in Telegram)")
+    staff = p.add_subparsers(dest="staff_command", metavar="ACTION", required=True)
+    q = staff.add_parser("add", help="add a staff account or change its role")
+    common(q)
+    q.add_argument("telegram_id", metavar="TELEGRAM_ID", help="the person's Telegram user id")
+    q.add_argument("--role", required=True, help="agent, manager or admin")
+    q.add_argument("--name", help="display name, recorded with what they do")
+    q.add_argument("--store", help="their store's code: /redeem uses it when none is given")
+    q.set_defaults(func=cmd_staff_add)
+    q = staff.add_parser("list", help="staff accounts and ADMIN_IDS")
+    common(q)
+    q.set_defaults(func=cmd_staff_list)
+
+    p = sub.add_parser("coupon", help="redeem, issue or look up a coupon")
+    coupon = p.add_subparsers(dest="coupon_command", metavar="ACTION", required=True)
+    q = coupon.add_parser("redeem", help="redeem a coupon at a store")
+    common(q)
+    q.add_argument("code", metavar="CODE", help="the coupon code (with or without the dash)")
+    q.add_argument("--store", required=True, help="the code of the store redeeming it")
+    q.add_argument("--member", help="refuse unless the coupon belongs to this member number")
+    q.add_argument("--spend", help="the purchase amount, checked against the minimum spend")
+    q.add_argument("--by", help="who redeems it, for the record (a till or staff id)")
+    q.set_defaults(func=cmd_coupon_redeem)
+    q = coupon.add_parser("issue", help="give a member a coupon from a template")
+    common(q)
+    q.add_argument("--member", required=True, help="the member number")
+    q.add_argument("--template", required=True, help="a key of [coupons.templates]")
+    q.add_argument("--source", help="e.g. campaign:12; one coupon per member and source")
+    q.set_defaults(func=cmd_coupon_issue)
+    q = coupon.add_parser("show", help="a coupon's owner, terms and status")
+    common(q)
+    q.add_argument("code", metavar="CODE")
+    q.set_defaults(func=cmd_coupon_show)
 
     p = sub.add_parser("import", help="import members or transactions from CSV")
     common(p)

@@ -1,16 +1,23 @@
-"""The ports domain needs: repositories and the unit of work. storage/ implements them."""
+"""The ports domain needs: repositories, the unit of work, the messenger. storage/ and bot/
+implement them."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from types import TracebackType
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from domain.members import ChatUser, Member, Store
 from domain.points import LedgerEntry
 from domain.receipts import Receipt
+
+if TYPE_CHECKING:  # these modules use the unit of work themselves
+    from domain.coupons import Coupon
+    from domain.outbox import ChatTarget, OutboxMessage, OutboxStatus, Recipient
+    from domain.staff import StaffMember
 
 
 class StoreRepository(Protocol):
@@ -60,14 +67,120 @@ class ReceiptRepository(Protocol):
     async def recent_for_member(self, member_id: int, count: int) -> list[Receipt]: ...
 
 
+class CouponRepository(Protocol):
+    async def get(self, coupon_id: int) -> Coupon | None: ...
+    async def get_by_code(self, code: str) -> Coupon | None: ...
+    async def get_by_source(self, member_id: int, source: str) -> Coupon | None: ...
+    async def add_if_new(self, coupon: Coupon) -> Coupon | None:
+        """Insert unless the member has one for the source or the code is taken (then None)."""
+        ...
+
+    async def add_many_if_new(self, coupons: Sequence[Coupon]) -> int: ...
+    async def by_source(self, member_ids: Iterable[int], source: str) -> dict[int, Coupon]: ...
+    async def active_for(self, member_id: int, now: datetime) -> list[Coupon]: ...
+    async def mark_redeemed(
+        self, coupon_id: int, now: datetime, store_code: str, by: str
+    ) -> bool:
+        """Redeem only if still active and unexpired at `now`; False when another got there."""
+        ...
+
+    async def expire_due(self, now: datetime) -> int: ...
+    async def due_reminders(
+        self, now: datetime, until: datetime, limit: int
+    ) -> list[Coupon]: ...
+    async def mark_reminded(self, coupon_ids: Sequence[int], now: datetime) -> None: ...
+    async def hold_member(self, member_id: int) -> None:
+        """Lock the member until the transaction ends, so point spending is serialised."""
+        ...
+
+    async def members_born_on(
+        self, birthday_mds: Sequence[int], store_ids: Sequence[int], unassigned: bool
+    ) -> list[Member]:
+        """Members whose birthday (month*100+day) is one of `birthday_mds`, whose home store is
+        one of `store_ids` (or who have none, when `unassigned`): an indexed lookup."""
+        ...
+
+
+class OutboxRepository(Protocol):
+    async def add(self, message: OutboxMessage) -> bool: ...
+    async def get(self, message_id: int) -> OutboxMessage | None: ...
+    async def get_by_dedupe_key(self, dedupe_key: str) -> OutboxMessage | None: ...
+    async def reachable_chats(self, member_ids: Iterable[int]) -> dict[int, ChatTarget]: ...
+    async def due(self, now: datetime, limit: int) -> list[OutboxMessage]: ...
+    async def recipients(
+        self, messages: Sequence[OutboxMessage], now: datetime
+    ) -> dict[int, Recipient]:
+        """Who each row goes to, keyed by row id; marketing counted over the 7 days to `now`."""
+        ...
+    async def mark_sending(self, message_id: int, now: datetime) -> bool: ...
+    async def mark_sent(self, message_id: int, now: datetime) -> None: ...
+    async def reschedule(
+        self,
+        message_id: int,
+        status: OutboxStatus,
+        at: datetime,
+        *,
+        attempts: int | None = None,
+        error: str = "",
+    ) -> None: ...
+    async def finish(
+        self, message_id: int, status: OutboxStatus, error: str, now: datetime
+    ) -> None: ...
+    async def recover_sending(self, now: datetime) -> int: ...
+    async def mark_chat_unreachable(self, chat_user_id: int) -> None: ...
+    async def counts(self) -> dict[str, int]: ...
+
+
+class StaffRepository(Protocol):
+    async def get_by_telegram_id(self, user_id: str) -> StaffMember | None: ...
+    async def save(self, staff: StaffMember) -> StaffMember: ...
+    async def list(self) -> list[StaffMember]: ...
+
+
+class JobRepository(Protocol):
+    """Last run and result of each scheduled job, and which pieces of work are done."""
+
+    async def record_start(self, name: str, now: datetime) -> None: ...
+    async def record_finish(self, name: str, now: datetime, ok: bool, result: str) -> None: ...
+    async def runs(self) -> dict[str, JobRun]: ...
+    async def done(self, job: str, marks: Iterable[str]) -> set[str]: ...
+    async def mark_done(self, job: str, mark: str, now: datetime) -> None: ...
+
+
+@dataclass(frozen=True)
+class JobRun:
+    """The last run of a scheduled job, as `retailbot jobs list` shows it."""
+
+    name: str
+    started_at: datetime | None
+    finished_at: datetime | None
+    ok: bool | None  # None while running (or when it died mid-run)
+    result: str
+    runs: int
+
+
 class UnitOfWork(Protocol):
     """One business transaction: repositories share it; only `commit` makes changes last."""
 
-    stores: StoreRepository
-    members: MemberRepository
-    chat_users: ChatUserRepository
-    ledger: LedgerRepository
-    receipts: ReceiptRepository
+    # Read-only to the domain, so an implementation may hold its own repository classes.
+    @property
+    def stores(self) -> StoreRepository: ...
+    @property
+    def members(self) -> MemberRepository: ...
+    @property
+    def chat_users(self) -> ChatUserRepository: ...
+    @property
+    def ledger(self) -> LedgerRepository: ...
+    @property
+    def receipts(self) -> ReceiptRepository: ...
+    @property
+    def coupons(self) -> CouponRepository: ...
+    @property
+    def outbox(self) -> OutboxRepository: ...
+    @property
+    def staff(self) -> StaffRepository: ...
+    @property
+    def jobs(self) -> JobRepository: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
     async def __aexit__(
@@ -82,3 +195,40 @@ class UnitOfWork(Protocol):
 
 class UnitOfWorkFactory(Protocol):
     def __call__(self) -> UnitOfWork: ...
+
+
+# -- sending --------------------------------------------------------------------------------
+
+Buttons = tuple[tuple[tuple[str, str], ...], ...]  # rows of (label, callback data)
+
+
+class SendError(Exception):
+    """A message could not be delivered; subclasses say what the sender should do."""
+
+
+class ChatUnreachable(SendError):
+    """The person blocked the bot or the account is gone (403): stop writing to the chat."""
+
+
+class RateLimited(SendError):
+    """Telegram asked to slow down (429): wait `retry_after` seconds, then try again."""
+
+    def __init__(self, retry_after: float, detail: str = "") -> None:
+        super().__init__(detail or f"rate limited: retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
+class TransientSendError(SendError):
+    """A network error or a server fault: worth trying again later."""
+
+
+class MessageRejected(SendError):
+    """Telegram refused this message itself (400): sending it again cannot succeed."""
+
+
+class Messenger(Protocol):
+    """Sends one message to one chat; raises the SendError subclasses above, nothing else."""
+
+    async def send_text(
+        self, chat_id: str, text: str, photo: bytes | None = None, buttons: Buttons = ()
+    ) -> None: ...

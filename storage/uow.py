@@ -13,6 +13,8 @@ from storage.repositories import (
     SqlReceiptRepository,
     SqlStoreRepository,
 )
+from storage.repositories_coupons import SqlCouponRepository, SqlStaffRepository
+from storage.repositories_delivery import SqlJobRepository, SqlOutboxRepository
 
 
 class SqlUnitOfWork:
@@ -23,6 +25,10 @@ class SqlUnitOfWork:
     chat_users: SqlChatUserRepository
     ledger: SqlLedgerRepository
     receipts: SqlReceiptRepository
+    coupons: SqlCouponRepository
+    outbox: SqlOutboxRepository
+    staff: SqlStaffRepository
+    jobs: SqlJobRepository
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -43,6 +49,10 @@ class SqlUnitOfWork:
         self.chat_users = SqlChatUserRepository(conn)
         self.ledger = SqlLedgerRepository(conn)
         self.receipts = SqlReceiptRepository(conn)
+        self.coupons = SqlCouponRepository(conn)
+        self.outbox = SqlOutboxRepository(conn)
+        self.staff = SqlStaffRepository(conn)
+        self.jobs = SqlJobRepository(conn)
         return self
 
     async def __aexit__(

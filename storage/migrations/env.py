@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from alembic import context
 
+import storage.tables_coupons  # noqa: F401 - registers its tables on the shared metadata
+import storage.tables_delivery  # noqa: F401
 from storage.tables import metadata
+
+# APScheduler creates and owns its job table; autogenerate must neither add nor drop it.
+FOREIGN_TABLES = {"apscheduler_jobs"}
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    return not (type_ == "table" and name in FOREIGN_TABLES)
+
 
 connection = context.config.attributes.get("connection")
 if connection is None:
@@ -15,6 +25,7 @@ context.configure(
     target_metadata=metadata,
     render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying
     compare_type=True,
+    include_name=include_name,
 )
 with context.begin_transaction():
     context.run_migrations()

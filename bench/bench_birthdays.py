@@ -1,0 +1,210 @@
+"""Finding a day's birthdays among 1,000,000 members: the indexed query against a full scan.
+
+The birthday job asks, per store time zone and day, for members whose birthday_md (month*100 +
+day, indexed) matches; the baseline in the same run asks the same question of the birthday
+column itself (month and day extracted per row), which no index serves: every row is read.
+Both return the same members; the figures are the median of several runs, on SQLite and, when
+a server is given, PostgreSQL.
+
+    PYTHONPATH=. python bench/bench_birthdays.py [--members 1000000] [--pg URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import asyncpg  # noqa: E402
+from sqlalchemy import Integer, cast, extract, or_, select  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from bench.common import temporary_postgres  # noqa: E402
+from bot.bootstrap import App, build_app  # noqa: E402
+from bot.config import Settings  # noqa: E402
+from domain.birthdays import birthday_mds  # noqa: E402
+from domain.members import Store  # noqa: E402
+from storage.repositories import member_from_row  # noqa: E402
+from storage.repositories_coupons import birthday_query  # noqa: E402
+from storage.tables import members  # noqa: E402
+
+DAY = date(2027, 2, 28)  # a busy day: not a leap year, so 29 February's birthdays come too
+REPEAT = 7
+COLUMNS = ("member_no", "name", "birthday", "birthday_md", "home_store_id", "joined_at")
+
+
+def generate(count: int, store_ids: list[int]) -> list[tuple[Any, ...]]:
+    rng = random.Random(42)
+    start = date(1940, 1, 1).toordinal()
+    joined = datetime(2024, 1, 1, tzinfo=UTC)
+    rows = []
+    for i in range(count):
+        born = date.fromordinal(start + rng.randrange(365 * 65))
+        store = rng.choice(store_ids) if rng.random() < 0.9 else None  # some have no store
+        rows.append(
+            (f"B{i:08d}", f"Member {i}", born, born.month * 100 + born.day, store,
+             joined + timedelta(minutes=i))
+        )
+    return rows
+
+
+async def seed_stores(app: App) -> tuple[list[int], list[int]]:
+    async with app.uow_factory() as uow:
+        shanghai = [
+            (await uow.stores.add(Store(f"SH{n:02d}", f"Shanghai {n}", "Asia/Shanghai"))).id
+            for n in range(1, 4)
+        ]
+        new_york = [(await uow.stores.add(Store("NY01", "New York", "America/New_York"))).id]
+        await uow.commit()
+    return [i for i in shanghai if i], [i for i in new_york if i]
+
+
+async def load_sqlite(app: App, path: Path, rows: list[tuple[Any, ...]]) -> None:
+    def work() -> None:
+        conn = sqlite3.connect(path)
+        marks = ", ".join("?" for _ in COLUMNS)
+        conn.executemany(
+            f"INSERT INTO members ({', '.join(COLUMNS)}) VALUES ({marks})",
+            [(r[0], r[1], r[2].isoformat(), r[3], r[4], r[5].strftime("%Y-%m-%d %H:%M:%S.%f"))
+             for r in rows],
+        )
+        conn.commit()
+        conn.execute("ANALYZE")
+        conn.close()
+
+    await asyncio.to_thread(work)
+
+
+async def load_postgres(url: str, rows: list[tuple[Any, ...]]) -> None:
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.copy_records_to_table("members", records=rows, columns=list(COLUMNS))
+        await conn.execute("ANALYZE members")
+    finally:
+        await conn.close()
+
+
+def scan_query(day: date, store_ids: list[int], unassigned: bool) -> Any:
+    """The baseline: the same members, found from the birthday column row by row."""
+    days = [md % 100 for md in birthday_mds(day)]
+    month = extract("month", members.c.birthday)
+    day_of = extract("day", members.c.birthday)
+    stores = or_(members.c.home_store_id.in_(store_ids), members.c.home_store_id.is_(None))
+    if not unassigned:
+        stores = members.c.home_store_id.in_(store_ids)
+    return (
+        select(members)
+        .where(cast(month, Integer) == day.month, cast(day_of, Integer).in_(days), stores)
+        .order_by(members.c.id)
+    )
+
+
+async def median_time(work: Callable[[], Awaitable[int]]) -> tuple[float, int]:
+    found = await work()  # warm caches the same way for both
+    times = []
+    for _ in range(REPEAT):
+        started = time.perf_counter()
+        found = await work()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), found
+
+
+async def measure(app: App, shanghai: list[int]) -> list[tuple[str, float, float, int]]:
+    """(what, indexed seconds, full-scan seconds, members found) for whole members and ids."""
+    index_query = birthday_query(birthday_mds(DAY), shanghai, True)
+    assert index_query is not None
+
+    async def indexed_ids() -> int:
+        async with app.engine.connect() as conn:
+            return len(list(await conn.execute(index_query.with_only_columns(members.c.id))))
+
+    async def scanned_ids() -> int:
+        query = scan_query(DAY, shanghai, True).with_only_columns(members.c.id)
+        async with app.engine.connect() as conn:
+            return len(list(await conn.execute(query)))
+
+    async def indexed() -> int:
+        async with app.uow_factory() as uow:
+            return len(await uow.coupons.members_born_on(birthday_mds(DAY), shanghai, True))
+
+    async def scanned() -> int:
+        async with app.engine.connect() as conn:
+            rows = await conn.execute(scan_query(DAY, shanghai, True))
+            return len([member_from_row(row) for row in rows])
+
+    figures = []
+    for what, fast_work, slow_work in (
+        ("members", indexed, scanned),
+        ("ids only", indexed_ids, scanned_ids),
+    ):
+        fast, found = await median_time(fast_work)
+        slow, found_too = await median_time(slow_work)
+        if found != found_too:
+            raise AssertionError(f"the queries disagree: {found} vs {found_too} members")
+        figures.append((what, fast, slow, found))
+    return figures
+
+
+def report(name: str, count: int, figures: list[tuple[str, float, float, int]]) -> None:
+    print(f"  {name}: {count:,} members, {figures[0][3]:,} celebrating on {DAY}")
+    for what, fast, slow, _found in figures:
+        print(
+            f"    {what:<9} indexed {fast * 1000:7.1f} ms   full scan {slow * 1000:8.1f} ms"
+            f"   ({slow / fast:5.1f}x faster)"
+        )
+
+
+async def bench_sqlite(count: int, folder: Path) -> None:
+    path = folder / "birthdays.db"
+    app = await build_app(Settings(database_url=f"sqlite+aiosqlite:///{path}"))
+    try:
+        shanghai, new_york = await seed_stores(app)
+        await load_sqlite(app, path, generate(count, shanghai + new_york))
+        figures = await measure(app, shanghai)
+    finally:
+        await app.close()
+    report("SQLite", count, figures)
+
+
+async def bench_postgres(count: int, base_url: str) -> None:
+    async with temporary_postgres(base_url) as url:
+        app = await build_app(Settings(database_url=url))
+        try:
+            shanghai, new_york = await seed_stores(app)
+            await load_postgres(url, generate(count, shanghai + new_york))
+            figures = await measure(app, shanghai)
+        finally:
+            await app.close()
+    report("PostgreSQL", count, figures)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=1_000_000)
+    parser.add_argument("--pg", default=os.environ.get("TEST_DATABASE_URL"),
+                        help="a PostgreSQL URL (default: TEST_DATABASE_URL)")
+    args = parser.parse_args()
+    print(f"birthday query for one zone's day, median of {REPEAT} runs")
+    with tempfile.TemporaryDirectory() as tmp:
+        await bench_sqlite(args.members, Path(tmp))
+    if args.pg:
+        await bench_postgres(args.members, args.pg)
+    else:
+        print("  PostgreSQL: skipped (give --pg URL or set TEST_DATABASE_URL)")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,321 @@
+"""Repositories of the outbox and of scheduled jobs' records: they never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from domain.members import ChatUser
+from domain.outbox import (
+    CAP_WINDOW,
+    WAITING,
+    ChatTarget,
+    MessageKind,
+    OutboxMessage,
+    OutboxStatus,
+    Recipient,
+)
+from domain.ports import JobRun
+from storage.repositories import _chunks, insert_ignoring_duplicates
+from storage.tables import chat_users, members, stores
+from storage.tables_delivery import job_marks, job_runs, outbox
+
+DELIVERY_CHANNEL = "telegram"  # the only channel with a messenger that can write first
+MAX_ERROR = 500
+
+
+def _values(message: OutboxMessage) -> dict[str, Any]:
+    return {
+        "dedupe_key": message.dedupe_key,
+        "member_id": message.member_id,
+        "chat_user_id": message.chat_user_id,
+        "chat_id": message.chat_id,
+        "kind": message.kind.value,
+        "message_key": message.message_key,
+        "params": message.params,
+        "text": message.text,
+        "photo": message.photo,
+        "buttons": message.buttons,
+        "quiet_hours": message.quiet_hours,
+        "status": message.status.value,
+        "attempts": message.attempts,
+        "next_attempt_at": message.next_attempt_at,
+        "last_error": message.last_error,
+        "created_at": message.created_at,
+        "sent_at": message.sent_at,
+    }
+
+
+def _message(row: Any) -> OutboxMessage:
+    return OutboxMessage(
+        id=row.id,
+        dedupe_key=row.dedupe_key,
+        member_id=row.member_id,
+        chat_user_id=row.chat_user_id,
+        chat_id=row.chat_id,
+        kind=MessageKind(row.kind),
+        message_key=row.message_key,
+        params=dict(row.params or {}),
+        text=row.text,
+        photo=row.photo,
+        buttons=list(row.buttons or []),
+        quiet_hours=bool(row.quiet_hours),
+        status=OutboxStatus(row.status),
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        last_error=row.last_error,
+        created_at=row.created_at,
+        sent_at=row.sent_at,
+    )
+
+
+class SqlOutboxRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def add(self, message: OutboxMessage) -> bool:
+        if message.next_attempt_at is None or message.created_at is None:
+            raise ValueError("queue outbox messages with domain.outbox.queue_message")
+        result = await self.conn.execute(
+            insert_ignoring_duplicates(self.conn, outbox).values(**_values(message))
+        )
+        return result.rowcount == 1
+
+    async def get(self, message_id: int) -> OutboxMessage | None:
+        row = (await self.conn.execute(select(outbox).where(outbox.c.id == message_id))).first()
+        return _message(row) if row else None
+
+    async def get_by_dedupe_key(self, dedupe_key: str) -> OutboxMessage | None:
+        row = (
+            await self.conn.execute(select(outbox).where(outbox.c.dedupe_key == dedupe_key))
+        ).first()
+        return _message(row) if row else None
+
+    async def reachable_chats(self, member_ids: Iterable[int]) -> dict[int, ChatTarget]:
+        """Per member, the Telegram chat they used most recently that has not blocked us."""
+        found: dict[int, ChatTarget] = {}
+        for chunk in _chunks(list(set(member_ids))):
+            rows = await self.conn.execute(
+                select(chat_users.c.id, chat_users.c.member_id, chat_users.c.chat_id)
+                .where(
+                    chat_users.c.member_id.in_(chunk),
+                    chat_users.c.channel == DELIVERY_CHANNEL,
+                    chat_users.c.reachable.is_(True),
+                )
+                .order_by(chat_users.c.updated_at, chat_users.c.id)
+            )
+            for row in rows:  # later rows win: the most recent chat
+                found[row.member_id] = ChatTarget(row.id, row.chat_id)
+        return found
+
+    async def due(self, now: datetime, limit: int) -> list[OutboxMessage]:
+        rows = await self.conn.execute(
+            select(outbox)
+            .where(
+                outbox.c.status.in_([s.value for s in WAITING]),
+                outbox.c.next_attempt_at <= now,
+            )
+            .order_by(outbox.c.next_attempt_at, outbox.c.id)
+            .limit(limit)
+        )
+        return [_message(row) for row in rows]
+
+    async def recipients(
+        self, messages: Sequence[OutboxMessage], now: datetime
+    ) -> dict[int, Recipient]:
+        chat_ids = {m.chat_user_id for m in messages if m.chat_user_id is not None}
+        member_ids = {m.member_id for m in messages if m.member_id is not None}
+        chats: dict[int, ChatUser] = {}
+        for chunk in _chunks(list(chat_ids)):
+            rows = await self.conn.execute(select(chat_users).where(chat_users.c.id.in_(chunk)))
+            for row in rows:
+                chats[row.id] = ChatUser(
+                    id=row.id,
+                    channel=row.channel,
+                    user_id=row.user_id,
+                    chat_id=row.chat_id,
+                    telegram_language=row.telegram_language,
+                    language=row.language,
+                    member_id=row.member_id,
+                    reachable=bool(row.reachable),
+                )
+        people: dict[int, Any] = {}
+        for chunk in _chunks(list(member_ids)):
+            rows = await self.conn.execute(
+                select(
+                    members.c.id,
+                    members.c.language,
+                    members.c.marketing_consent,
+                    members.c.opted_out_at,
+                    stores.c.timezone,
+                )
+                .select_from(members.outerjoin(stores, members.c.home_store_id == stores.c.id))
+                .where(members.c.id.in_(chunk))
+            )
+            people.update({row.id: row for row in rows})
+        marketing = {m.member_id for m in messages if m.kind is MessageKind.MARKETING}
+        sent = await self._marketing_sent_since(
+            [i for i in marketing if i is not None], now - CAP_WINDOW
+        )
+        found: dict[int, Recipient] = {}
+        for message in messages:
+            assert message.id is not None
+            chat = chats.get(message.chat_user_id) if message.chat_user_id else None
+            person = people.get(message.member_id) if message.member_id else None
+            language = chat.effective_language() if chat else (person.language if person else None)
+            found[message.id] = Recipient(
+                chat_id=chat.chat_id if chat else message.chat_id,
+                language=language or "en",
+                reachable=chat.reachable if chat else True,
+                marketing_consent=bool(person.marketing_consent) if person else False,
+                opted_out=bool(person and person.opted_out_at is not None),
+                timezone=person.timezone if person else None,
+                marketing_sent_7d=sent.get(message.member_id or -1, 0),
+            )
+        return found
+
+    async def _marketing_sent_since(
+        self, member_ids: list[int], since: datetime
+    ) -> dict[int, int]:
+        if not member_ids:
+            return {}
+        counts: dict[int, int] = {}
+        for chunk in _chunks(member_ids):
+            rows = await self.conn.execute(
+                select(outbox.c.member_id, func.count().label("n"))
+                .where(
+                    outbox.c.member_id.in_(chunk),
+                    outbox.c.kind == MessageKind.MARKETING.value,
+                    outbox.c.status == OutboxStatus.SENT.value,
+                    outbox.c.sent_at >= since,
+                )
+                .group_by(outbox.c.member_id)
+            )
+            counts.update({row.member_id: int(row.n) for row in rows})
+        return counts
+
+    async def mark_sending(self, message_id: int, now: datetime) -> bool:
+        result = await self.conn.execute(
+            update(outbox)
+            .where(outbox.c.id == message_id, outbox.c.status.in_([s.value for s in WAITING]))
+            .values(status=OutboxStatus.SENDING.value)
+        )
+        return result.rowcount == 1
+
+    async def mark_sent(self, message_id: int, now: datetime) -> None:
+        await self.conn.execute(
+            update(outbox)
+            .where(outbox.c.id == message_id)
+            .values(
+                status=OutboxStatus.SENT.value, sent_at=now, attempts=outbox.c.attempts + 1
+            )
+        )
+
+    async def reschedule(
+        self,
+        message_id: int,
+        status: OutboxStatus,
+        at: datetime,
+        *,
+        attempts: int | None = None,
+        error: str = "",
+    ) -> None:
+        values: dict[str, Any] = {
+            "status": status.value,
+            "next_attempt_at": at,
+            "last_error": error[:MAX_ERROR],
+        }
+        if attempts is not None:
+            values["attempts"] = attempts
+        await self.conn.execute(update(outbox).where(outbox.c.id == message_id).values(**values))
+
+    async def finish(
+        self, message_id: int, status: OutboxStatus, error: str, now: datetime
+    ) -> None:
+        await self.conn.execute(
+            update(outbox)
+            .where(outbox.c.id == message_id)
+            .values(status=status.value, last_error=error[:MAX_ERROR])
+        )
+
+    async def recover_sending(self, now: datetime) -> int:
+        result = await self.conn.execute(
+            update(outbox)
+            .where(outbox.c.status == OutboxStatus.SENDING.value)
+            .values(
+                status=OutboxStatus.UNKNOWN.value,
+                last_error="the sender stopped during the call: maybe delivered, not resent",
+            )
+        )
+        return int(result.rowcount or 0)
+
+    async def mark_chat_unreachable(self, chat_user_id: int) -> None:
+        await self.conn.execute(
+            update(chat_users).where(chat_users.c.id == chat_user_id).values(reachable=False)
+        )
+
+    async def counts(self) -> dict[str, int]:
+        rows = await self.conn.execute(
+            select(outbox.c.status, func.count().label("n")).group_by(outbox.c.status)
+        )
+        return {row.status: int(row.n) for row in rows}
+
+
+class SqlJobRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def _ensure(self, name: str) -> None:
+        await self.conn.execute(
+            insert_ignoring_duplicates(self.conn, job_runs).values(name=name, result="", runs=0)
+        )
+
+    async def record_start(self, name: str, now: datetime) -> None:
+        await self._ensure(name)
+        await self.conn.execute(
+            update(job_runs)
+            .where(job_runs.c.name == name)
+            .values(started_at=now, finished_at=None, ok=None, runs=job_runs.c.runs + 1)
+        )
+
+    async def record_finish(self, name: str, now: datetime, ok: bool, result: str) -> None:
+        await self._ensure(name)
+        await self.conn.execute(
+            update(job_runs)
+            .where(job_runs.c.name == name)
+            .values(finished_at=now, ok=ok, result=result[:MAX_ERROR])
+        )
+
+    async def runs(self) -> dict[str, JobRun]:
+        rows = await self.conn.execute(select(job_runs).order_by(job_runs.c.name))
+        return {
+            row.name: JobRun(
+                name=row.name,
+                started_at=row.started_at,
+                finished_at=row.finished_at,
+                ok=row.ok,
+                result=row.result,
+                runs=row.runs,
+            )
+            for row in rows
+        }
+
+    async def done(self, job: str, marks: Iterable[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in _chunks(list(set(marks))):
+            rows = await self.conn.execute(
+                select(job_marks.c.mark).where(job_marks.c.job == job, job_marks.c.mark.in_(chunk))
+            )
+            found.update(row.mark for row in rows)
+        return found
+
+    async def mark_done(self, job: str, mark: str, now: datetime) -> None:
+        await self.conn.execute(
+            insert_ignoring_duplicates(self.conn, job_marks).values(
+                job=job, mark=mark, done_at=now
+            )
+        )

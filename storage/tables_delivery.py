@@ -1,0 +1,70 @@
+"""Tables of the delivery pipeline: the outbox, and the record of scheduled jobs."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from storage.tables import metadata
+from storage.types import UtcDateTime
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # Queueing the same announcement twice (a rerun, a second scheduler) inserts nothing.
+    Column("dedupe_key", String(160), nullable=False, unique=True),
+    Column("member_id", Integer, ForeignKey("members.id")),
+    Column("chat_user_id", Integer, ForeignKey("chat_users.id")),
+    Column("chat_id", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),  # service or marketing
+    Column("message_key", String(96)),  # translated when sent, in the chat's language then
+    Column("params", JSON, nullable=False),
+    Column("text", Text),  # or a text sent as is
+    Column("photo", LargeBinary),
+    Column("buttons", JSON, nullable=False),
+    Column("quiet_hours", Boolean, nullable=False, server_default="0"),
+    Column("status", String(16), nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("last_error", Text, nullable=False, server_default=""),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime),
+    # The sender asks "what is due now" all the time: status first, then time.
+    Index("ix_outbox_status_next", "status", "next_attempt_at"),
+    # The frequency cap counts a member's marketing sent in the last 7 days.
+    Index("ix_outbox_member_sent", "member_id", "sent_at"),
+)
+
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("started_at", UtcDateTime),
+    Column("finished_at", UtcDateTime),
+    Column("ok", Boolean),
+    Column("result", Text, nullable=False, server_default=""),
+    Column("runs", Integer, nullable=False, server_default="0"),
+)
+
+# Pieces of scheduled work that are finished for good, e.g. the birthdays of one zone's day.
+job_marks = Table(
+    "job_marks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("job", String(64), nullable=False),
+    Column("mark", String(128), nullable=False),
+    Column("done_at", UtcDateTime, nullable=False),
+    UniqueConstraint("job", "mark"),
+)

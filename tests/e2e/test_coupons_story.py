@@ -1,0 +1,149 @@
+"""Coupon stories in Telegram over HTTP, on aiogram and on python-telegram-bot alike.
+
+A birthday member gets the greeting from the outbox and finds the coupon in /coupons; a member
+exchanges points (tapping the confirmation twice); staff redeem at the till while a member who
+tries /redeem is told it is an unknown command.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from bot.bootstrap import App, build_messenger, build_sender, job_context
+from domain.coupons import format_code, issue_coupon
+from domain.points import EntryKind, LedgerEntry
+from domain.staff import Role, StaffMember
+from scheduler import jobs
+from tests.e2e.conftest import MEMBER_PHONE, MEMBER_POINTS, member_by_phone
+from tests.e2e.standin import BotApiStandIn, find_output
+
+MEI = 5001
+STAFF = 6001
+
+
+async def _link(app: App, standin: BotApiStandIn, lang: str = "zh-hans") -> dict[str, object]:
+    mei = standin.user(MEI, "Mei", language_code=lang)
+    standin.send_text(mei, "/start")
+    await standin.wait_for_messages(MEI, 2)
+    standin.share_contact(mei, MEMBER_PHONE.lstrip("+"))
+    await standin.wait_for_messages(MEI, 2)
+    return mei
+
+
+async def _deliver_outbox(app: App) -> None:
+    messenger = build_messenger(app.settings)
+    await messenger.start()
+    try:
+        await build_sender(app, messenger).drain(max_seconds=20)
+    finally:
+        await messenger.close()
+
+
+async def test_a_birthday_greeting_arrives_and_the_coupon_is_in_coupons(
+    polling_bot: App, standin: BotApiStandIn
+) -> None:
+    app, t = polling_bot, polling_bot.translator
+    member = await member_by_phone(app)
+    member.birthday = date(1990, 6, 15)  # the shop's clock says 15 June, 18:00 in Shanghai
+    async with app.uow_factory() as uow:
+        await uow.members.update(member)
+        await uow.commit()
+    mei = await _link(app, standin)
+
+    jobs.install(job_context(app))
+    try:
+        summary = await jobs.birthday_coupons()
+    finally:
+        jobs.install(None)
+    assert "1 coupons issued, 1 greetings queued" in summary
+    await _deliver_outbox(app)
+
+    (greeting,) = await standin.wait_for_messages(MEI, 1)
+    assert greeting.text.startswith("🎂") and member.name in greeting.text
+    show = standin.button_data(greeting, t("zh", "coupons.show_button"))
+    standin.press(mei, greeting, show)
+    (card,) = await standin.wait_for_messages(MEI, 1)
+    assert card.method == "sendphoto" and card.photo and card.photo.startswith(b"\x89PNG")
+    async with app.uow_factory() as uow:
+        assert member.id is not None
+        (coupon,) = await uow.coupons.active_for(member.id, app.clock.now())
+    assert coupon.source == "birthday:2026"
+    assert f"{coupon.code[:4]}-{coupon.code[4:]}" in card.text
+    assert f"{coupon.code[:4]}-{coupon.code[4:]}" in greeting.text
+
+    standin.send_text(mei, "/coupons")
+    (listing,) = await standin.wait_for_messages(MEI, 1)
+    assert listing.text == t("zh", "coupons.list", count=1)
+    assert listing.inline_buttons[0]["callback_data"] == f"cp:{coupon.id}"
+
+    # The job again (a restart, a second scheduler): nothing new reaches the member.
+    jobs.install(job_context(app))
+    try:
+        await jobs.birthday_coupons()
+    finally:
+        jobs.install(None)
+    await _deliver_outbox(app)
+    await standin.assert_quiet(MEI)
+
+
+async def test_exchange_points_with_a_double_tap(polling_bot: App, standin: BotApiStandIn) -> None:
+    app, t = polling_bot, polling_bot.translator
+    member = await member_by_phone(app)
+    assert member.id is not None
+    now = app.clock.now()
+    async with app.uow_factory() as uow:
+        await uow.ledger.append([
+            LedgerEntry(member.id, EntryKind.EARN, 480, "e2e:more", now - timedelta(days=1),
+                        expires_at=now + timedelta(days=300)),
+        ])
+        await uow.commit()
+    mei = await _link(app, standin, lang="en")
+
+    standin.send_text(mei, "/exchange")
+    (menu,) = await standin.wait_for_messages(MEI, 1)
+    assert menu.text == t("en", "exchange.menu", balance=MEMBER_POINTS + 480)
+    standin.press(mei, menu, "xr:ten_off")
+    (confirm,) = await standin.wait_for_messages(MEI, 1)
+    yes = standin.button_data(confirm, t("en", "exchange.confirm_button"))
+    standin.press(mei, confirm, yes)
+    standin.press(mei, confirm, yes)  # the impatient second tap, before any answer
+    outputs = await standin.wait_for_messages(MEI, 2)
+    done = find_output(outputs, "Done!")
+    assert done.kind == "edit" and done.message_id == confirm.message_id
+    assert find_output(outputs, "already done")
+    async with app.uow_factory() as uow:
+        assert await uow.ledger.balance(member.id) == MEMBER_POINTS + 480 - 500
+        held = await uow.coupons.active_for(member.id, app.clock.now())
+    assert [c.template_key for c in held] == ["ten_off"]
+
+
+async def test_staff_redeem_at_the_till_and_a_member_cannot(
+    polling_bot: App, standin: BotApiStandIn
+) -> None:
+    app, t = polling_bot, polling_bot.translator
+    member = await member_by_phone(app)
+    assert member.id is not None
+    async with app.uow_factory() as uow:
+        coupon, _ = await issue_coupon(
+            uow, app.policy, member.id, "ten_off", "campaign:12", app.clock.now()
+        )
+        await uow.staff.save(StaffMember(str(STAFF), Role.AGENT, "Wang", store_code="SH01"))
+        await uow.commit()
+    code = format_code(coupon.code)
+
+    mei = await _link(app, standin, lang="en")
+    standin.send_text(mei, f"/redeem {code}")
+    (answer,) = await standin.wait_for_messages(MEI, 1)
+    assert answer.text == t("en", "command.unknown", command="redeem")
+
+    wang = standin.user(STAFF, "Wang", language_code="zh-hans")
+    standin.send_text(wang, f"/redeem {code}")
+    (done,) = await standin.wait_for_messages(STAFF, 1)
+    assert done.text.startswith("✅") and code in done.text and "SH01" in done.text
+    standin.send_text(wang, f"/redeem {code}")
+    (again,) = await standin.wait_for_messages(STAFF, 1)
+    assert again.text.startswith("❌") and "SH01" in again.text
+
+    standin.send_text(mei, "/coupons")
+    (none,) = await standin.wait_for_messages(MEI, 1)
+    assert none.text == t("en", "coupons.none")

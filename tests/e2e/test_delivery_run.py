@@ -1,0 +1,84 @@
+"""`retailbot run` as operators start it: the adapter, the scheduler and the sender together.
+
+The bot runs in a child process against the Bot API stand-in served by this test: a queued
+outbox message is delivered, a person is answered, the jobs are in the persistent store under
+their fixed ids, and SIGTERM stops everything cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import sys
+from pathlib import Path
+
+from bot.bootstrap import build_app
+from bot.config import Settings
+from domain.members import ChatUser, Member
+from domain.outbox import MessageKind, OutboxMessage, queue_message
+from tests.e2e.standin import TOKEN, BotApiStandIn
+
+ROOT = Path(__file__).resolve().parents[2]
+LINKED = 5101
+NEWCOMER = 5102
+
+
+async def _seed(url: str) -> None:
+    app = await build_app(Settings(database_url=url))
+    try:
+        now = app.clock.now()
+        async with app.uow_factory() as uow:
+            member = await uow.members.add(Member("100001", "Li Lei", "+8613800138000", now))
+            chat = await uow.chat_users.save(
+                ChatUser("telegram", str(LINKED), str(LINKED), language="en",
+                         member_id=member.id)
+            )
+            await queue_message(
+                uow,
+                OutboxMessage("run:hello", str(LINKED), MessageKind.SERVICE,
+                              member_id=member.id, chat_user_id=chat.id,
+                              text="Hello from the outbox"),
+                now,
+            )
+            await uow.commit()
+    finally:
+        await app.close()
+
+
+async def test_run_serves_chats_delivers_the_outbox_and_stops_on_sigterm(
+    standin: BotApiStandIn, tmp_path: Path, engine: str
+) -> None:
+    db = tmp_path / "run.db"
+    url = f"sqlite+aiosqlite:///{db}"
+    await _seed(url)
+    standin.user(LINKED, "Li", language_code="en")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE_"))}
+    env.update(PYTHONPATH=str(ROOT), BOT_TOKEN=TOKEN, TELEGRAM_API_URL=standin.base_url,
+               BOT_ENGINE=engine)
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "run", "--database", url,
+        env=env, cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        (hello,) = await standin.wait_for_messages(LINKED, 1, timeout=30)
+        assert hello.text == "Hello from the outbox"
+
+        newcomer = standin.user(NEWCOMER, "Sam", language_code="en")
+        standin.send_text(newcomer, "/start")
+        welcome = await standin.wait_for_messages(NEWCOMER, 2, timeout=15)
+        assert welcome[1].requests_contact
+
+        with sqlite3.connect(db) as conn:
+            jobs = {row[0] for row in conn.execute("SELECT id FROM apscheduler_jobs")}
+            status = conn.execute("SELECT status FROM outbox").fetchone()[0]
+        assert jobs == {"birthday-coupons", "coupon-expiry"}
+        assert status == "sent"
+    finally:
+        if child.returncode is None:
+            child.send_signal(signal.SIGTERM)
+        out, err = await asyncio.wait_for(child.communicate(), 30)
+    assert child.returncode == 0, err.decode()[-2000:]
+    assert "Traceback" not in err.decode(), err.decode()[-2000:]
+    assert "leads: running the scheduler and the outbox sender" in err.decode()
