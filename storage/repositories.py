@@ -58,6 +58,13 @@ class SqlStoreRepository:
         rows = await self.conn.execute(select(stores).order_by(stores.c.code))
         return [_store(row) for row in rows]
 
+    async def update(self, store: Store) -> None:
+        await self.conn.execute(
+            update(stores)
+            .where(stores.c.id == store.id)
+            .values(name=store.name, timezone=store.timezone)
+        )
+
     async def add(self, store: Store) -> Store:
         result = await self.conn.execute(
             insert(stores).values(code=store.code, name=store.name, timezone=store.timezone)

@@ -98,3 +98,19 @@ def test_init_writes_a_commented_policy_file_and_migrates(tmp_path: Path) -> Non
         ["init", "--database", url, "--config", str(tmp_path / "retailbot.toml")], cwd=tmp_path
     )
     assert again.returncode == 0 and "kept the existing" in again.stdout
+
+
+def test_stores_are_added_listed_and_refused_when_the_time_zone_is_wrong(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/stores.db"
+    added = _retailbot(["store", "add", "sh01", "People's Square", "--database", url])
+    assert added.returncode == 0, added.stderr
+    renamed = _retailbot(
+        ["store", "add", "SH01", "Renmin Square", "--timezone", "Asia/Urumqi", "--database", url]
+    )
+    assert "updated" in renamed.stdout
+    listed = _retailbot(["store", "list", "--database", url])
+    assert "SH01" in listed.stdout and "Asia/Urumqi" in listed.stdout
+    bad = _retailbot(
+        ["store", "add", "X1", "Nowhere", "--timezone", "Mars/Base", "--database", url]
+    )
+    assert bad.returncode == 2 and "time zone" in bad.stderr
