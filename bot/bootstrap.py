@@ -11,11 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import ConfigError, Settings
 from domain.clock import Clock, SystemClock
 from domain.policy import Policy
+from handlers.complaints import router as complaints_router
 from handlers.conversation import Conversation
 from handlers.coupons import router as coupons_router
 from handlers.i18n import Translator
 from handlers.member import router as member_router
 from handlers.routing import Deps, Router
+from handlers.staff_desk import router as staff_desk_router
 from storage.engine import create_engine
 from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWorkFactory
@@ -32,7 +34,7 @@ log = logging.getLogger(__name__)
 
 def feature_routers() -> list[Router]:
     """Every feature's conversation steps, in the order they are tried."""
-    return [member_router, coupons_router]
+    return [member_router, coupons_router, complaints_router, staff_desk_router]
 
 
 @dataclass
@@ -103,9 +105,11 @@ def build_sender(app: App, messenger: Any, **options: Any) -> OutboxSender:
 
 
 def job_context(app: App, sender: OutboxSender | None = None) -> JobContext:
+    from domain.ticketing import Desk
     from scheduler.jobs import JobContext
 
-    return JobContext(app.uow_factory, app.policy, app.clock, sender)
+    desk = Desk.from_settings(app.settings.staff_chat_id, app.settings.admin_ids)
+    return JobContext(app.uow_factory, app.policy, app.clock, sender, desk)
 
 
 def build_delivery(app: App, sender: OutboxSender | None) -> DeliveryService:

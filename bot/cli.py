@@ -1,4 +1,4 @@
-"""The `retailbot` command line: init, demo, chat, run, import, jobs, staff, coupon... --help."""
+"""The `retailbot` command line: init, demo, chat, run, import, jobs, staff, audit... --help."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from datetime import datetime, time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -348,10 +348,61 @@ def cmd_staff_list(args: argparse.Namespace) -> int:
                 f"{account.telegram_user_id}\t{account.role.value}\t{account.store_code or '-'}"
                 f"\t{state}\t{account.display_name}"
             )
+        listed = {account.telegram_user_id for account in accounts}
         for admin in app.settings.admin_ids:
-            print(f"{admin}\tadmin\t-\tADMIN_IDS")
+            if str(admin) not in listed:  # an admin gets a row once they work a ticket
+                print(f"{admin}\tadmin\t-\tADMIN_IDS")
         if not accounts and not app.settings.admin_ids:
             print("no staff yet: add one with `retailbot staff add TELEGRAM_ID --role agent`")
+        return 0
+
+    return asyncio.run(_with_app(args, work))
+
+
+# --- audit -------------------------------------------------------------------------------
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """Who did what to which ticket or member, and when, oldest first."""
+    from domain.ticketing import audit_trail, parse_ticket_number
+
+    ticket_id = None
+    if args.ticket is not None:
+        ticket_id = parse_ticket_number(args.ticket)
+        if ticket_id is None:
+            raise CliError(f"--ticket must be a ticket number such as 42 or T-000042, "
+                           f"not {args.ticket!r}")
+    actor = None
+    if args.staff is not None:
+        who = args.staff.strip()
+        if not who.isdigit():
+            raise CliError(f"--staff must be a Telegram user id (digits), not {who!r}")
+        actor = f"staff:{who}"
+    since_day = None
+    if args.since is not None:
+        try:
+            since_day = datetime.strptime(args.since, "%Y-%m-%d").date()
+        except ValueError as exc:
+            reason = f"--since must be a date such as 2026-06-15, not {args.since!r}"
+            raise CliError(reason) from exc
+
+    async def work(app: App) -> int:
+        tz = ZoneInfo(app.policy.timezone)
+        since = datetime.combine(since_day, time(0), tzinfo=tz) if since_day else None
+        async with app.uow_factory() as uow:
+            entries = await audit_trail(
+                uow, ticket_id=ticket_id, actor=actor, since=since, limit=args.limit
+            )
+        print(f"{'when':<17} {'who':<16} {'what':<16} {'ticket':<9} {'member':<12} detail")
+        for entry in entries:
+            ticket = f"T-{entry.ticket_id:06d}" if entry.ticket_id is not None else "-"
+            member = f"member:{entry.member_id}" if entry.member_id is not None else "-"
+            print(
+                f"{entry.at.astimezone(tz):%Y-%m-%d %H:%M} {entry.actor:<16} "
+                f"{entry.action:<16} {ticket:<9} {member:<12} {entry.detail}"
+            )
+        if not entries:
+            print("(no entries match)")
         return 0
 
     return asyncio.run(_with_app(args, work))
@@ -555,18 +606,30 @@ def build_parser() -> argparse.ArgumentParser:
     common(q)
     q.set_defaults(func=cmd_store_list)
 
-    p = sub.add_parser("staff", help="staff accounts (who may /redeem in Telegram)")
+    p = sub.add_parser("staff", help="staff accounts (the ticket desk, /redeem in Telegram)")
     staff = p.add_subparsers(dest="staff_command", metavar="ACTION", required=True)
     q = staff.add_parser("add", help="add a staff account or change its role")
     common(q)
     q.add_argument("telegram_id", metavar="TELEGRAM_ID", help="the person's Telegram user id")
-    q.add_argument("--role", required=True, help="agent, manager or admin")
+    q.add_argument(
+        "--role", required=True,
+        help="agent (works tickets), manager (and sees personal data, assigns, gets SLA "
+        "alerts) or admin",
+    )
     q.add_argument("--name", help="display name, recorded with what they do")
     q.add_argument("--store", help="their store's code: /redeem uses it when none is given")
     q.set_defaults(func=cmd_staff_add)
     q = staff.add_parser("list", help="staff accounts and ADMIN_IDS")
     common(q)
     q.set_defaults(func=cmd_staff_list)
+
+    p = sub.add_parser("audit", help="who did what to which ticket or member, and when")
+    common(p)
+    p.add_argument("--ticket", help="only this ticket (42 or T-000042)")
+    p.add_argument("--staff", metavar="ID", help="only this staff member's Telegram user id")
+    p.add_argument("--since", metavar="DATE", help="from this local day on (YYYY-MM-DD)")
+    p.add_argument("--limit", type=int, default=500, help="at most this many, the latest (500)")
+    p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("coupon", help="redeem, issue or look up a coupon")
     coupon = p.add_subparsers(dest="coupon_command", metavar="ACTION", required=True)

@@ -79,9 +79,7 @@ def inbound_from_message(message: Any, bot_username: str | None) -> Inbound | No
         "display_name": getattr(user, "full_name", "") or "",
         "message_id": str(message.message_id),
         "is_private": str(message.chat.type) in ("private", "ChatType.PRIVATE"),
-        "thread_id": str(message.message_thread_id)
-        if getattr(message, "is_topic_message", False) and message.message_thread_id
-        else None,
+        "thread_id": _thread_of(message),
         "reply_to_message_id": str(message.reply_to_message.message_id)
         if getattr(message, "reply_to_message", None) is not None
         else None,
@@ -130,7 +128,15 @@ def inbound_from_callback(query: Any) -> Inbound | None:
         message_id=str(message.message_id),
         callback_id=str(query.id),
         is_private=str(message.chat.type) in ("private", "ChatType.PRIVATE"),
+        thread_id=_thread_of(message),
     )
+
+
+def _thread_of(message: Any) -> str | None:
+    """The forum topic a message is in (replies must go back into it), or None."""
+    if getattr(message, "is_topic_message", False) and getattr(message, "message_thread_id", 0):
+        return str(message.message_thread_id)
+    return None
 
 
 # -- writing replies ------------------------------------------------------------------------
@@ -180,6 +186,7 @@ class Part:
     keyboard: Keyboard = Keyboard.NONE
     contact_button_text: str = ""
     photo: bytes | None = None
+    thread_id: str | None = None  # the forum topic to post in, as the inbound came from
 
 
 class EditResult(Enum):
@@ -313,6 +320,8 @@ async def deliver(sender: Sender, inbound: Inbound, messages: Sequence[OutgoingM
             edited = True
             continue
         for part in parts:
+            if inbound.thread_id is not None:
+                part = replace(part, thread_id=inbound.thread_id)  # answer in the same topic
             await _send_with_one_retry(sender, inbound.chat_id, part)
 
 

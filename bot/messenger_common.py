@@ -13,14 +13,14 @@ _GONE = ("chat not found", "user is deactivated", "peer_id_invalid", "bot was ki
 
 @dataclass(frozen=True)
 class Call:
-    """One Bot API call: a text, or a photo with an optional caption."""
+    """One Bot API call: a text, or a photo (bytes, or a file id) with an optional caption."""
 
     text: str
-    photo: bytes | None = None
+    photo: bytes | str | None = None
     buttons: Buttons = ()
 
 
-def plan_calls(text: str, photo: bytes | None, buttons: Buttons) -> list[Call]:
+def plan_calls(text: str, photo: bytes | str | None, buttons: Buttons) -> list[Call]:
     """A photo carries the text as caption when it fits; long texts are split; the buttons go on
     the last call, where the person is reading."""
     texts = split_text(text) if text else []

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import warnings
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    Message,
+    ReplyParameters,
+)
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
@@ -20,6 +28,8 @@ from domain.ports import (
     TransientSendError,
 )
 
+log = logging.getLogger(__name__)
+
 POOL_SIZE = 32  # enough connections for the sender's concurrent calls
 
 
@@ -28,6 +38,7 @@ class PtbMessenger:
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
+        self._no_topics: set[str] = set()  # groups found to have no topics for us
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PtbMessenger:
@@ -50,23 +61,77 @@ class PtbMessenger:
         await self.bot.shutdown()
 
     async def send_text(
-        self, chat_id: str, text: str, photo: bytes | None = None, buttons: Buttons = ()
-    ) -> None:
-        for call in plan_calls(text, photo, buttons):
-            await self._send(int(chat_id), call)
+        self,
+        chat_id: str,
+        text: str,
+        photo: bytes | None = None,
+        buttons: Buttons = (),
+        *,
+        thread_id: str | None = None,
+        reply_to: str | None = None,
+        photo_file_id: str | None = None,
+    ) -> str | None:
+        sent: str | None = None
+        for index, call in enumerate(plan_calls(text, photo_file_id or photo, buttons)):
+            # Only the first call quotes the message replied to; the rest follow it.
+            sent = await self._send(
+                int(chat_id), call, thread_id, reply_to if index == 0 else None
+            )
+        return sent
 
-    async def _send(self, chat_id: int, call: Call) -> None:
-        markup = _markup(call.buttons)
+    async def create_topic(self, chat_id: str, name: str) -> str | None:
+        if chat_id in self._no_topics:
+            return None
         try:
+            topic = await self.bot.create_forum_topic(chat_id=int(chat_id), name=name[:128])
+        except Forbidden as exc:
+            raise ChatUnreachable(exc.message) from exc
+        except RetryAfter as exc:
+            raise RateLimited(retry_after_seconds(exc), exc.message) from exc
+        except BadRequest as exc:
+            # Not a forum, or no right to manage topics: the group gets plain replies.
+            log.warning("no forum topic in chat %s (%s); replying to messages instead",
+                        chat_id, exc.message)
+            self._no_topics.add(chat_id)
+            return None
+        except Exception as exc:
+            raise TransientSendError(f"{type(exc).__name__}: {exc}") from exc
+        return str(topic.message_thread_id)
+
+    async def _send(
+        self, chat_id: int, call: Call, thread_id: str | None, reply_to: str | None
+    ) -> str:
+        markup = _markup(call.buttons)
+        thread = int(thread_id) if thread_id is not None else None
+        reply = (
+            ReplyParameters(message_id=int(reply_to), allow_sending_without_reply=True)
+            if reply_to is not None
+            else None
+        )
+        try:
+            message: Message
             if call.photo is not None:
-                await self.bot.send_photo(
+                photo = (
+                    call.photo
+                    if isinstance(call.photo, str)
+                    else InputFile(call.photo, filename=photo_filename(call.photo))
+                )
+                message = await self.bot.send_photo(
                     chat_id,
-                    InputFile(call.photo, filename=photo_filename(call.photo)),
+                    photo,
                     caption=call.text or None,
                     reply_markup=markup,
+                    message_thread_id=thread,
+                    reply_parameters=reply,
                 )
             else:
-                await self.bot.send_message(chat_id, call.text, reply_markup=markup)
+                message = await self.bot.send_message(
+                    chat_id,
+                    call.text,
+                    reply_markup=markup,
+                    message_thread_id=thread,
+                    reply_parameters=reply,
+                )
         except Forbidden as exc:
             raise ChatUnreachable(exc.message) from exc
         except RetryAfter as exc:
@@ -81,6 +146,7 @@ class PtbMessenger:
             raise TransientSendError(f"{type(exc).__name__}: {exc.message}") from exc
         except Exception as exc:
             raise TransientSendError(f"{type(exc).__name__}: {exc}") from exc
+        return str(message.message_id)
 
 
 def retry_after_seconds(exc: RetryAfter) -> float:

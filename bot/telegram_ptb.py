@@ -201,14 +201,18 @@ class PtbSender:
 
     async def send(self, chat_id: str, part: Part) -> None:
         markup = _markup(part)
+        thread = int(part.thread_id) if part.thread_id else None
         try:
             if part.photo is not None:
                 photo = InputFile(part.photo, filename=photo_filename(part.photo))
                 await self.bot.send_photo(
-                    int(chat_id), photo, caption=part.text or None, reply_markup=markup
+                    int(chat_id), photo, caption=part.text or None, reply_markup=markup,
+                    message_thread_id=thread,
                 )
             else:
-                await self.bot.send_message(int(chat_id), part.text, reply_markup=markup)
+                await self.bot.send_message(
+                    int(chat_id), part.text, reply_markup=markup, message_thread_id=thread
+                )
         except Forbidden as exc:
             raise ChatUnreachable(exc.message) from exc
         except RetryAfter as exc:

@@ -61,15 +61,23 @@ class OutboxMessage:
     params: dict[str, Any] = field(default_factory=dict)
     text: str | None = None
     photo: bytes | None = None
+    photo_file_id: str | None = None  # a photo the messenger already has (relayed by its id)
     # Rows of inline buttons: {"key": message key, "data": callback data} or {"text": ...}.
     buttons: list[list[dict[str, str]]] = field(default_factory=list)
     quiet_hours: bool = False
+    # Messages of one subject in a group chat ("ticket:42") share a topic: a forum topic made
+    # on first use and titled `topic_title`, or, in a group without topics, replies to the
+    # subject's first message. See ChatTopic.
+    topic: str | None = None
+    topic_title: str | None = None
+    language: str | None = None  # for chats with no member or chat account (the staff group)
     status: OutboxStatus = OutboxStatus.PENDING
     attempts: int = 0
     next_attempt_at: datetime | None = None
     last_error: str = ""
     created_at: datetime | None = None
     sent_at: datetime | None = None
+    sent_message_id: str | None = None  # the chat's id of the message, once sent
     id: int | None = None
 
     def __post_init__(self) -> None:
@@ -85,6 +93,22 @@ class ChatTarget:
 
     chat_user_id: int
     chat_id: str
+
+
+@dataclass(frozen=True)
+class ChatTopic:
+    """Where the messages of one subject go in a group chat.
+
+    In a forum group the sender opens a topic the first time a subject's message goes out
+    (`thread_id`); in a plain group `thread_id` stays None and later messages reply to the
+    subject's first one (`anchor_message_id`). Either way a message someone writes in the
+    topic, or in reply to one of the subject's messages, leads back to the subject.
+    """
+
+    chat_id: str
+    topic: str
+    thread_id: str | None
+    anchor_message_id: str | None
 
 
 async def queue_message(uow: UnitOfWork, message: OutboxMessage, now: datetime) -> bool:

@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain.errors import PolicyError
+from domain.tickets import TicketPolicy, ticket_policy_from_mapping
 
 ROUNDING_MODES = {"floor": ROUND_FLOOR, "round": ROUND_HALF_UP, "ceil": ROUND_CEILING}
 
@@ -150,6 +151,7 @@ class Policy:
     exchange: tuple[ExchangeReward, ...] = DEFAULT_EXCHANGE
     birthday: BirthdayPolicy = field(default_factory=BirthdayPolicy)
     delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
+    tickets: TicketPolicy = field(default_factory=TicketPolicy)
 
     def __post_init__(self) -> None:
         if not self.tiers:
@@ -316,6 +318,7 @@ def policy_from_mapping(data: Mapping[str, Any]) -> Policy:
         exchange=_exchange(data.get("coupons", {}), templates),
         birthday=_birthday(data.get("birthday", {}), templates),
         delivery=_delivery(data.get("delivery", {})),
+        tickets=ticket_policy_from_mapping(_table(data.get("tickets", {}), "tickets")),
     )
 
 

@@ -16,8 +16,9 @@ from domain.receipts import Receipt
 
 if TYPE_CHECKING:  # these modules use the unit of work themselves
     from domain.coupons import Coupon
-    from domain.outbox import ChatTarget, OutboxMessage, OutboxStatus, Recipient
+    from domain.outbox import ChatTarget, ChatTopic, OutboxMessage, OutboxStatus, Recipient
     from domain.staff import StaffMember
+    from domain.tickets import AuditEntry, QueueCounts, Ticket, TicketMessage
 
 
 class StoreRepository(Protocol):
@@ -114,7 +115,11 @@ class OutboxRepository(Protocol):
         """Who each row goes to, keyed by row id; marketing counted over the 7 days to `now`."""
         ...
     async def mark_sending(self, message_id: int, now: datetime) -> bool: ...
-    async def mark_sent(self, message_id: int, now: datetime) -> None: ...
+    async def mark_sent(
+        self, message_id: int, now: datetime, sent_message_id: str | None = None
+    ) -> None:
+        """Sent; `sent_message_id` is the chat's id of it, for replies that quote it."""
+        ...
     async def reschedule(
         self,
         message_id: int,
@@ -130,12 +135,65 @@ class OutboxRepository(Protocol):
     async def recover_sending(self, now: datetime) -> int: ...
     async def mark_chat_unreachable(self, chat_user_id: int) -> None: ...
     async def counts(self) -> dict[str, int]: ...
+    async def topic(self, chat_id: str, topic: str) -> ChatTopic | None: ...
+    async def save_topic(self, topic: ChatTopic, now: datetime) -> ChatTopic:
+        """Record a topic unless one exists for its chat and key; return the one that counts."""
+        ...
+
+    async def set_topic_anchor(self, chat_id: str, topic: str, message_id: str) -> None: ...
+    async def topic_of_thread(self, chat_id: str, thread_id: str) -> str | None: ...
+    async def topic_of_message(self, chat_id: str, message_id: str) -> str | None:
+        """The topic of the outbox row that became this message in this chat, if any."""
+        ...
 
 
 class StaffRepository(Protocol):
+    async def get(self, staff_id: int) -> StaffMember | None: ...
     async def get_by_telegram_id(self, user_id: str) -> StaffMember | None: ...
     async def save(self, staff: StaffMember) -> StaffMember: ...
     async def list(self) -> list[StaffMember]: ...
+
+
+class TicketRepository(Protocol):
+    async def add(self, ticket: Ticket) -> Ticket: ...
+    async def get(self, ticket_id: int, *, lock: bool = False) -> Ticket | None:
+        """With `lock`, others changing the ticket wait until this transaction ends."""
+        ...
+
+    async def save(self, ticket: Ticket) -> None: ...
+    async def active_for_member(self, member_id: int) -> list[Ticket]:
+        """Active tickets of a member, the most recently changed first."""
+        ...
+
+    async def for_member(self, member_id: int, limit: int) -> list[Ticket]: ...
+    async def queue(self, limit: int) -> list[Ticket]:
+        """Active tickets, the running SLA clock due soonest first."""
+        ...
+
+    async def queue_counts(self, now: datetime) -> QueueCounts: ...
+    async def due_for_check(self, now: datetime, limit: int) -> list[int]: ...
+    async def add_message(self, message: TicketMessage) -> TicketMessage: ...
+    async def messages(self, ticket_id: int, limit: int) -> list[TicketMessage]:
+        """The last `limit` entries of the thread, oldest first."""
+        ...
+
+    async def member_names(self) -> list[tuple[int, str]]:
+        """(id, name) of every member, for the staff's search by a misspelled name."""
+        ...
+
+
+class AuditRepository(Protocol):
+    """The audit log: append-only."""
+
+    async def add(self, entry: AuditEntry) -> None: ...
+    async def find(
+        self,
+        *,
+        ticket_id: int | None = None,
+        actor: str | None = None,
+        since: datetime | None = None,
+        limit: int = 500,
+    ) -> list[AuditEntry]: ...
 
 
 class JobRepository(Protocol):
@@ -182,6 +240,10 @@ class UnitOfWork(Protocol):
     def staff(self) -> StaffRepository: ...
     @property
     def jobs(self) -> JobRepository: ...
+    @property
+    def tickets(self) -> TicketRepository: ...
+    @property
+    def audit(self) -> AuditRepository: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
     async def __aexit__(
@@ -231,5 +293,22 @@ class Messenger(Protocol):
     """Sends one message to one chat; raises the SendError subclasses above, nothing else."""
 
     async def send_text(
-        self, chat_id: str, text: str, photo: bytes | None = None, buttons: Buttons = ()
-    ) -> None: ...
+        self,
+        chat_id: str,
+        text: str,
+        photo: bytes | None = None,
+        buttons: Buttons = (),
+        *,
+        thread_id: str | None = None,
+        reply_to: str | None = None,
+        photo_file_id: str | None = None,
+    ) -> str | None:
+        """Send; `thread_id` posts in a forum topic, `reply_to` quotes a message of the chat,
+        `photo_file_id` sends a photo the messenger already has. Returns the id of the (last)
+        message sent, when the messenger knows it."""
+        ...
+
+    async def create_topic(self, chat_id: str, name: str) -> str | None:
+        """Open a forum topic in a group and return its thread id; None when the group has no
+        topics (or the bot may not create them there)."""
+        ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,6 +22,9 @@ class TicketStatus(enum.StrEnum):
     @property
     def is_active(self) -> bool:
         return self not in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+
+
+ACTIVE_STATUSES = tuple(s for s in TicketStatus if s.is_active)
 
 
 class Priority(enum.StrEnum):
@@ -109,6 +113,7 @@ class TicketPolicy:
     auto_close_days: int = 5  # waiting on the member: close after this long
     follow_up_days: int = 3  # check in with the member this long after closing
     canned: tuple[CannedReply, ...] = DEFAULT_CANNED
+    staff_language: str = "en"  # of what the bot writes in the staff group ("zh" or "en")
 
     def category(self, key: str) -> TicketCategory | None:
         return next((c for c in self.categories if c.key == key), None)
@@ -146,17 +151,41 @@ def ticket_policy_from_mapping(data: Mapping[str, Any]) -> TicketPolicy:
     share = float(data.get("reminder_share", default.reminder_share))
     if not 0 < share < 1:
         raise PolicyError("tickets.reminder_share must be between 0 and 1, such as 0.8")
+    for kind, keys in (("categories", [c.key for c in categories]),
+                       ("canned_replies", [c.key for c in canned])):
+        for key in keys:
+            # Keys travel in button data, which Telegram limits to 64 bytes.
+            if not _KEY.fullmatch(key):
+                raise PolicyError(
+                    f"tickets.{kind}: key {key!r} must be 1-24 lower-case letters, digits or _"
+                )
+        if len(set(keys)) != len(keys):
+            raise PolicyError(f"tickets.{kind}: every key must be different")
+    staff_language = str(data.get("staff_language", default.staff_language))
+    if staff_language not in ("zh", "en"):
+        raise PolicyError(f"tickets.staff_language must be 'zh' or 'en', not {staff_language!r}")
+    reminder = _days(data, "member_reminder_days", default.member_reminder_days)
+    auto_close = _days(data, "auto_close_days", default.auto_close_days)
+    if reminder >= auto_close:
+        raise PolicyError(
+            "tickets.member_reminder_days must be fewer than tickets.auto_close_days: the "
+            "reminder comes before the ticket closes"
+        )
     return TicketPolicy(
         categories=categories or default.categories,
         sla=sla,
         category_sla=category_sla,
         reminder_share=share,
         reopen_days=_days(data, "reopen_days", default.reopen_days),
-        member_reminder_days=_days(data, "member_reminder_days", default.member_reminder_days),
-        auto_close_days=_days(data, "auto_close_days", default.auto_close_days),
+        member_reminder_days=reminder,
+        auto_close_days=auto_close,
         follow_up_days=_days(data, "follow_up_days", default.follow_up_days),
         canned=canned or default.canned,
+        staff_language=staff_language,
     )
+
+
+_KEY = re.compile(r"[a-z0-9_]{1,24}")
 
 
 def _has_key(raw: Mapping[str, Any], where: str) -> bool:
@@ -208,15 +237,26 @@ class Ticket:
     closed_at: datetime | None = None
     waiting_since: datetime | None = None  # when it started waiting on the member
     tags: tuple[str, ...] = ()
-    staff_chat_id: str | None = None  # where the staff see it
-    staff_thread_id: str | None = None  # forum topic id, if the staff chat is a forum
-    staff_message_id: str | None = None  # the ticket's card, replies to it are relayed
+    updated_at: datetime | None = None
+    close_reason: str = ""  # "staff", "no_answer" (the member went silent), "resolved"
+    escalated_at: datetime | None = None
+    satisfaction: int | None = None  # the member's 1-5 answer once it is closed
+    rated_at: datetime | None = None
+    # What the follow-up job has done, so it does nothing twice (see domain.ticketing):
+    sla_notified: str = ""  # the last SLA alert queued, "first_response:warn"...
+    member_reminded_at: datetime | None = None  # in the current waiting period
+    followed_up_at: datetime | None = None  # the check-in after closing
+    next_check_at: datetime | None = None  # when the job must look again (None: never)
     id: int | None = None
 
     @property
     def number(self) -> str:
         """What people say on the phone: 'T-000042'."""
-        return f"T-{self.id or 0:06d}"
+        return self.number_of(self.id or 0)
+
+    @staticmethod
+    def number_of(ticket_id: int) -> str:
+        return f"T-{ticket_id:06d}"
 
     # --- what people do -----------------------------------------------------------------
 
@@ -238,6 +278,7 @@ class Ticket:
         if self.status is not TicketStatus.RESOLVED:
             self.status = TicketStatus.WAITING_MEMBER
             self.waiting_since = at
+            self.member_reminded_at = None  # a new wait: it earns its own reminder
 
     def resolve(self, at: datetime) -> None:
         if not self.status.is_active:
@@ -262,21 +303,75 @@ class Ticket:
         self.status = TicketStatus.WAITING_STAFF
         self.resolved_at = None
 
-    def close(self, at: datetime) -> None:
+    def close(self, at: datetime, reason: str = "staff") -> None:
         if self.status is TicketStatus.CLOSED:
             raise TicketRefused(f"ticket {self.number} is closed", key="ticket.closed",
                                 number=self.number)
         self.status = TicketStatus.CLOSED
         self.closed_at = at
+        self.close_reason = reason
         self.waiting_since = None
 
-    def escalate(self) -> None:
+    def escalate(self, at: datetime | None = None) -> None:
         if not self.status.is_active:
             raise TicketRefused(f"ticket {self.number} is {self.status.value}",
                                 key="ticket.not_active", number=self.number)
         self.priority = Priority.HIGH
+        self.escalated_at = self.escalated_at or at
+
+    def rate(self, score: int, at: datetime) -> None:
+        """The member's satisfaction, 1 to 5, once the ticket is closed; a new answer counts."""
+        if self.status is not TicketStatus.CLOSED:
+            raise TicketRefused(f"ticket {self.number} is not closed", key="ticket.not_closed",
+                                number=self.number)
+        if not 1 <= score <= 5:
+            raise TicketRefused(f"{score} is no rating from 1 to 5", key="button.expired")
+        self.satisfaction = score
+        self.rated_at = at
 
     # --- clocks ---------------------------------------------------------------------------
+
+    @property
+    def sla_due(self) -> datetime | None:
+        """When the SLA clock that runs now is due; None once resolved or closed."""
+        if not self.status.is_active:
+            return None
+        return self.first_response_due if self.first_responded_at is None else self.resolution_due
+
+    def sla_clock(self, share: float) -> tuple[str, datetime, datetime] | None:
+        """The running clock: its name, when to warn (at `share` of its time) and when due."""
+        due = self.sla_due
+        if due is None:
+            return None
+        name = "first_response" if self.first_responded_at is None else "resolution"
+        return name, self.created_at + (due - self.created_at) * share, due
+
+    def next_check(self, policy: TicketPolicy) -> datetime | None:
+        """The next moment the follow-up job has something to do for this ticket: an SLA
+        warning or breach not yet announced, a reminder to the member or closing a ticket the
+        member left waiting, closing a resolved ticket nobody reopened, the check-in after
+        closing. None when nothing is left to do, ever."""
+        moments: list[datetime] = []
+        clock = self.sla_clock(policy.reminder_share)
+        if clock is not None:
+            name, warn_at, due_at = clock
+            if self.sla_notified not in (f"{name}:warn", f"{name}:breach"):
+                moments.append(warn_at)
+            elif self.sla_notified == f"{name}:warn":
+                moments.append(due_at)
+        if self.status is TicketStatus.WAITING_MEMBER and self.waiting_since is not None:
+            if self.member_reminded_at is None:
+                moments.append(self.waiting_since + timedelta(days=policy.member_reminder_days))
+            moments.append(self.waiting_since + timedelta(days=policy.auto_close_days))
+        if self.status is TicketStatus.RESOLVED and self.resolved_at is not None:
+            moments.append(self.resolved_at + timedelta(days=policy.reopen_days))
+        if (
+            self.status is TicketStatus.CLOSED
+            and self.closed_at is not None
+            and self.followed_up_at is None
+        ):
+            moments.append(self.closed_at + timedelta(days=policy.follow_up_days))
+        return min(moments) if moments else None
 
     def sla_stage(self, at: datetime, share: float) -> tuple[str, str] | None:
         """Which SLA clock runs and how far: ('first_response'/'resolution', 'warn'/'breach').
@@ -319,6 +414,7 @@ def new_ticket(
         category=category,
         description=text[:4000],
         created_at=at,
+        updated_at=at,
         first_response_due=at + timedelta(hours=hours.first_response),
         resolution_due=at + timedelta(hours=hours.resolution),
         priority=found.priority,
@@ -345,6 +441,15 @@ class TicketMessage:
     photo_file_id: str | None = None
     internal: bool = False
     id: int | None = None
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    """The size of the staff's queue: active tickets, past their SLA, with nobody on them."""
+
+    active: int
+    breached: int
+    unassigned: int
 
 
 @dataclass(frozen=True)

@@ -134,6 +134,11 @@ class Conversation:
             contact = router.states.get("contact")
             if contact is not None:
                 return await contact(ctx)
+        if inbound.kind is InboundKind.PHOTO:
+            # Outside any flow a photo has no step of its own; a feature may take it.
+            photo = router.states.get("photo")
+            if photo is not None:
+                return await photo(ctx)
         if inbound.kind is InboundKind.TEXT:
             return await self._free_text(ctx)
         return Outcome((Reply("other.unsupported"),))

@@ -76,4 +76,16 @@ def _score(query: str, choice: str, **kwargs: object) -> float:
     # plain ratio is stricter, so "hi" does not match "hours".
     if len(query) <= 4 or len(choice) <= 4:
         return float(fuzz.ratio(query, choice))
-    return float(fuzz.WRatio(query, choice))
+    shorter, longer = sorted((len(query), len(choice)))
+    if longer < 1.5 * shorter:
+        return float(fuzz.WRatio(query, choice))
+    # Where the lengths differ, WRatio also takes the partial token-set ratio, which is 100 as
+    # soon as the two share one word: "my order never came" scored 85.5 against "my points".
+    # The same parts without that one: a phrase must appear, not just one of its words.
+    scale = 0.9 if longer < 8 * shorter else 0.6
+    return max(
+        float(fuzz.ratio(query, choice)),
+        float(fuzz.partial_ratio(query, choice)) * scale,
+        float(fuzz.token_set_ratio(query, choice)) * 0.95,
+        float(fuzz.partial_token_sort_ratio(query, choice)) * scale * 0.95,
+    )

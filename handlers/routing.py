@@ -95,7 +95,12 @@ class Router:
         return register
 
     def state(self, name: str) -> Callable[[Handler], Handler]:
-        """The step that takes whatever the person sends next while in this state."""
+        """The step that takes whatever the person sends next while in this state.
+
+        Some names are not states a conversation enters but hooks the engine calls: "contact"
+        (a shared contact outside any flow), "photo" (likewise a photo), "fallback" (free text
+        nothing else understood) and "group" (any group message that is no command or button).
+        """
 
         def register(handler: Handler) -> Handler:
             self.states[name] = handler

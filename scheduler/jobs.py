@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from apscheduler.triggers.base import BaseTrigger
@@ -22,6 +22,7 @@ from domain.clock import Clock
 from domain.coupons import expire_and_remind
 from domain.policy import Policy
 from domain.ports import UnitOfWorkFactory
+from domain.ticketing import Desk
 from scheduler.sender import JOB_NAME as SENDER_JOB
 from scheduler.sender import OutboxSender
 
@@ -39,6 +40,7 @@ class JobContext:
     policy: Policy
     clock: Clock
     sender: OutboxSender | None = None  # for running the sender as a one-off job
+    desk: Desk = field(default_factory=Desk)  # the staff group and admins, for ticket alerts
 
 
 _context: JobContext | None = None
@@ -145,6 +147,8 @@ BIRTHDAY_EVERY_MINUTES = 5
 
 def job_specs(policy: Policy) -> list[JobSpec]:
     """Every job, with its trigger under `policy`."""
+    from scheduler.ticket_jobs import ticket_job_specs  # it builds on this module
+
     return [
         JobSpec(
             BIRTHDAY_JOB,
@@ -171,6 +175,7 @@ def job_specs(policy: Policy) -> list[JobSpec]:
             "messages/s and 1 per chat per second",
             None,
         ),
+        *ticket_job_specs(policy),
     ]
 
 

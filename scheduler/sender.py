@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from domain.clock import Clock
 from domain.outbox import (
     Action,
+    ChatTopic,
     OutboxMessage,
     OutboxStatus,
     Recipient,
@@ -118,6 +119,8 @@ class OutboxSender:
         self._slots = asyncio.Semaphore(max_in_flight)
         self._tasks: set[asyncio.Task[None]] = set()
         self._unreachable: set[int] = set()  # chat users found blocked during this run
+        self._topic_locks: dict[tuple[str, str], asyncio.Lock] = {}  # per chat and subject
+        self._topic_users: dict[tuple[str, str], int] = {}  # a lock goes when nobody needs it
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -279,7 +282,7 @@ class OutboxSender:
         assert row.id is not None
         text, buttons = self.render(row, recipient.language)
         try:
-            await self.messenger.send_text(recipient.chat_id, text, row.photo, buttons)
+            sent_id = await self._send(row, recipient.chat_id, text, buttons)
         except RateLimited as exc:
             self.limiter.pause(exc.retry_after)
             self.stats.rate_limited += 1
@@ -301,9 +304,71 @@ class OutboxSender:
             await self._retry_or_bury(row, exc)
         else:
             async with self.uow_factory() as uow:
-                await uow.outbox.mark_sent(row.id, self.clock.now())
+                await uow.outbox.mark_sent(row.id, self.clock.now(), sent_id)
                 await uow.commit()
             self.stats.sent += 1
+
+    async def _send(
+        self, row: OutboxMessage, chat_id: str, text: str, buttons: Buttons
+    ) -> str | None:
+        """One row through the messenger, in its subject's topic when it has one."""
+        extras: dict[str, str] = {}
+        if row.photo_file_id is not None:
+            extras["photo_file_id"] = row.photo_file_id
+        if row.topic is None:
+            return await self._call(chat_id, text, row.photo, buttons, extras)
+        # One message of a subject at a time: the first opens the forum topic, or, in a group
+        # without topics, becomes the message the next ones reply to; they must wait for it.
+        # (One sender runs at a time, see DeliveryService, so a lock in this process suffices.)
+        key = (chat_id, row.topic)
+        lock = self._topic_locks.setdefault(key, asyncio.Lock())
+        self._topic_users[key] = self._topic_users.get(key, 0) + 1
+        try:
+            async with lock:
+                topic = await self._topic(row, chat_id)
+                if topic.thread_id is not None:
+                    extras["thread_id"] = topic.thread_id
+                elif topic.anchor_message_id is not None:
+                    extras["reply_to"] = topic.anchor_message_id
+                sent = await self._call(chat_id, text, row.photo, buttons, extras)
+                if sent is not None and topic.anchor_message_id is None:
+                    async with self.uow_factory() as uow:
+                        await uow.outbox.set_topic_anchor(chat_id, row.topic, sent)
+                        await uow.commit()
+                return sent
+        finally:
+            self._topic_users[key] -= 1
+            if not self._topic_users[key]:
+                del self._topic_users[key], self._topic_locks[key]
+
+    async def _call(
+        self,
+        chat_id: str,
+        text: str,
+        photo: bytes | None,
+        buttons: Buttons,
+        extras: dict[str, str],
+    ) -> str | None:
+        if not extras:  # the plain call every messenger takes
+            return await self.messenger.send_text(chat_id, text, photo, buttons)
+        return await self.messenger.send_text(chat_id, text, photo, buttons, **extras)
+
+    async def _topic(self, row: OutboxMessage, chat_id: str) -> ChatTopic:
+        """Where the row's subject lives in the chat; its forum topic is opened on first use."""
+        assert row.topic is not None
+        async with self.uow_factory() as uow:
+            known = await uow.outbox.topic(chat_id, row.topic)
+        if known is not None:
+            return known
+        thread = await self.messenger.create_topic(chat_id, row.topic_title or row.topic)
+        async with self.uow_factory() as uow:
+            saved = await uow.outbox.save_topic(
+                ChatTopic(chat_id, row.topic, thread, None), self.clock.now()
+            )
+            await uow.commit()
+        if thread is not None:
+            log.info("opened forum topic %s for %s in chat %s", thread, row.topic, chat_id)
+        return saved
 
     async def _retry_or_bury(self, row: OutboxMessage, exc: Exception) -> None:
         assert row.id is not None

@@ -236,6 +236,10 @@ class SqlStaffRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
+    async def get(self, staff_id: int) -> StaffMember | None:
+        row = (await self.conn.execute(select(staff).where(staff.c.id == staff_id))).first()
+        return _staff(row) if row else None
+
     async def get_by_telegram_id(self, user_id: str) -> StaffMember | None:
         row = (
             await self.conn.execute(select(staff).where(staff.c.telegram_user_id == user_id))

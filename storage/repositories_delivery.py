@@ -14,6 +14,7 @@ from domain.outbox import (
     CAP_WINDOW,
     WAITING,
     ChatTarget,
+    ChatTopic,
     MessageKind,
     OutboxMessage,
     OutboxStatus,
@@ -22,7 +23,7 @@ from domain.outbox import (
 from domain.ports import JobRun
 from storage.repositories import _chunks, insert_ignoring_duplicates
 from storage.tables import chat_users, members, stores
-from storage.tables_delivery import job_marks, job_runs, outbox
+from storage.tables_delivery import chat_topics, job_marks, job_runs, outbox
 
 DELIVERY_CHANNEL = "telegram"  # the only channel with a messenger that can write first
 MAX_ERROR = 500
@@ -39,14 +40,19 @@ def _values(message: OutboxMessage) -> dict[str, Any]:
         "params": message.params,
         "text": message.text,
         "photo": message.photo,
+        "photo_file_id": message.photo_file_id,
         "buttons": message.buttons,
         "quiet_hours": message.quiet_hours,
+        "topic": message.topic,
+        "topic_title": message.topic_title,
+        "language": message.language,
         "status": message.status.value,
         "attempts": message.attempts,
         "next_attempt_at": message.next_attempt_at,
         "last_error": message.last_error,
         "created_at": message.created_at,
         "sent_at": message.sent_at,
+        "sent_message_id": message.sent_message_id,
     }
 
 
@@ -62,14 +68,19 @@ def _message(row: Any) -> OutboxMessage:
         params=dict(row.params or {}),
         text=row.text,
         photo=row.photo,
+        photo_file_id=row.photo_file_id,
         buttons=list(row.buttons or []),
         quiet_hours=bool(row.quiet_hours),
+        topic=row.topic,
+        topic_title=row.topic_title,
+        language=row.language,
         status=OutboxStatus(row.status),
         attempts=row.attempts,
         next_attempt_at=row.next_attempt_at,
         last_error=row.last_error,
         created_at=row.created_at,
         sent_at=row.sent_at,
+        sent_message_id=row.sent_message_id,
     )
 
 
@@ -166,7 +177,11 @@ class SqlOutboxRepository:
             assert message.id is not None
             chat = chats.get(message.chat_user_id) if message.chat_user_id else None
             person = people.get(message.member_id) if message.member_id else None
-            language = chat.effective_language() if chat else (person.language if person else None)
+            language = (
+                chat.effective_language()
+                if chat
+                else message.language or (person.language if person else None)
+            )
             found[message.id] = Recipient(
                 chat_id=chat.chat_id if chat else message.chat_id,
                 language=language or "en",
@@ -206,12 +221,17 @@ class SqlOutboxRepository:
         )
         return result.rowcount == 1
 
-    async def mark_sent(self, message_id: int, now: datetime) -> None:
+    async def mark_sent(
+        self, message_id: int, now: datetime, sent_message_id: str | None = None
+    ) -> None:
         await self.conn.execute(
             update(outbox)
             .where(outbox.c.id == message_id)
             .values(
-                status=OutboxStatus.SENT.value, sent_at=now, attempts=outbox.c.attempts + 1
+                status=OutboxStatus.SENT.value,
+                sent_at=now,
+                attempts=outbox.c.attempts + 1,
+                sent_message_id=sent_message_id,
             )
         )
 
@@ -263,6 +283,59 @@ class SqlOutboxRepository:
             select(outbox.c.status, func.count().label("n")).group_by(outbox.c.status)
         )
         return {row.status: int(row.n) for row in rows}
+
+    # -- topics in group chats ----------------------------------------------------------------
+
+    async def topic(self, chat_id: str, topic: str) -> ChatTopic | None:
+        row = (
+            await self.conn.execute(
+                select(chat_topics).where(
+                    chat_topics.c.chat_id == chat_id, chat_topics.c.topic == topic
+                )
+            )
+        ).first()
+        if row is None:
+            return None
+        return ChatTopic(row.chat_id, row.topic, row.thread_id, row.anchor_message_id)
+
+    async def save_topic(self, topic: ChatTopic, now: datetime) -> ChatTopic:
+        await self.conn.execute(
+            insert_ignoring_duplicates(self.conn, chat_topics).values(
+                chat_id=topic.chat_id,
+                topic=topic.topic,
+                thread_id=topic.thread_id,
+                anchor_message_id=topic.anchor_message_id,
+                created_at=now,
+            )
+        )
+        return await self.topic(topic.chat_id, topic.topic) or topic
+
+    async def set_topic_anchor(self, chat_id: str, topic: str, message_id: str) -> None:
+        await self.conn.execute(
+            update(chat_topics)
+            .where(
+                chat_topics.c.chat_id == chat_id,
+                chat_topics.c.topic == topic,
+                chat_topics.c.anchor_message_id.is_(None),
+            )
+            .values(anchor_message_id=message_id)
+        )
+
+    async def topic_of_thread(self, chat_id: str, thread_id: str) -> str | None:
+        found = await self.conn.scalar(
+            select(chat_topics.c.topic).where(
+                chat_topics.c.chat_id == chat_id, chat_topics.c.thread_id == thread_id
+            )
+        )
+        return str(found) if found is not None else None
+
+    async def topic_of_message(self, chat_id: str, message_id: str) -> str | None:
+        found = await self.conn.scalar(
+            select(outbox.c.topic)
+            .where(outbox.c.chat_id == chat_id, outbox.c.sent_message_id == message_id)
+            .limit(1)
+        )
+        return str(found) if found is not None else None
 
 
 class SqlJobRepository:

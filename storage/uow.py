@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from types import TracebackType
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.repositories import (
@@ -15,6 +16,11 @@ from storage.repositories import (
 )
 from storage.repositories_coupons import SqlCouponRepository, SqlStaffRepository
 from storage.repositories_delivery import SqlJobRepository, SqlOutboxRepository
+from storage.repositories_tickets import SqlAuditRepository, SqlTicketRepository
+
+# What a caller outside storage/ catches when the database refuses a write (a constraint, a
+# lost connection): the name keeps SQLAlchemy's exception types inside this package.
+DatabaseRefused = DBAPIError
 
 
 class SqlUnitOfWork:
@@ -29,6 +35,8 @@ class SqlUnitOfWork:
     outbox: SqlOutboxRepository
     staff: SqlStaffRepository
     jobs: SqlJobRepository
+    tickets: SqlTicketRepository
+    audit: SqlAuditRepository
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -53,6 +61,8 @@ class SqlUnitOfWork:
         self.outbox = SqlOutboxRepository(conn)
         self.staff = SqlStaffRepository(conn)
         self.jobs = SqlJobRepository(conn)
+        self.tickets = SqlTicketRepository(conn)
+        self.audit = SqlAuditRepository(conn)
         return self
 
     async def __aexit__(

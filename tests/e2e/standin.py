@@ -6,6 +6,11 @@ does where the frameworks care: `getMe` with `is_bot`, dates in seconds, `from` 
 messages, `getUpdates` that honours `offset` and long-waits, edits that drop an inline keyboard
 they do not repeat, and the exact error shapes for 400, 403, 404 and 429. When a webhook is set,
 updates are pushed to it with the secret header instead of waiting for `getUpdates`.
+
+Groups too: a supergroup, with forum topics if asked (`createForumTopic`; messages in a topic
+carry `message_thread_id` and `is_topic_message`, and, unless they answer something else, reply
+to the topic's creation message as in Telegram), where people write in a topic or in reply to
+a message, and where the bot posts with `message_thread_id` or `reply_parameters`.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ _JSON_FIELDS = {
     "link_preview_options", "reply_parameters", "media",
 }
 _INT_FIELDS = {"chat_id", "message_id", "offset", "limit", "timeout", "from_chat_id",
+               "message_thread_id",
                "cache_time", "max_connections"}
 _BOOL_FIELDS = {"drop_pending_updates", "show_alert", "disable_notification", "protect_content",
                 "resize_keyboard", "one_time_keyboard"}
@@ -94,6 +100,18 @@ class BotOutput:
         return int(self.message["message_id"])
 
     @property
+    def thread_id(self) -> int | None:
+        """The forum topic it was posted in, if any."""
+        if not self.message.get("is_topic_message"):
+            return None
+        return int(self.message["message_thread_id"])
+
+    @property
+    def reply_to_message_id(self) -> int | None:
+        quoted = self.message.get("reply_to_message")
+        return int(quoted["message_id"]) if quoted else None
+
+    @property
     def inline_buttons(self) -> list[dict[str, Any]]:
         markup = self.message.get("reply_markup") or {}
         return [button for row in markup.get("inline_keyboard", []) for button in row]
@@ -152,6 +170,7 @@ class BotApiStandIn:
         self._callback_ids = itertools.count(1)
         self._changed = asyncio.Condition()
         self._failures: list[tuple[str | None, int | None, ApiError]] = []
+        self._topics: dict[tuple[int, int], dict[str, Any]] = {}  # (chat, thread): creation
         self._allowed_updates: list[str] | None = None
         self._closing = False
         self._runner: web.AppRunner | None = None
@@ -221,15 +240,42 @@ class BotApiStandIn:
         self._chats.setdefault(user_id, _Chat(info={"id": user_id, "type": "private", **chat}))
         return user
 
-    def send_text(self, user: dict[str, Any], text: str) -> dict[str, Any]:
-        """The person types `text`; a leading /command gets its bot_command entity."""
+    def group(self, chat_id: int, title: str = "Staff", *, forum: bool = True) -> dict[str, Any]:
+        """A supergroup the bot is in (an admin, so it sees every message); a forum if asked."""
+        assert chat_id < 0, "group chat ids are negative"
+        info: dict[str, Any] = {"id": chat_id, "type": "supergroup", "title": title}
+        if forum:
+            info["is_forum"] = True
+        self._chats.setdefault(chat_id, _Chat(info=info))
+        return info
+
+    def topics(self, chat_id: int) -> dict[int, str]:
+        """The forum topics the bot created in a group: thread id -> name."""
+        return {
+            thread: created["forum_topic_created"]["name"]
+            for (chat, thread), created in self._topics.items()
+            if chat == chat_id
+        }
+
+    def send_text(
+        self,
+        user: dict[str, Any],
+        text: str,
+        *,
+        chat: int | None = None,
+        thread_id: int | None = None,
+        reply_to: int | None = None,
+    ) -> dict[str, Any]:
+        """The person types `text` (in their chat with the bot, or in group `chat`, in a forum
+        topic or in reply to a message there); a leading /command gets its bot_command entity."""
         content: dict[str, Any] = {"text": text}
         if text.startswith("/") and len(text) > 1:
             command = text.split(maxsplit=1)[0]
             content["entities"] = [
                 {"type": "bot_command", "offset": 0, "length": _utf16_len(command)},
             ]
-        return self._user_message(user, content)
+        return self._user_message(user, content, chat=chat, thread_id=thread_id,
+                                  reply_to=reply_to)
 
     def share_contact(
         self, user: dict[str, Any], phone: str, *, user_id: int | None | str = "self",
@@ -252,16 +298,27 @@ class BotApiStandIn:
         }
         return self._user_message(user, {"sticker": sticker})
 
-    def send_photo(self, user: dict[str, Any], caption: str | None = None) -> dict[str, Any]:
+    def send_photo(
+        self,
+        user: dict[str, Any],
+        caption: str | None = None,
+        *,
+        chat: int | None = None,
+        thread_id: int | None = None,
+        reply_to: int | None = None,
+        name: str = "photo",
+    ) -> dict[str, Any]:
+        """A photo in three sizes; `name` makes its file ids distinct from other photos."""
         sizes = [
-            {"file_id": f"AgACAgIAAxkBphoto{w}", "file_unique_id": f"AQADphoto{w}",
+            {"file_id": f"AgACAgIAAxkB{name}{w}", "file_unique_id": f"AQAD{name}{w}",
              "width": w, "height": w, "file_size": w * 40}
             for w in (90, 320, 800)
         ]
         content: dict[str, Any] = {"photo": sizes}
         if caption:
             content["caption"] = caption
-        return self._user_message(user, content)
+        return self._user_message(user, content, chat=chat, thread_id=thread_id,
+                                  reply_to=reply_to)
 
     def press(
         self, user: dict[str, Any], message: BotOutput | dict[str, Any], data: str
@@ -276,6 +333,15 @@ class BotApiStandIn:
         markup = current.get("reply_markup") or {}
         shown = [b.get("callback_data") for row in markup.get("inline_keyboard", []) for b in row]
         assert data in shown, f"message {raw['message_id']} shows no button {data!r}: {shown}"
+        return self.press_forged(user, message, data)
+
+    def press_forged(
+        self, user: dict[str, Any], message: BotOutput | dict[str, Any], data: str
+    ) -> dict[str, Any]:
+        """A modified client sends a callback with `data` the message never showed."""
+        raw = message.message if isinstance(message, BotOutput) else message
+        current = self._messages.get((raw["chat"]["id"], raw["message_id"]))
+        assert current is not None, f"message {raw['message_id']} does not exist"
         query = {
             "id": str(next(self._callback_ids) * 1_000_003),
             "from": user,
@@ -535,6 +601,28 @@ class BotApiStandIn:
         self._callbacks[query_id] = True
         return True
 
+    async def _api_createforumtopic(
+        self, params: dict[str, Any], files: dict[str, bytes]
+    ) -> Any:
+        chat = self._known_chat(params)
+        if not chat.info.get("is_forum"):
+            raise ApiError(400, "Bad Request: the chat is not a forum")
+        name = str(params.get("name") or "")
+        if not 1 <= len(name) <= 128:
+            raise ApiError(400, "Bad Request: TOPIC_TITLE_EMPTY")
+        chat_id = int(chat.info["id"])
+        # The topic's id is the id of the service message that starts it.
+        thread = next(self._message_ids)
+        created = {
+            "message_id": thread, "from": self.bot_user, "chat": dict(chat.info),
+            "date": int(time.time()), "message_thread_id": thread, "is_topic_message": True,
+            "forum_topic_created": {"name": name, "icon_color": 7322096},
+        }
+        self._topics[(chat_id, thread)] = created
+        self._messages[(chat_id, thread)] = created
+        chat.transcript.append(("bot", json.loads(json.dumps(created))))
+        return {"message_thread_id": thread, "name": name, "icon_color": 7322096}
+
     async def _api_sendchataction(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         self._known_chat(params)
         return True
@@ -605,16 +693,60 @@ class BotApiStandIn:
             raise ApiError(400, "Bad Request: chat not found")
         return chat
 
-    def _user_message(self, user: dict[str, Any], content: dict[str, Any]) -> dict[str, Any]:
-        chat = self._chat(user["id"])
-        message = {
-            "message_id": next(self._message_ids), "from": user, "chat": dict(chat.info),
+    def _user_message(
+        self,
+        user: dict[str, Any],
+        content: dict[str, Any],
+        *,
+        chat: int | None = None,
+        thread_id: int | None = None,
+        reply_to: int | None = None,
+    ) -> dict[str, Any]:
+        where = self._chat(user["id"] if chat is None else chat)
+        chat_id = int(where.info["id"])
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids), "from": user, "chat": dict(where.info),
             "date": int(time.time()), **content,
         }
-        self._messages[(user["id"], message["message_id"])] = message
-        chat.transcript.append(("user", message))
+        self._place(message, chat_id, thread_id, reply_to, allow_without_reply=False)
+        self._messages[(chat_id, message["message_id"])] = message
+        where.transcript.append(("user", message))
         self._enqueue({"message": message})
         return message
+
+    def _place(
+        self,
+        message: dict[str, Any],
+        chat_id: int,
+        thread_id: int | None,
+        reply_to: int | None,
+        *,
+        allow_without_reply: bool,
+    ) -> None:
+        """Put a new message in its forum topic and under the message it answers, as Telegram
+        does: a message in a topic that answers nothing else replies to the topic's start."""
+        info = self._chat(chat_id).info
+        if thread_id is not None:
+            if not info.get("is_forum") or (chat_id, thread_id) not in self._topics:
+                raise ApiError(400, "Bad Request: message thread not found")
+            message["message_thread_id"] = thread_id
+            message["is_topic_message"] = True
+        quoted: dict[str, Any] | None = None
+        if reply_to is not None:
+            quoted = self._messages.get((chat_id, reply_to))
+            if quoted is None and not allow_without_reply:
+                raise ApiError(400, "Bad Request: message to be replied not found")
+            if quoted is not None and thread_id is None and quoted.get("is_topic_message"):
+                # Answering a message of a topic puts the answer in that topic.
+                message["message_thread_id"] = quoted["message_thread_id"]
+                message["is_topic_message"] = True
+        elif thread_id is not None:
+            quoted = self._topics[(chat_id, thread_id)]
+        if quoted is not None:
+            # Telegram does not nest replies: the quoted message comes without its own.
+            message["reply_to_message"] = {
+                k: v for k, v in quoted.items() if k != "reply_to_message"
+            }
 
     def _bot_message(
         self, params: dict[str, Any], content: dict[str, Any], *, method: str,
@@ -626,6 +758,17 @@ class BotApiStandIn:
             "message_id": next(self._message_ids), "from": self.bot_user,
             "chat": dict(chat.info), "date": int(time.time()), **content,
         }
+        thread = params.get("message_thread_id")
+        reply = params.get("reply_parameters")
+        if thread is not None or reply:
+            reply = reply if isinstance(reply, dict) else {}
+            self._place(
+                message,
+                int(chat.info["id"]),
+                int(thread) if thread is not None else None,
+                int(reply["message_id"]) if "message_id" in reply else None,
+                allow_without_reply=bool(reply.get("allow_sending_without_reply")),
+            )
         # Telegram echoes only an inline keyboard; reply keyboards live in the client.
         if isinstance(markup, dict) and "inline_keyboard" in markup:
             message["reply_markup"] = markup

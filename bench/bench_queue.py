@@ -1,0 +1,168 @@
+"""/queue with 10,000 open tickets, against bare SELECTs of the same rows, in the same run.
+
+The staff's /queue goes through the whole conversation: who is talking, the staff check, the 20
+most urgent active tickets by the index on their SLA due time, the counts (active, past due,
+unassigned), the staff names, and the translated text. Baselines on the same database:
+- the bare SELECT of the 20 rows /queue shows (the floor for any queue);
+- the SELECT of every open ticket (what a queue without the derived, indexed due time would
+  have to read and sort).
+
+    PYTHONPATH=. python bench/bench_queue.py [--tickets 10000] [--runs 200] [--pg URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import insert, select  # noqa: E402
+
+from bench.common import describe, temporary_postgres  # noqa: E402
+from bot.bootstrap import App, build_app  # noqa: E402
+from bot.config import Settings  # noqa: E402
+from domain.clock import FixedClock  # noqa: E402
+from domain.members import ChatUser, Store  # noqa: E402
+from domain.staff import Role, StaffMember  # noqa: E402
+from domain.tickets import ACTIVE_STATUSES, new_ticket  # noqa: E402
+from handlers.types import Inbound, InboundKind  # noqa: E402
+from storage.repositories_tickets import queue_query, ticket_values  # noqa: E402
+from storage.tables import members  # noqa: E402
+from storage.tables_tickets import tickets  # noqa: E402
+
+NOW = datetime(2026, 6, 15, 10, 0, tzinfo=UTC)
+AGENT = "900001"
+CHUNK = 1000
+
+
+async def seed(app: App, count: int, seed: int) -> None:
+    """`count` active tickets opened over the last three days, a quarter of them assigned."""
+    rng = random.Random(seed)
+    policy = app.policy.tickets
+    categories = [c.key for c in policy.categories]
+    async with app.uow_factory() as uow:
+        store = await uow.stores.add(Store("SH01", "Shanghai", "Asia/Shanghai"))
+        staff = [
+            await uow.staff.save(StaffMember(str(900_000 + i), Role.AGENT, f"Agent {i}"))
+            for i in range(1, 11)
+        ]
+        await uow.chat_users.save(ChatUser("telegram", AGENT, AGENT, telegram_language="en"))
+        await uow.commit()
+    member_rows = [
+        {
+            "member_no": f"Q{i:06d}", "name": f"Member {i}", "phone": f"+86139{i:08d}",
+            "tier": "member", "spend_12m_cents": 0, "marketing_consent": False,
+            "joined_at": NOW - timedelta(days=400), "home_store_id": store.id,
+        }
+        for i in range(count // 5)
+    ]
+    async with app.engine.begin() as conn:
+        for start in range(0, len(member_rows), CHUNK):
+            await conn.execute(insert(members), member_rows[start : start + CHUNK])
+        ids = [row.id for row in await conn.execute(select(members.c.id))]
+        rows = []
+        for _ in range(count):
+            opened = NOW - timedelta(minutes=rng.randrange(3 * 24 * 60))
+            ticket = new_ticket(
+                member_id=rng.choice(ids), category=rng.choice(categories),
+                description="the milk was sour", at=opened, policy=policy,
+                store_id=store.id,
+            )
+            ticket.status = rng.choice(ACTIVE_STATUSES)
+            if ticket.status is not ACTIVE_STATUSES[0]:
+                ticket.first_responded_at = opened + timedelta(minutes=30)
+            if rng.random() < 0.25:
+                ticket.assignee_id = rng.choice(staff).id
+            ticket.next_check_at = ticket.next_check(policy)
+            rows.append(ticket_values(ticket))
+        for start in range(0, len(rows), CHUNK):
+            await conn.execute(insert(tickets), rows[start : start + CHUNK])
+
+
+async def timed(runs: int, work: Callable[[], Awaitable[object]]) -> list[float]:
+    await work()  # warm caches and connections
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        await work()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+async def run_on(label: str, url: str, args: argparse.Namespace) -> None:
+    app = await build_app(Settings(database_url=url), clock=FixedClock(NOW))
+    try:
+        started = time.perf_counter()
+        await seed(app, args.tickets, args.seed)
+        seeded = time.perf_counter() - started
+        inbound = Inbound("telegram", AGENT, AGENT, InboundKind.COMMAND, command="queue",
+                          language_code="en")
+
+        async def queue_command() -> object:
+            (reply,) = await app.conversation.handle(inbound)
+            assert reply.key == "desk.queue", reply.key
+            return reply
+
+        async def bare_select() -> object:
+            async with app.engine.connect() as conn:
+                return (await conn.execute(queue_query(20))).all()
+
+        async def every_open_ticket() -> object:
+            async with app.engine.connect() as conn:
+                return (await conn.execute(
+                    select(tickets)
+                    .where(tickets.c.status.in_([s.value for s in ACTIVE_STATUSES]))
+                    .order_by(tickets.c.sla_due_at)
+                )).all()
+
+        queue = await timed(args.runs, queue_command)
+        bare = await timed(args.runs, bare_select)
+        full = await timed(max(10, args.runs // 10), every_open_ticket)
+        shown = (await queue_command()).text.splitlines()[1]  # type: ignore[attr-defined]
+        print(f"\n{label}: {args.tickets} open tickets (seeded in {seeded:.1f} s), "
+              f"{args.runs} runs")
+        print(f"  /queue (whole conversation)   {describe(queue)}")
+        print(f"  bare SELECT of its 20 rows    {describe(bare)}")
+        print(f"  SELECT of every open ticket   {describe(full)}")
+        print(f"  ratio /queue : bare SELECT    p50 x{_p50(queue) / _p50(bare):.1f}")
+        print(f"  ratio every open : /queue     p50 x{_p50(full) / _p50(queue):.1f}")
+        print(f"  first line shown: {shown}")
+    finally:
+        await app.close()
+
+
+def _p50(samples: list[float]) -> float:
+    return sorted(samples)[len(samples) // 2]
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tickets", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--pg",
+        default=os.environ.get("TEST_DATABASE_URL"),
+        help="PostgreSQL URL to benchmark on as well",
+    )
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        await run_on("SQLite", f"sqlite+aiosqlite:///{folder}/bench.db", args)
+    if args.pg:
+        async with temporary_postgres(args.pg) as url:
+            await run_on("PostgreSQL", url, args)
+    else:
+        print("\n(PostgreSQL skipped: pass --pg URL or set TEST_DATABASE_URL)")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

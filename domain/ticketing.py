@@ -1,0 +1,1054 @@
+"""Complaint tickets at work: opening one, the relay between member and staff, the staff's
+actions with their audit rows, and the scheduled follow-ups.
+
+Each function here is one use case inside the caller's unit of work: it reads, changes, queues
+the outbox rows that announce the change and writes the audit row, and the caller commits.
+Nothing here sends a message: members and staff hear of a change through the outbox, in the
+same transaction as the change (see domain.outbox).
+
+Who may do what:
+- every staff role sees the queue, any ticket and any member, replies, notes, takes, resolves,
+  closes and escalates;
+- an agent works only tickets that are unassigned or assigned to them; managers and admins
+  work every ticket and alone may assign a ticket to someone else;
+- a member's phone in full and their birthday are shown to managers and admins in a private
+  chat only: agents, and everybody in the staff group, see the last four digits and no birthday.
+
+Staff messages about a ticket go to the staff group (STAFF_CHAT_ID) under the ticket's topic
+(`ticket:42`): the sender turns the topic into a forum topic, or into replies to the ticket's
+first message in a group without topics. Without a staff group they go to the assignee's
+private chat.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rapidfuzz import fuzz, process, utils
+
+from domain.errors import InvalidPhone
+from domain.members import Member, Store
+from domain.outbox import MessageKind, OutboxMessage, queue_message
+from domain.phones import mask_phone, normalize_phone
+from domain.policy import Policy
+from domain.ports import UnitOfWork, UnitOfWorkFactory
+from domain.receipts import Receipt
+from domain.staff import Role, StaffMember
+from domain.survey_scores import SurveyKind, check_score
+from domain.tickets import (
+    AuditEntry,
+    Author,
+    Priority,
+    QueueCounts,
+    Ticket,
+    TicketMessage,
+    TicketPolicy,
+    TicketRefused,
+    TicketStatus,
+    new_ticket,
+)
+
+log = logging.getLogger(__name__)
+
+SYSTEM = "system"
+MEMBER_SEARCH_LIMIT = 5
+NAME_MATCH_MIN_SCORE = 70.0
+FOLLOW_UP_BATCH = 200
+RECENT_RECEIPTS = 5
+PAST_TICKETS = 5
+THREAD_SHOWN = 30
+TOPIC_TITLE_MAX = 120  # Telegram allows 128 characters for a forum topic's name
+
+
+# -- who and where ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Desk:
+    """Where the staff work: the staff group chat, and the admins named in the settings."""
+
+    staff_chat_id: str | None = None
+    admin_ids: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_settings(cls, staff_chat_id: object, admin_ids: object) -> Desk:
+        chat = str(staff_chat_id) if staff_chat_id not in (None, "") else None
+        admins = (
+            frozenset(str(i) for i in admin_ids)
+            if isinstance(admin_ids, (tuple, list, set, frozenset))
+            else frozenset()
+        )
+        return cls(chat, admins)
+
+
+def staff_actor(staff: StaffMember) -> str:
+    """How the audit names a staff member: by Telegram id, which `audit --staff` takes."""
+    return f"staff:{staff.telegram_user_id}"
+
+
+def member_actor(member_id: int) -> str:
+    return f"member:{member_id}"
+
+
+def topic_of(ticket_id: int) -> str:
+    """The outbox topic that keeps a ticket's staff messages together."""
+    return f"ticket:{ticket_id}"
+
+
+def ticket_of_topic(topic: str | None) -> int | None:
+    if topic and topic.startswith("ticket:") and topic[7:].isdigit():
+        return int(topic[7:])
+    return None
+
+
+_NUMBER = re.compile(r"^#?\s*(?:t\s*-?\s*)?0*(\d{1,9})$", re.IGNORECASE)
+
+
+def parse_ticket_number(text: str) -> int | None:
+    """42 for "42", "#42", "T-000042" or "t42"; None for anything else."""
+    found = _NUMBER.match(text.strip())
+    return int(found.group(1)) if found and int(found.group(1)) > 0 else None
+
+
+def sees_personal_data(staff: StaffMember, private_chat: bool) -> bool:
+    """Full phone and birthday: managers and admins, and only where no one else reads along."""
+    return private_chat and staff.role in (Role.MANAGER, Role.ADMIN)
+
+
+def may_work(staff: StaffMember, ticket: Ticket) -> bool:
+    if staff.role in (Role.MANAGER, Role.ADMIN):
+        return True
+    return ticket.assignee_id is None or ticket.assignee_id == staff.id
+
+
+def _require_work(staff: StaffMember, ticket: Ticket) -> None:
+    if not may_work(staff, ticket):
+        raise TicketRefused(
+            f"{staff_actor(staff)} may not work {ticket.number}, assigned to another agent",
+            key="desk.not_yours",
+            number=ticket.number,
+        )
+
+
+def local_time(moment: datetime | None, tz: str) -> str:
+    return moment.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+async def load_ticket(uow: UnitOfWork, ticket_id: int, *, lock: bool = True) -> Ticket:
+    """The ticket, locked for this transaction when `lock`; refused when there is none."""
+    ticket = await uow.tickets.get(ticket_id, lock=lock)
+    if ticket is None:
+        raise TicketRefused(
+            f"there is no ticket {ticket_id}", key="ticket.not_found",
+            number=Ticket.number_of(ticket_id),
+        )
+    return ticket
+
+
+async def _audit(
+    uow: UnitOfWork,
+    actor: str,
+    action: str,
+    now: datetime,
+    *,
+    ticket: Ticket | None = None,
+    member_id: int | None = None,
+    detail: str = "",
+) -> None:
+    await uow.audit.add(
+        AuditEntry(
+            actor=actor,
+            action=action,
+            at=now,
+            ticket_id=ticket.id if ticket else None,
+            member_id=member_id if member_id is not None or ticket is None else ticket.member_id,
+            detail=detail[:300],
+        )
+    )
+
+
+async def _save(uow: UnitOfWork, ticket: Ticket, policy: TicketPolicy, now: datetime) -> None:
+    ticket.updated_at = now
+    ticket.next_check_at = ticket.next_check(policy)
+    await uow.tickets.save(ticket)
+
+
+# -- outbox rows --------------------------------------------------------------------------
+
+
+def _names(category: Any) -> dict[str, str]:
+    if category is None:
+        return {"en": "-", "zh": "-"}
+    return {"en": category.name_en, "zh": category.name_zh}
+
+
+def _topic_title(ticket: Ticket, policy: TicketPolicy) -> str:
+    category = policy.category(ticket.category)
+    name = category.name(policy.staff_language) if category else ticket.category
+    return f"{ticket.number} · {name}"[:TOPIC_TITLE_MAX]
+
+
+async def _to_staff(
+    uow: UnitOfWork,
+    policy: TicketPolicy,
+    desk: Desk,
+    ticket: Ticket,
+    key: str,
+    params: dict[str, Any],
+    dedupe: str,
+    now: datetime,
+    *,
+    buttons: list[list[dict[str, str]]] | None = None,
+    photo_file_id: str | None = None,
+) -> bool:
+    """A message about a ticket for the staff: in the staff group under the ticket's topic, or,
+    without a staff group, in the assignee's private chat (nobody's when unassigned)."""
+    assert ticket.id is not None
+    if desk.staff_chat_id is not None:
+        return await queue_message(
+            uow,
+            OutboxMessage(
+                dedupe_key=dedupe,
+                chat_id=desk.staff_chat_id,
+                kind=MessageKind.SERVICE,
+                message_key=key,
+                params=params,
+                buttons=buttons or [],
+                photo_file_id=photo_file_id,
+                topic=topic_of(ticket.id),
+                topic_title=_topic_title(ticket, policy),
+                language=policy.staff_language,
+            ),
+            now,
+        )
+    if ticket.assignee_id is None:
+        return False
+    assignee = await uow.staff.get(ticket.assignee_id)
+    if assignee is None or not assignee.active:
+        return False
+    return await _to_staff_member(
+        uow, policy, assignee, key, params, dedupe, now, buttons=buttons,
+        photo_file_id=photo_file_id,
+    )
+
+
+async def _to_staff_member(
+    uow: UnitOfWork,
+    policy: TicketPolicy,
+    staff: StaffMember,
+    key: str,
+    params: dict[str, Any],
+    dedupe: str,
+    now: datetime,
+    *,
+    buttons: list[list[dict[str, str]]] | None = None,
+    photo_file_id: str | None = None,
+) -> bool:
+    """A message to one staff member's private chat with the bot (its id is the user id)."""
+    chat = await uow.chat_users.get("telegram", staff.telegram_user_id)
+    language = chat.effective_language() if chat is not None else policy.staff_language
+    return await queue_message(
+        uow,
+        OutboxMessage(
+            dedupe_key=dedupe,
+            chat_id=staff.telegram_user_id,
+            kind=MessageKind.SERVICE,
+            message_key=key,
+            params=params,
+            buttons=buttons or [],
+            photo_file_id=photo_file_id,
+            language=language,
+        ),
+        now,
+    )
+
+
+async def _to_member(
+    uow: UnitOfWork,
+    ticket: Ticket,
+    key: str,
+    params: dict[str, Any],
+    dedupe: str,
+    now: datetime,
+    *,
+    buttons: list[list[dict[str, str]]] | None = None,
+    photo_file_id: str | None = None,
+    quiet_hours: bool = False,
+) -> bool:
+    """A service message to the member in the chat they used last; False when they have none.
+
+    Answers they wait for (a reply, the resolution) go day or night; reminders and check-ins
+    nobody asked for at that moment wait for the end of quiet hours.
+    """
+    chats = await uow.outbox.reachable_chats([ticket.member_id])
+    chat = chats.get(ticket.member_id)
+    if chat is None:
+        return False
+    return await queue_message(
+        uow,
+        OutboxMessage(
+            dedupe_key=dedupe,
+            chat_id=chat.chat_id,
+            chat_user_id=chat.chat_user_id,
+            member_id=ticket.member_id,
+            kind=MessageKind.SERVICE,
+            message_key=key,
+            params=params,
+            buttons=buttons or [],
+            photo_file_id=photo_file_id,
+            quiet_hours=quiet_hours,
+        ),
+        now,
+    )
+
+
+def rating_buttons(ticket_id: int) -> list[list[dict[str, str]]]:
+    return [[{"text": f"{'⭐' if n >= 4 else ''}{n}", "data": f"ct:rate:{ticket_id}:{n}"}
+             for n in range(1, 6)]]
+
+
+def card_buttons(ticket_id: int, policy: TicketPolicy) -> list[list[dict[str, str]]]:
+    """Take, resolve, close, escalate; then the canned replies, two to a row."""
+    rows = [
+        [
+            {"key": "desk.take_button", "data": f"tk:take:{ticket_id}"},
+            {"key": "desk.resolve_button", "data": f"tk:res:{ticket_id}"},
+        ],
+        [
+            {"key": "desk.close_button", "data": f"tk:close:{ticket_id}"},
+            {"key": "desk.escalate_button", "data": f"tk:esc:{ticket_id}"},
+        ],
+    ]
+    canned = [
+        {"text": canned_label(reply.text(policy.staff_language)), "data": f"tk:cn:{ticket_id}:"
+         f"{reply.key}"}
+        for reply in policy.canned
+    ]
+    rows.extend(canned[i : i + 2] for i in range(0, len(canned), 2))
+    return rows
+
+
+def canned_label(text: str, width: int = 24) -> str:
+    short = text if len(text) <= width else text[: width - 1].rstrip() + "…"
+    return f"💬 {short}"
+
+
+def _card_params(
+    ticket: Ticket, member: Member | None, store: Store | None, policy: Policy
+) -> dict[str, Any]:
+    """What the staff group sees of a new ticket: an agent's view (masked phone, no birthday)."""
+    tier = policy.tier(member.tier) if member else None
+    return {
+        "number": ticket.number,
+        "id": ticket.id,
+        "category": _names(policy.tickets.category(ticket.category)),
+        "priority": "🔴" if ticket.priority is Priority.HIGH else "⚪",
+        "store": f"{store.code} {store.name}" if store else "-",
+        "member": member.name if member else "?",
+        "member_no": member.member_no if member else "?",
+        "phone": mask_phone(member.phone or "") if member else "-",
+        "tier": {"en": tier.name_en, "zh": tier.name_zh} if tier else "-",
+        "first_due": local_time(ticket.first_response_due, policy.timezone),
+        "resolution_due": local_time(ticket.resolution_due, policy.timezone),
+        "description": ticket.description,
+    }
+
+
+# -- the member's side --------------------------------------------------------------------
+
+
+async def open_ticket(
+    uow: UnitOfWork,
+    policy: Policy,
+    desk: Desk,
+    member: Member,
+    *,
+    category: str,
+    description: str,
+    now: datetime,
+    store_id: int | None = None,
+    photo_file_ids: Sequence[str] = (),
+    tags: tuple[str, ...] = (),
+) -> Ticket:
+    """Open a ticket with its SLA clocks, its first thread entries, and the card for the staff.
+
+    `tags` say where it came from when not from the member's own complaint ("survey").
+    """
+    assert member.id is not None
+    ticket = new_ticket(
+        member_id=member.id,
+        category=category,
+        description=description,
+        at=now,
+        policy=policy.tickets,
+        store_id=store_id,
+        tags=tags,
+    )
+    ticket.updated_at = now
+    ticket.next_check_at = ticket.next_check(policy.tickets)
+    await uow.tickets.add(ticket)
+    assert ticket.id is not None
+    await uow.tickets.add_message(
+        TicketMessage(ticket.id, Author.MEMBER, ticket.description, now, author_id=member.id)
+    )
+    photos = [
+        await uow.tickets.add_message(
+            TicketMessage(ticket.id, Author.MEMBER, "", now, author_id=member.id,
+                          photo_file_id=file_id)
+        )
+        for file_id in photo_file_ids
+    ]
+    await _audit(uow, member_actor(member.id), "ticket.open", now, ticket=ticket,
+                 detail=f"category {category}")
+    store = await uow.stores.get(store_id) if store_id is not None else None
+    await _to_staff(
+        uow, policy.tickets, desk, ticket, "desk.card",
+        _card_params(ticket, member, store, policy), f"ticket:{ticket.id}:card", now,
+        buttons=card_buttons(ticket.id, policy.tickets),
+    )
+    for photo in photos:
+        await _relay_to_staff(uow, policy, desk, ticket, member, photo, now)
+    log.info("member %s opened ticket %s (%s)", member.member_no, ticket.number, category)
+    return ticket
+
+
+async def _relay_to_staff(
+    uow: UnitOfWork,
+    policy: Policy,
+    desk: Desk,
+    ticket: Ticket,
+    member: Member,
+    message: TicketMessage,
+    now: datetime,
+) -> None:
+    await _to_staff(
+        uow, policy.tickets, desk, ticket, "desk.member_wrote",
+        {"number": ticket.number, "member": member.name, "text": message.text or "📷"},
+        f"ticket:{ticket.id}:msg:{message.id}", now, photo_file_id=message.photo_file_id,
+    )
+
+
+async def latest_active_ticket(uow: UnitOfWork, member_id: int) -> Ticket | None:
+    """The ticket a member's next message belongs to: the most recently changed active one."""
+    active = await uow.tickets.active_for_member(member_id)
+    return active[0] if active else None
+
+
+async def add_member_message(
+    uow: UnitOfWork,
+    policy: Policy,
+    desk: Desk,
+    ticket_id: int,
+    member: Member,
+    *,
+    text: str,
+    now: datetime,
+    photo_file_id: str | None = None,
+) -> Ticket:
+    """A member's message joins their ticket's thread and is relayed to the staff."""
+    ticket = await load_ticket(uow, ticket_id)
+    if ticket.member_id != member.id:
+        raise TicketRefused("not the member's ticket", key="ticket.not_found",
+                            number=ticket.number)
+    ticket.member_wrote(now)
+    assert ticket.id is not None and member.id is not None
+    message = await uow.tickets.add_message(
+        TicketMessage(ticket.id, Author.MEMBER, text.strip()[:4000], now, author_id=member.id,
+                      photo_file_id=photo_file_id)
+    )
+    await _save(uow, ticket, policy.tickets, now)
+    await _relay_to_staff(uow, policy, desk, ticket, member, message, now)
+    return ticket
+
+
+async def reopen_ticket(
+    uow: UnitOfWork, policy: Policy, desk: Desk, ticket_id: int, member: Member, now: datetime
+) -> Ticket:
+    """The member says it is not solved: within the window the ticket goes back to staff."""
+    ticket = await load_ticket(uow, ticket_id)
+    if ticket.member_id != member.id:
+        raise TicketRefused("not the member's ticket", key="ticket.not_found",
+                            number=ticket.number)
+    ticket.reopen(now, policy.tickets)
+    assert ticket.id is not None and member.id is not None
+    await uow.tickets.add_message(
+        TicketMessage(ticket.id, Author.SYSTEM, "reopened by the member", now)
+    )
+    await _save(uow, ticket, policy.tickets, now)
+    await _audit(uow, member_actor(member.id), "ticket.reopen", now, ticket=ticket)
+    await _to_staff(
+        uow, policy.tickets, desk, ticket, "desk.reopened", {"number": ticket.number},
+        f"ticket:{ticket.id}:reopened:{int(now.timestamp())}", now,
+        buttons=card_buttons(ticket.id, policy.tickets)[:2],
+    )
+    return ticket
+
+
+async def rate_ticket(
+    uow: UnitOfWork,
+    policy: Policy,
+    desk: Desk,
+    ticket_id: int,
+    member: Member,
+    score: int,
+    now: datetime,
+) -> Ticket:
+    """The member's satisfaction with a closed ticket, 1 to 5; a second answer replaces it."""
+    try:
+        check_score(SurveyKind.CSAT, score)
+    except ValueError as exc:
+        raise TicketRefused(str(exc), key="button.expired") from exc
+    ticket = await load_ticket(uow, ticket_id)
+    if ticket.member_id != member.id:
+        raise TicketRefused("not the member's ticket", key="ticket.not_found",
+                            number=ticket.number)
+    first = ticket.satisfaction is None
+    ticket.rate(score, now)
+    await _save(uow, ticket, policy.tickets, now)
+    assert member.id is not None
+    await _audit(uow, member_actor(member.id), "ticket.rate", now, ticket=ticket,
+                 detail=f"score {score}")
+    if first:
+        await _to_staff(
+            uow, policy.tickets, desk, ticket, "desk.rated",
+            {"number": ticket.number, "score": score}, f"ticket:{ticket.id}:rated", now,
+        )
+    return ticket
+
+
+# -- the staff's side ---------------------------------------------------------------------
+
+
+class StaffAction(enum.StrEnum):
+    TAKE = "take"
+    RESOLVE = "resolve"
+    CLOSE = "close"
+    ESCALATE = "escalate"
+
+
+async def staff_reply(
+    uow: UnitOfWork,
+    policy: Policy,
+    desk: Desk,
+    ticket_id: int,
+    staff: StaffMember,
+    *,
+    text: str,
+    now: datetime,
+    photo_file_id: str | None = None,
+) -> Ticket:
+    """Staff answer the member: the thread records it and the member gets it at once.
+
+    An unassigned ticket goes to whoever answers it first.
+    """
+    ticket = await load_ticket(uow, ticket_id)
+    _require_work(staff, ticket)
+    ticket.staff_replied(now)
+    if ticket.assignee_id is None:
+        ticket.assignee_id = staff.id
+    assert ticket.id is not None
+    body = text.strip()[:4000]
+    message = await uow.tickets.add_message(
+        TicketMessage(ticket.id, Author.STAFF, body, now, author_id=staff.id,
+                      photo_file_id=photo_file_id)
+    )
+    await _save(uow, ticket, policy.tickets, now)
+    await _audit(uow, staff_actor(staff), "ticket.reply", now, ticket=ticket,
+                 detail=f"message {message.id}" + (" with photo" if photo_file_id else ""))
+    await _to_member(
+        uow, ticket, "ticket.staff_reply", {"number": ticket.number, "text": body or "📷"},
+        f"ticket:{ticket.id}:msg:{message.id}", now, photo_file_id=photo_file_id,
+    )
+    return ticket
+
+
+async def staff_note(
+    uow: UnitOfWork,
+    policy: Policy,
+    ticket_id: int,
+    staff: StaffMember,
+    *,
+    text: str,
+    now: datetime,
+    photo_file_id: str | None = None,
+) -> Ticket:
+    """An internal note: in the thread for the staff, never shown to the member."""
+    ticket = await load_ticket(uow, ticket_id)
+    assert ticket.id is not None
+    message = await uow.tickets.add_message(
+        TicketMessage(ticket.id, Author.STAFF, text.strip()[:4000], now, author_id=staff.id,
+                      photo_file_id=photo_file_id, internal=True)
+    )
+    await _save(uow, ticket, policy.tickets, now)
+    await _audit(uow, staff_actor(staff), "ticket.note", now, ticket=ticket,
+                 detail=f"message {message.id}")
+    return ticket
+
+
+async def act_on_ticket(
+    uow: UnitOfWork,
+    policy: Policy,
+    desk: Desk,
+    ticket_id: int,
+    staff: StaffMember,
+    action: StaffAction,
+    now: datetime,
+) -> Ticket:
+    """Take, resolve, close or escalate, with what the member and the managers are told."""
+    ticket = await load_ticket(uow, ticket_id)
+    _require_work(staff, ticket)
+    assert ticket.id is not None
+    if action is StaffAction.TAKE:
+        if not ticket.status.is_active:
+            raise TicketRefused(f"{ticket.number} is {ticket.status.value}",
+                                key="ticket.not_active", number=ticket.number)
+        ticket.assignee_id = staff.id
+    elif action is StaffAction.RESOLVE:
+        ticket.resolve(now)
+        if ticket.assignee_id is None:
+            ticket.assignee_id = staff.id
+        await _to_member(
+            uow, ticket, "ticket.resolved",
+            {"number": ticket.number, "days": policy.tickets.reopen_days},
+            f"ticket:{ticket.id}:resolved:{int(now.timestamp())}", now,
+            buttons=[[{"key": "ticket.reopen_button", "data": f"ct:reopen:{ticket.id}"}]],
+        )
+    elif action is StaffAction.CLOSE:
+        ticket.close(now, reason="staff")
+        await _announce_closed(uow, ticket, "ticket.closed_notice", {"number": ticket.number}, now)
+    else:
+        ticket.escalate(now)
+        await _alert_managers(
+            uow, policy, desk, ticket, "desk.escalated",
+            {"number": ticket.number, "id": ticket.id, "by": staff.display_name or
+             staff.telegram_user_id},
+            f"ticket:{ticket.id}:escalated", now,
+        )
+    await _save(uow, ticket, policy.tickets, now)
+    await _audit(uow, staff_actor(staff), f"ticket.{action.value}", now, ticket=ticket)
+    return ticket
+
+
+async def _announce_closed(
+    uow: UnitOfWork, ticket: Ticket, key: str, params: dict[str, Any], now: datetime
+) -> None:
+    """The one closing message a member gets (closed is final), with the 1-5 question."""
+    assert ticket.id is not None
+    await _to_member(uow, ticket, key, params, f"ticket:{ticket.id}:closed", now,
+                     buttons=rating_buttons(ticket.id))
+
+
+async def assign_ticket(
+    uow: UnitOfWork,
+    policy: Policy,
+    desk: Desk,
+    ticket_id: int,
+    staff: StaffMember,
+    assignee: StaffMember,
+    now: datetime,
+) -> Ticket:
+    """Give a ticket to a colleague (managers and admins; an agent may only take it)."""
+    ticket = await load_ticket(uow, ticket_id)
+    if assignee.id != staff.id and staff.role is Role.AGENT:
+        raise TicketRefused("agents assign only to themselves", key="desk.assign_not_allowed")
+    _require_work(staff, ticket)
+    if not ticket.status.is_active:
+        raise TicketRefused(f"{ticket.number} is {ticket.status.value}",
+                            key="ticket.not_active", number=ticket.number)
+    if not assignee.active or assignee.id is None:
+        raise TicketRefused("inactive staff account", key="desk.no_such_staff",
+                            who=assignee.display_name or assignee.telegram_user_id)
+    ticket.assignee_id = assignee.id
+    await _save(uow, ticket, policy.tickets, now)
+    await _audit(uow, staff_actor(staff), "ticket.assign", now, ticket=ticket,
+                 detail=f"to staff:{assignee.telegram_user_id}")
+    if assignee.id != staff.id:
+        category = policy.tickets.category(ticket.category)
+        await _to_staff_member(
+            uow, policy.tickets, assignee, "desk.assigned",
+            {"number": ticket.number, "id": ticket.id, "category": _names(category),
+             "by": staff.display_name or staff.telegram_user_id},
+            f"ticket:{ticket.id}:assigned:{assignee.id}:{int(now.timestamp())}", now,
+        )
+    return ticket
+
+
+async def find_staff(uow: UnitOfWork, query: str) -> StaffMember | None:
+    """A colleague by Telegram id, @name or display name (forgiving small typos)."""
+    wanted = query.strip().lstrip("@")
+    if not wanted:
+        return None
+    accounts = [s for s in await uow.staff.list() if s.active]
+    for account in accounts:
+        if account.telegram_user_id == wanted:
+            return account
+    folded = wanted.casefold()
+    for account in accounts:
+        if account.display_name and account.display_name.casefold() == folded:
+            return account
+    named = {i: s.display_name for i, s in enumerate(accounts) if s.display_name}
+    best = process.extractOne(wanted, named, scorer=fuzz.WRatio,
+                              processor=utils.default_process, score_cutoff=85)
+    return accounts[best[2]] if best else None
+
+
+# -- what staff look at -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueView:
+    """Active tickets, the most urgent SLA first, and who holds them."""
+
+    tickets: list[Ticket]
+    counts: QueueCounts
+    staff: dict[int, StaffMember]
+
+
+async def ticket_queue(uow: UnitOfWork, now: datetime, limit: int = 20) -> QueueView:
+    tickets = await uow.tickets.queue(limit)
+    counts = await uow.tickets.queue_counts(now)
+    staff = {s.id: s for s in await uow.staff.list() if s.id is not None}
+    return QueueView(tickets, counts, staff)
+
+
+@dataclass(frozen=True)
+class MemberProfile:
+    """A member as the desk shows them; `full` says whether phone and birthday are unmasked."""
+
+    member: Member
+    full: bool
+    balance: int
+    receipts: list[Receipt]
+    tickets: list[Ticket]
+    stores: dict[int, Store] = field(default_factory=dict)
+
+    @property
+    def phone(self) -> str:
+        phone = self.member.phone or ""
+        return phone if self.full else mask_phone(phone) if phone else "-"
+
+    @property
+    def birthday(self) -> str | None:
+        """None when the viewer may not see it."""
+        if not self.full:
+            return None
+        return self.member.birthday.isoformat() if self.member.birthday else "-"
+
+
+@dataclass(frozen=True)
+class TicketView:
+    ticket: Ticket
+    messages: list[TicketMessage]
+    profile: MemberProfile | None
+    store: Store | None
+    assignee: StaffMember | None
+    staff: dict[int, StaffMember]
+
+
+async def _profile(uow: UnitOfWork, member: Member, full: bool) -> MemberProfile:
+    assert member.id is not None
+    receipts = await uow.receipts.recent_for_member(member.id, RECENT_RECEIPTS)
+    stores = {s.id: s for s in await uow.stores.list() if s.id is not None}
+    return MemberProfile(
+        member=member,
+        full=full,
+        balance=await uow.ledger.balance(member.id),
+        receipts=receipts,
+        tickets=await uow.tickets.for_member(member.id, PAST_TICKETS + 1),
+        stores=stores,
+    )
+
+
+async def view_ticket(
+    uow: UnitOfWork, ticket_id: int, staff: StaffMember, *, private_chat: bool, now: datetime
+) -> TicketView:
+    """The whole thread and the member's profile; the viewing is written to the audit."""
+    ticket = await load_ticket(uow, ticket_id, lock=False)
+    assert ticket.id is not None
+    messages = await uow.tickets.messages(ticket.id, THREAD_SHOWN)
+    member = await uow.members.get(ticket.member_id)
+    full = sees_personal_data(staff, private_chat)
+    profile = await _profile(uow, member, full) if member else None
+    store = await uow.stores.get(ticket.store_id) if ticket.store_id is not None else None
+    staff_by_id = {s.id: s for s in await uow.staff.list() if s.id is not None}
+    await _audit(uow, staff_actor(staff), "ticket.view", now, ticket=ticket,
+                 detail="member data " + ("in full" if full else "masked"))
+    return TicketView(ticket, messages, profile, store,
+                      staff_by_id.get(ticket.assignee_id or -1), staff_by_id)
+
+
+def _looks_like_phone(text: str) -> bool:
+    digits = sum(ch.isdigit() for ch in text)
+    return digits >= 7 and all(ch.isdigit() or ch in "+-() " for ch in text)
+
+
+async def search_members(
+    uow: UnitOfWork,
+    policy: Policy,
+    staff: StaffMember,
+    query: str,
+    *,
+    private_chat: bool,
+    now: datetime,
+) -> list[MemberProfile]:
+    """Members by phone, member number or a (misspelled) name; each one shown is audited.
+
+    The audit records how the search was made and whom it showed, never the query itself
+    (a phone or a name is personal data).
+    """
+    text = query.strip()
+    found: list[Member] = []
+    how = "name"
+    by_number = await uow.members.get_by_member_no(text) or (
+        await uow.members.get_by_member_no(text.upper()) if text != text.upper() else None
+    )
+    if by_number is not None:
+        found, how = [by_number], "member number"
+    elif _looks_like_phone(text):
+        how = "phone"
+        try:
+            by_phone = await uow.members.get_by_phone(normalize_phone(text, policy.default_region))
+        except InvalidPhone:
+            by_phone = None
+        found = [by_phone] if by_phone is not None else []
+    elif text:
+        names = dict(await uow.tickets.member_names())
+        best = process.extract(
+            text, names, scorer=fuzz.WRatio, processor=utils.default_process,
+            limit=MEMBER_SEARCH_LIMIT, score_cutoff=NAME_MATCH_MIN_SCORE,
+        )
+        for _name, _score, member_id in best:
+            member = await uow.members.get(int(member_id))
+            if member is not None:
+                found.append(member)
+    full = sees_personal_data(staff, private_chat)
+    profiles = [await _profile(uow, member, full) for member in found]
+    await _audit(uow, staff_actor(staff), "member.search", now,
+                 detail=f"by {how}: {len(found)} found")
+    for profile in profiles:
+        await _audit(uow, staff_actor(staff), "member.view", now, member_id=profile.member.id,
+                     detail="member data " + ("in full" if full else "masked"))
+    return profiles
+
+
+# -- follow-ups -----------------------------------------------------------------------------
+
+
+@dataclass
+class FollowUpRun:
+    """What one run of the follow-up job queued, for `retailbot jobs list`."""
+
+    checked: int = 0
+    warned: int = 0
+    breached: int = 0
+    member_reminders: int = 0
+    auto_closed: int = 0
+    follow_ups: int = 0
+
+    def summary(self) -> str:
+        return (
+            f"{self.checked} tickets checked: {self.warned} SLA reminders, {self.breached} "
+            f"breach alerts, {self.member_reminders} member reminders, {self.auto_closed} "
+            f"closed automatically, {self.follow_ups} check-ins"
+        )
+
+
+async def follow_up_tickets(
+    uow_factory: UnitOfWorkFactory,
+    policy: Policy,
+    desk: Desk,
+    now: datetime,
+    *,
+    batch: int = FOLLOW_UP_BATCH,
+    max_batches: int = 500,
+) -> FollowUpRun:
+    """Everything due by `now`: SLA reminders and breach alerts, reminders to members who owe
+    an answer, closing tickets nobody answered or nobody reopened, check-ins after closing.
+
+    Each ticket is handled in its own short transaction, locked, so a staff member acting on
+    it at the same moment waits a little rather than being overwritten. Every message has a
+    dedupe key (`ticket:42:sla:first_response:warn`): a rerun, or a second scheduler, queues
+    nothing twice.
+    """
+    run = FollowUpRun()
+    for _ in range(max_batches):
+        async with uow_factory() as uow:
+            due = await uow.tickets.due_for_check(now, batch)
+        for ticket_id in due:
+            async with uow_factory() as uow:
+                ticket = await uow.tickets.get(ticket_id, lock=True)
+                if ticket is None or ticket.next_check_at is None or ticket.next_check_at > now:
+                    continue  # handled by someone else meanwhile
+                await _check(uow, policy, desk, ticket, now, run)
+                await uow.commit()
+            run.checked += 1
+        if len(due) < batch:
+            break
+    return run
+
+
+async def _check(
+    uow: UnitOfWork, policy: Policy, desk: Desk, ticket: Ticket, now: datetime, run: FollowUpRun
+) -> None:
+    rules = policy.tickets
+    assert ticket.id is not None
+    if (
+        ticket.status is TicketStatus.RESOLVED
+        and ticket.resolved_at is not None
+        and now >= ticket.resolved_at + timedelta(days=rules.reopen_days)
+    ):
+        # Nobody reopened it in time: it is final now, and the member is asked how it went.
+        ticket.close(now, reason="resolved")
+        await _announce_closed(uow, ticket, "ticket.closed_notice", {"number": ticket.number}, now)
+        await _audit(uow, SYSTEM, "ticket.close", now, ticket=ticket,
+                     detail=f"not reopened within {rules.reopen_days} days")
+        run.auto_closed += 1
+    elif ticket.status is TicketStatus.WAITING_MEMBER and ticket.waiting_since is not None:
+        waited = now - ticket.waiting_since
+        if waited >= timedelta(days=rules.auto_close_days):
+            ticket.close(now, reason="no_answer")
+            await _announce_closed(
+                uow, ticket, "ticket.auto_closed",
+                {"number": ticket.number, "days": rules.auto_close_days}, now,
+            )
+            await _to_staff(
+                uow, rules, desk, ticket, "desk.auto_closed",
+                {"number": ticket.number, "days": rules.auto_close_days},
+                f"ticket:{ticket.id}:auto-closed", now,
+            )
+            await _audit(uow, SYSTEM, "ticket.close", now, ticket=ticket,
+                         detail=f"no answer from the member for {rules.auto_close_days} days")
+            run.auto_closed += 1
+        elif (
+            waited >= timedelta(days=rules.member_reminder_days)
+            and ticket.member_reminded_at is None
+        ):
+            left = rules.auto_close_days - rules.member_reminder_days
+            await _to_member(
+                uow, ticket, "ticket.member_reminder", {"number": ticket.number, "days": left},
+                f"ticket:{ticket.id}:waiting:{int(ticket.waiting_since.timestamp())}:reminder",
+                now, quiet_hours=True,
+            )
+            ticket.member_reminded_at = now
+            run.member_reminders += 1
+    await _check_sla(uow, policy, desk, ticket, now, run)
+    if (
+        ticket.status is TicketStatus.CLOSED
+        and ticket.closed_at is not None
+        and ticket.followed_up_at is None
+        and now >= ticket.closed_at + timedelta(days=rules.follow_up_days)
+    ):
+        await _to_member(
+            uow, ticket, "ticket.follow_up", {"number": ticket.number},
+            f"ticket:{ticket.id}:follow-up", now, quiet_hours=True,
+        )
+        ticket.followed_up_at = now
+        run.follow_ups += 1
+    ticket.updated_at = now
+    ticket.next_check_at = ticket.next_check(rules)
+    if ticket.next_check_at is not None and ticket.next_check_at <= now:
+        # Should not happen; never let one ticket keep the job busy.
+        log.warning("ticket %s is still due after its check; looking again in an hour",
+                    ticket.number)
+        ticket.next_check_at = now + timedelta(hours=1)
+    await uow.tickets.save(ticket)
+
+
+async def _check_sla(
+    uow: UnitOfWork, policy: Policy, desk: Desk, ticket: Ticket, now: datetime, run: FollowUpRun
+) -> None:
+    stage = ticket.sla_stage(now, policy.tickets.reminder_share)
+    if stage is None:
+        return
+    clock, level = stage
+    notice = f"{clock}:{level}"
+    if ticket.sla_notified in (notice, f"{clock}:breach"):
+        return  # already told; a warning is never sent after the breach alert
+    assert ticket.id is not None
+    due = ticket.first_response_due if clock == "first_response" else ticket.resolution_due
+    staff = {s.id: s for s in await uow.staff.list() if s.id is not None}
+    assignee = staff.get(ticket.assignee_id) if ticket.assignee_id is not None else None
+    params = {
+        "number": ticket.number,
+        "id": ticket.id,
+        "due": local_time(due, policy.timezone),
+        "assignee": (assignee.display_name or assignee.telegram_user_id) if assignee else "-",
+    }
+    key = f"ticket:{ticket.id}:sla:{clock}:{level}"
+    if level == "warn":
+        if assignee is not None and assignee.active:
+            await _to_staff_member(uow, policy.tickets, assignee, f"desk.sla_warn.{clock}",
+                                   params, key, now)
+        else:  # nobody holds it: the whole team is reminded where the ticket lives
+            await _to_staff(uow, policy.tickets, desk, ticket, f"desk.sla_warn.{clock}",
+                            params, key, now)
+        run.warned += 1
+    else:
+        await _alert_managers(uow, policy, desk, ticket, f"desk.sla_breach.{clock}", params,
+                              key, now, staff=list(staff.values()))
+        run.breached += 1
+    ticket.sla_notified = notice
+    await _audit(uow, SYSTEM, f"ticket.sla_{level}", now, ticket=ticket, detail=clock)
+
+
+async def _alert_managers(
+    uow: UnitOfWork,
+    policy: Policy,
+    desk: Desk,
+    ticket: Ticket,
+    key: str,
+    params: dict[str, Any],
+    dedupe: str,
+    now: datetime,
+    *,
+    staff: list[StaffMember] | None = None,
+) -> int:
+    """Managers hear in their private chats; without managers the admins do; without either
+    the staff group does. Each recipient has their own dedupe key."""
+    accounts = staff if staff is not None else await uow.staff.list()
+    managers = [s for s in accounts if s.active and s.role is Role.MANAGER]
+    if not managers:
+        managers = [s for s in accounts if s.active and s.role is Role.ADMIN]
+        known = {s.telegram_user_id for s in managers}
+        managers += [
+            StaffMember(admin, Role.ADMIN) for admin in sorted(desk.admin_ids - known)
+        ]
+    queued = 0
+    for manager in managers:
+        queued += await _to_staff_member(
+            uow, policy.tickets, manager, key, params, f"{dedupe}:{manager.telegram_user_id}",
+            now,
+        )
+    if not managers:
+        queued += await _to_staff(uow, policy.tickets, desk, ticket, key, params, dedupe, now)
+    return queued
+
+
+# -- the audit ------------------------------------------------------------------------------
+
+
+async def audit_trail(
+    uow: UnitOfWork,
+    *,
+    ticket_id: int | None = None,
+    actor: str | None = None,
+    since: datetime | None = None,
+    limit: int = 500,
+) -> list[AuditEntry]:
+    return await uow.audit.find(ticket_id=ticket_id, actor=actor, since=since, limit=limit)
+
+
+def staff_by_id(accounts: Mapping[int, StaffMember], staff_id: int | None) -> str:
+    if staff_id is None:
+        return "-"
+    account = accounts.get(staff_id)
+    if account is None:
+        return f"#{staff_id}"
+    return account.display_name or account.telegram_user_id

@@ -1,0 +1,250 @@
+"""A complaint's story over HTTP, on aiogram and on python-telegram-bot alike, with a staff group
+that is a forum: the member complains, staff see the ticket in its own topic, take it, answer,
+resolve it; the member reopens it; a manager closes it and the member rates it. Made-up button
+data and staff commands from a member's account are refused like anything unknown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot import telegram_aiogram, telegram_ptb
+from bot.bootstrap import App, build_app, build_messenger, build_sender
+from domain.clock import FixedClock
+from domain.members import ChatUser, Member
+from domain.staff import Role, StaffMember
+from domain.tickets import TicketStatus
+from tests.e2e.conftest import (
+    MEMBER_PHONE,
+    STOP_TIMEOUT,
+    e2e_settings,
+    member_by_phone,
+    seed_member,
+)
+from tests.e2e.standin import BotApiStandIn, BotOutput
+
+MEI = 5001
+SAM = 5002
+WANG = 6001  # agent
+ZHAO = 6002  # agent
+CHEN = 6101  # manager
+STAFF_GROUP = -1001234567890
+STAFF_COMMANDS = (
+    "/queue", "/ticket 1", "/reply 1 hi", "/note 1 hm", "/assign 1 @Wang", "/resolve 1",
+    "/close 1", "/take 1", "/escalate 1", "/member Li", "/desk",
+)
+
+
+@pytest.fixture
+async def desk_bot(
+    standin: BotApiStandIn, tmp_path: object, engine: str, e2e_clock: FixedClock
+) -> AsyncIterator[App]:
+    """The real app with a staff group, long-polling the stand-in on `engine`."""
+    app = await build_app(
+        e2e_settings(standin, tmp_path, engine, staff_chat_id=STAFF_GROUP), clock=e2e_clock
+    )
+    stop = asyncio.Event()
+    task: asyncio.Task[None] | None = None
+    try:
+        await seed_member(app)
+        async with app.uow_factory() as uow:
+            await uow.staff.save(StaffMember(str(WANG), Role.AGENT, "Wang"))
+            await uow.staff.save(StaffMember(str(ZHAO), Role.AGENT, "Zhao"))
+            await uow.staff.save(StaffMember(str(CHEN), Role.MANAGER, "Chen"))
+            await uow.commit()
+        if engine == "aiogram":
+            task = asyncio.create_task(
+                telegram_aiogram.run_polling(app, stop=stop, polling_timeout=1)
+            )
+        else:
+            task = asyncio.create_task(telegram_ptb.run_polling(app, stop=stop, poll_timeout=1))
+        await standin.wait_for_call("getUpdates", timeout=10)
+        yield app
+    finally:
+        stop.set()
+        if task is not None:
+            await asyncio.wait_for(task, STOP_TIMEOUT)
+        await app.close()
+
+
+async def _deliver_outbox(app: App) -> None:
+    """What the sender of `retailbot run` does, once, with the engine's own messenger."""
+    messenger = build_messenger(app.settings)
+    await messenger.start()
+    try:
+        await build_sender(app, messenger).drain(max_seconds=20)
+    finally:
+        await messenger.close()
+
+
+async def _link(standin: BotApiStandIn, user_id: int, phone: str) -> dict[str, object]:
+    person = standin.user(user_id, "Mei", language_code="en")
+    standin.send_text(person, "/start")
+    await standin.wait_for_messages(user_id, 2)
+    standin.share_contact(person, phone.lstrip("+"))
+    await standin.wait_for_messages(user_id, 2)
+    return person
+
+
+async def _complain(app: App, standin: BotApiStandIn, mei: dict[str, object]) -> BotOutput:
+    t = app.translator
+    standin.send_text(mei, "/complaint")
+    (ask,) = await standin.wait_for_messages(MEI, 1)
+    assert ask.text == t("en", "complaint.ask_category")
+    standin.press(mei, ask, "ct:cat:quality")
+    (stores,) = await standin.wait_for_messages(MEI, 1)
+    assert stores.kind == "edit" and stores.text == t("en", "complaint.ask_store")
+    standin.press(mei, stores, standin.button_data(stores, "Shanghai"))
+    (describe,) = await standin.wait_for_messages(MEI, 1)
+    assert describe.text == t("en", "complaint.ask_description")
+    standin.send_text(mei, "The milk I bought this morning was sour")
+    (opened,) = await standin.wait_for_messages(MEI, 1)
+    return opened
+
+
+async def test_a_complaint_from_the_member_to_the_staff_topic_and_back(
+    desk_bot: App, standin: BotApiStandIn
+) -> None:
+    app, t = desk_bot, desk_bot.translator
+    standin.group(STAFF_GROUP, "Service desk", forum=True)
+    wang = standin.user(WANG, "Wang", language_code="en")
+    chen = standin.user(CHEN, "Chen", language_code="en")
+    mei = await _link(standin, MEI, MEMBER_PHONE)
+
+    opened = await _complain(app, standin, mei)
+    assert opened.text == t("en", "complaint.opened", number="T-000001",
+                            within=t("en", "complaint.within_an_hour"))
+
+    # The sender opens the ticket's topic in the staff forum and posts the card there.
+    await _deliver_outbox(app)
+    ((thread, name),) = standin.topics(STAFF_GROUP).items()
+    assert name == "T-000001 · Product quality"
+    (card,) = await standin.wait_for_messages(STAFF_GROUP, 1)
+    assert card.thread_id == thread and card.text.startswith("🆕 T-000001")
+    assert "The milk I bought this morning was sour" in card.text
+    assert MEMBER_PHONE not in card.text and MEMBER_PHONE[-4:] in card.text
+
+    # Wang takes it with the card's button; the answer stays in the topic.
+    standin.press(wang, card, "tk:take:1")
+    (taken,) = await standin.wait_for_messages(STAFF_GROUP, 1)
+    assert taken.text == t("en", "desk.done.take", who="Wang", number="T-000001")
+    assert taken.thread_id == thread
+
+    # Wang answers in the topic: the member gets it; a #note stays inside.
+    standin.send_text(wang, "So sorry! We refund you today.", chat=STAFF_GROUP, thread_id=thread)
+    (ack,) = await standin.wait_for_messages(STAFF_GROUP, 1)
+    assert ack.text == t("en", "desk.replied", number="T-000001") and ack.thread_id == thread
+    standin.send_text(wang, "#note called the store manager", chat=STAFF_GROUP,
+                      thread_id=thread)
+    (noted,) = await standin.wait_for_messages(STAFF_GROUP, 1)
+    assert noted.text == t("en", "desk.noted", number="T-000001")
+    await _deliver_outbox(app)
+    (reply,) = await standin.wait_for_messages(MEI, 1)
+    assert reply.text == t("en", "ticket.staff_reply", number="T-000001",
+                           text="So sorry! We refund you today.")
+
+    # The member's answer (a photo) goes into the topic; staff resolve from the card.
+    standin.send_photo(mei, "the receipt", name="receipt")
+    (added,) = await standin.wait_for_messages(MEI, 1)
+    assert added.text == t("en", "complaint.added", number="T-000001")
+    await _deliver_outbox(app)
+    (relayed,) = await standin.wait_for_messages(STAFF_GROUP, 1)
+    assert relayed.method == "sendphoto" and relayed.thread_id == thread
+    assert standin.calls_to("sendPhoto")[-1].params["photo"] == "AgACAgIAAxkBreceipt800"
+    standin.press(wang, card, "tk:res:1")
+    await standin.wait_for_messages(STAFF_GROUP, 1)
+    await _deliver_outbox(app)
+    (resolved,) = await standin.wait_for_messages(MEI, 1)
+    assert resolved.text == t("en", "ticket.resolved", number="T-000001",
+                              days=app.policy.tickets.reopen_days)
+
+    # Not solved for her: she reopens it, and the staff topic hears of it.
+    standin.press(mei, resolved, "ct:reopen:1")
+    (reopened,) = await standin.wait_for_messages(MEI, 1)
+    assert reopened.text == t("en", "ticket.reopened", number="T-000001")
+    await _deliver_outbox(app)
+    (notice,) = await standin.wait_for_messages(STAFF_GROUP, 1)
+    assert notice.text == t("en", "desk.reopened", number="T-000001")
+    assert notice.thread_id == thread
+
+    # The manager closes it from a private chat; she is asked to rate it, and does.
+    standin.send_text(chen, "/close 1")
+    (closed,) = await standin.wait_for_messages(CHEN, 1)
+    assert closed.text == t("en", "desk.done.close", number="T-000001", who="Chen")
+    await _deliver_outbox(app)
+    (question,) = await standin.wait_for_messages(MEI, 1)
+    assert question.text == t("en", "ticket.closed_notice", number="T-000001")
+    standin.press(mei, question, "ct:rate:1:5")
+    (thanks,) = await standin.wait_for_messages(MEI, 1)
+    assert thanks.kind == "edit" and thanks.inline_buttons == []
+    assert thanks.text == t("en", "ticket.rated", number="T-000001", score=5)
+
+    member = await member_by_phone(app)
+    async with app.uow_factory() as uow:
+        ticket = await uow.tickets.get(1)
+        trail = await uow.audit.find(ticket_id=1)
+    assert ticket is not None and ticket.member_id == member.id
+    assert ticket.status is TicketStatus.CLOSED and ticket.satisfaction == 5
+    assert [e.action for e in trail] == [
+        "ticket.open", "ticket.take", "ticket.reply", "ticket.note", "ticket.resolve",
+        "ticket.reopen", "ticket.close", "ticket.rate",
+    ]
+    everything_she_saw = " ".join(o.text for o in standin.outputs(MEI))
+    assert "called the store manager" not in everything_she_saw
+    await standin.assert_quiet(MEI)
+    await standin.assert_quiet(STAFF_GROUP)
+
+
+async def test_made_up_buttons_and_staff_commands_from_members_are_refused(
+    desk_bot: App, standin: BotApiStandIn
+) -> None:
+    app, t = desk_bot, desk_bot.translator
+    standin.group(STAFF_GROUP, "Service desk", forum=True)
+    mei = await _link(standin, MEI, MEMBER_PHONE)
+    opened = await _complain(app, standin, mei)
+
+    # Every staff command from a member's account: exactly the unknown-command answer.
+    for command in STAFF_COMMANDS:
+        standin.send_text(mei, command)
+        (answer,) = await standin.wait_for_messages(MEI, 1)
+        name = command[1:].split()[0]
+        assert answer.text == t("en", "command.unknown", command=name), command
+
+    # A staff button forged by the member: the answer a stale button gets.
+    standin.press_forged(mei, opened, "tk:close:1")
+    (refused,) = await standin.wait_for_messages(MEI, 1)
+    assert refused.text == t("en", "button.expired")
+
+    # Another member forging buttons of Mei's ticket learns nothing about it.
+    now = app.clock.now()
+    async with app.uow_factory() as uow:
+        other = await uow.members.add(Member("100002", "Sam Wu", "+8613900139000", now))
+        await uow.chat_users.save(ChatUser("telegram", str(SAM), str(SAM), member_id=other.id))
+        await uow.commit()
+    sam = standin.user(SAM, "Sam", language_code="en")
+    standin.send_text(sam, "/tickets")
+    (none,) = await standin.wait_for_messages(SAM, 1)
+    for data in ("ct:reopen:1", "ct:rate:1:1", "ct:view:1"):
+        standin.press_forged(sam, none, data)
+        (answer,) = await standin.wait_for_messages(SAM, 1)
+        assert answer.text == t("en", "ticket.not_found", number="T-000001"), data
+
+    # An agent may not touch a colleague's ticket, even with made-up data.
+    wang = standin.user(WANG, "Wang", language_code="en")
+    zhao = standin.user(ZHAO, "Zhao", language_code="en")
+    standin.send_text(wang, "/take 1")
+    await standin.wait_for_messages(WANG, 1)
+    standin.send_text(zhao, "/queue")
+    (queue,) = await standin.wait_for_messages(ZHAO, 1)
+    assert "T-000001" in queue.text
+    standin.press_forged(zhao, queue, "tk:close:1")
+    (not_yours,) = await standin.wait_for_messages(ZHAO, 1)
+    assert not_yours.text == t("en", "desk.not_yours", number="T-000001")
+
+    async with app.uow_factory() as uow:
+        ticket = await uow.tickets.get(1)
+    assert ticket is not None and ticket.status is TicketStatus.OPEN
+    await standin.assert_quiet(MEI)
