@@ -26,14 +26,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, select
-
 from bot.bootstrap import App
 from bot.importer import ImportSummary, Record, import_records
 from domain.members import Store
 from domain.phones import normalize_phone
-from storage.tables import members as members_table
-from storage.tables import receipts as receipts_table
 
 # A valid Chinese mobile that no demo member has: try joining with it.
 DEMO_NEW_PHONE = "+8613912345678"
@@ -119,15 +115,8 @@ async def seed_demo(app: App, *, members: int = 500, seed: int = 42, progress: b
 async def demo_member_phone(app: App) -> str | None:
     """The phone of a demo member to chat as: the lowest member number with a phone and a
     receipt, so the same database always gives the same member and the points are not 0."""
-    has_receipts = exists().where(receipts_table.c.member_id == members_table.c.id)
-    query = (
-        select(members_table.c.phone)
-        .where(members_table.c.phone.is_not(None), has_receipts)
-        .order_by(members_table.c.member_no)
-        .limit(1)
-    )
-    async with app.engine.connect() as conn:
-        return await conn.scalar(query)
+    async with app.uow_factory() as uow:
+        return await uow.members.first_phone_with_receipts()
 
 
 # --- generating ----------------------------------------------------------------------------

@@ -25,8 +25,6 @@ from functools import partial
 from pathlib import Path
 from typing import TextIO
 
-from sqlalchemy.exc import DBAPIError
-
 from bot.bootstrap import App
 from bot.progress import Progress
 from domain.importing import (
@@ -45,7 +43,7 @@ from domain.importing import (
 )
 from domain.loyalty import book_receipts
 from domain.receipts import Receipt
-from storage.uow import SqlUnitOfWork
+from storage.uow import DatabaseRefused, SqlUnitOfWork
 
 CHUNK_ROWS = 2000  # rows per transaction: large enough for throughput, small enough to lock little
 PROGRESS_FROM_ROWS = 5000  # smaller files finish before a meter would say anything useful
@@ -215,7 +213,7 @@ async def import_records(
                     async with app.uow_factory() as uow:
                         await work(uow)
                         await uow.commit()
-            except DBAPIError as exc:
+            except DatabaseRefused as exc:
                 kept = "" if strict else "; rows before these were imported"
                 detail = str(exc.orig or exc).strip().splitlines()[0][:200]
                 summary.fatal = f"{lines}: the database refused the rows ({detail}){kept}"

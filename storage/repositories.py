@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Insert, bindparam, func, insert, select, update
+from sqlalchemy import Insert, bindparam, exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.schema import Table
@@ -218,6 +218,16 @@ class SqlMemberRepository:
         ]
         for chunk in _chunks(values):
             await self.conn.execute(statement, list(chunk))
+
+    async def first_phone_with_receipts(self) -> str | None:
+        """The phone of the lowest member number that has a phone and a receipt (the demo's)."""
+        has_receipts = exists().where(receipts.c.member_id == members.c.id)
+        return await self.conn.scalar(
+            select(members.c.phone)
+            .where(members.c.phone.is_not(None), has_receipts)
+            .order_by(members.c.member_no)
+            .limit(1)
+        )
 
     async def count(self) -> int:
         return int(await self.conn.scalar(select(func.count()).select_from(members)) or 0)
