@@ -144,6 +144,9 @@ class Conversation:
         return Outcome((Reply("other.unsupported"),))
 
     async def _guarded(self, ctx: Context, handler: Handler, member_only: bool) -> Outcome:
+        if member_only and not ctx.inbound.is_private:
+            # Points, coupons and profiles are personal: never shown to a whole group.
+            return Outcome((Reply("chat.private_only"),))
         if member_only and ctx.member is None:
             return Outcome((Reply("link.required"),))
         return await handler(ctx)

@@ -50,6 +50,8 @@ def ask_for_contact(key: str = "link.ask_contact") -> Outcome:
 @router.command("start", description_key="command.start")
 async def start(ctx: Context) -> Outcome:
     """/start, or /start store_<code> from the QR code in a store."""
+    if not ctx.inbound.is_private:
+        return say("chat.private_only")  # linking asks for a phone: never in a group
     payload = ctx.inbound.payload.strip()
     if payload.lower().startswith("store_"):
         await _remember_store(ctx, payload[len("store_") :])

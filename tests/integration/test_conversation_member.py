@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -236,3 +237,18 @@ async def test_points_about_to_expire_are_announced(app: App, when: datetime) ->
     app.clock.advance(timedelta(days=20))
     after = (await app.conversation.handle(cmd("points")))[0].text
     assert "Points: 0" in after and "expired" in after
+
+
+async def test_personal_commands_in_a_group_reveal_nothing(app: App) -> None:
+    await seed(app, spend=[(3, "88")])
+    conv = app.conversation
+    await conv.handle(contact(PHONE))  # linked in the private chat
+
+    def in_group(item: Inbound) -> Inbound:
+        return replace(item, chat_id="-100777", is_private=False)
+
+    for asked in (cmd("points"), cmd("profile"), cmd("coupons"), cmd("start")):
+        replies = await conv.handle(in_group(asked))
+        assert keys(replies) == ["chat.private_only"], asked.command
+        assert "88" not in replies[0].text and "Li Lei" not in replies[0].text
+    assert await conv.handle(in_group(text("my points"))) == []  # group chatter is ignored
