@@ -113,10 +113,30 @@ def cmd_chat(args: argparse.Namespace) -> int:
     """Open the terminal chat as the member with this phone or member number."""
 
     async def work(app: App) -> int:
+        if args.staff:
+            return await _staff_chat(app, args.as_, args.lang)
         phone = await _resolve_identity(app, args.as_)
         return await _chat(app, phone, args.lang)
 
     return asyncio.run(_with_app(args, work))
+
+
+async def _staff_chat(app: App, telegram_id: str, lang: str) -> int:
+    """The staff desk in the terminal, as the staff account with this Telegram id."""
+    from bot.terminal import TerminalChat
+
+    who = telegram_id.strip()
+    async with app.uow_factory() as uow:
+        account = await uow.staff.get_by_telegram_id(who)
+    admins = {str(i) for i in app.settings.admin_ids}
+    if (account is None or not account.active) and who not in admins:
+        raise CliError(
+            f"--staff --as {who!r}: no active staff account has that Telegram id; "
+            "add one with `retailbot staff add TELEGRAM_ID --role agent`"
+        )
+    print("You are at the staff desk: /desk lists the staff commands.")
+    await TerminalChat(app.conversation, phone="", language=lang, staff_id=who).run()
+    return 0
 
 
 async def _resolve_identity(app: App, who: str) -> str:
@@ -577,7 +597,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="the member's phone or member number (an unknown phone can join)",
     )
     p.add_argument("--lang", choices=("en", "zh"), default="en", help="your chat language")
-    p.add_argument("--staff", action="store_true", help="chat as a staff member")
+    p.add_argument("--staff", action="store_true",
+                   help="chat as the staff account whose Telegram id --as gives")
     p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser("run", help="serve Telegram (needs BOT_TOKEN)")

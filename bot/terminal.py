@@ -12,6 +12,9 @@ from handlers.conversation import Conversation
 from handlers.types import Inbound, InboundKind, Keyboard, OutgoingMessage
 
 CHANNEL = "terminal"
+# A staff member at the server's console: the operator already holds the database, so the
+# console is trusted to speak for the staff account it names (see handlers.coupons.staff_of).
+STAFF_CHANNEL = "console"
 HELP = (
     "Type as you would in Telegram: /start, /points, my points... "
     "A number presses the button shown with it. :contact shares your phone, "
@@ -33,10 +36,13 @@ class TerminalChat:
         phone: str,
         language: str = "en",
         out: IO[str] | None = None,
+        *,
+        staff_id: str | None = None,
     ) -> None:
         self.conversation = conversation
         self.phone = phone
-        self.user_id = terminal_user_id(phone)
+        self.channel = STAFF_CHANNEL if staff_id else CHANNEL
+        self.user_id = staff_id or terminal_user_id(phone)
         self.language = language
         self.out = out or sys.stdout
         self._buttons: list[str] = []  # callback data of the buttons last shown, by number
@@ -50,7 +56,7 @@ class TerminalChat:
         contact_user_id: str | None = None,
     ) -> Inbound:
         return Inbound(
-            channel=CHANNEL,
+            channel=self.channel,
             user_id=self.user_id,
             chat_id=self.user_id,
             kind=kind,

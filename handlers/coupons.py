@@ -279,9 +279,14 @@ async def _available(ctx: Context) -> int:
 # -- staff: /redeem ---------------------------------------------------------------------------
 
 
+# Telegram, and the server's console (`retailbot chat --staff`), whose operator holds the
+# database anyway; a member's terminal chat is never staff.
+STAFF_CHANNELS = ("telegram", "console")
+
+
 async def staff_of(ctx: Context) -> StaffMember | None:
     """The active staff account of the sender, or an admin from ADMIN_IDS; None otherwise."""
-    if ctx.inbound.channel != "telegram":
+    if ctx.inbound.channel not in STAFF_CHANNELS:
         return None
     user_id = ctx.inbound.user_id
     async with ctx.deps.uow_factory() as uow:

@@ -114,3 +114,29 @@ def test_stores_are_added_listed_and_refused_when_the_time_zone_is_wrong(tmp_pat
         ["store", "add", "X1", "Nowhere", "--timezone", "Mars/Base", "--database", url]
     )
     assert bad.returncode == 2 and "time zone" in bad.stderr
+
+
+def test_a_staff_member_works_the_desk_from_the_terminal(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/desk.db"
+    _seed(url)
+    refused = _retailbot(["chat", "--staff", "--as", "9001", "--database", url], stdin="/queue\n")
+    assert refused.returncode == 2 and "staff add" in refused.stderr
+    added = _retailbot(
+        ["staff", "add", "9001", "--role", "manager", "--name", "Wang", "--database", url]
+    )
+    assert added.returncode == 0, added.stderr
+    desk = _retailbot(
+        ["chat", "--staff", "--as", "9001", "--database", url],
+        stdin="/desk\n/queue\n/member Li Lei\n:quit\n",
+    )
+    assert desk.returncode == 0, desk.stderr
+    assert "/queue" in desk.stdout and "100001" in desk.stdout
+    assert "I don't know the command" not in desk.stdout
+
+
+def test_a_members_terminal_chat_is_never_the_staff_desk(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/desk.db"
+    _seed(url)
+    _retailbot(["staff", "add", "9001", "--role", "admin", "--database", url])
+    member = _retailbot(["chat", "--as", "100001", "--database", url], stdin="/queue\n")
+    assert "I don't know the command /queue" in member.stdout
