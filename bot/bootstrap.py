@@ -18,6 +18,7 @@ from handlers.i18n import Translator
 from handlers.member import router as member_router
 from handlers.routing import Deps, Router
 from handlers.staff_desk import router as staff_desk_router
+from handlers.surveys import router as surveys_router
 from storage.engine import create_engine
 from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWorkFactory
@@ -34,7 +35,9 @@ log = logging.getLogger(__name__)
 
 def feature_routers() -> list[Router]:
     """Every feature's conversation steps, in the order they are tried."""
-    return [member_router, coupons_router, complaints_router, staff_desk_router]
+    return [
+        member_router, coupons_router, complaints_router, staff_desk_router, surveys_router
+    ]
 
 
 @dataclass
@@ -105,11 +108,14 @@ def build_sender(app: App, messenger: Any, **options: Any) -> OutboxSender:
 
 
 def job_context(app: App, sender: OutboxSender | None = None) -> JobContext:
+    from bot.charts import MatplotlibCharts  # matplotlib loads only for the jobs
     from domain.ticketing import Desk
     from scheduler.jobs import JobContext
 
     desk = Desk.from_settings(app.settings.staff_chat_id, app.settings.admin_ids)
-    return JobContext(app.uow_factory, app.policy, app.clock, sender, desk)
+    return JobContext(
+        app.uow_factory, app.policy, app.clock, sender, desk, charts=MatplotlibCharts()
+    )
 
 
 def build_delivery(app: App, sender: OutboxSender | None) -> DeliveryService:

@@ -555,6 +555,37 @@ def cmd_import(args: argparse.Namespace) -> int:
     return asyncio.run(_with_app(args, work))
 
 
+# --- surveys -----------------------------------------------------------------------------
+
+
+def cmd_surveys_invite(args: argparse.Namespace) -> int:
+    """Invite a tier, a store's members or a file's members to a survey."""
+    from bot.cli_surveys import SurveyCliError, invite
+
+    async def work(app: App) -> int:
+        try:
+            print(await invite(app, args))
+        except (SurveyCliError, LookupError, ValueError) as exc:
+            raise CliError(str(exc)) from exc
+        return 0
+
+    return asyncio.run(_with_app(args, work))
+
+
+def cmd_report_surveys(args: argparse.Namespace) -> int:
+    """CSAT, NPS and response rate by store and month; the charts as PNG with --png."""
+    from bot.cli_surveys import SurveyCliError, report
+
+    async def work(app: App) -> int:
+        try:
+            print(await report(app, args))
+        except SurveyCliError as exc:
+            raise CliError(str(exc)) from exc
+        return 0
+
+    return asyncio.run(_with_app(args, work))
+
+
 # --- the parser --------------------------------------------------------------------------
 
 
@@ -680,6 +711,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="reject the whole file on any bad row")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_import)
+
+    from bot.cli_surveys import add_survey_commands
+
+    add_survey_commands(sub, common, cmd_surveys_invite, cmd_report_surveys)
     return parser
 
 

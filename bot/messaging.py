@@ -52,6 +52,14 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+def remember_bot_username(conversation: Any, username: str | None) -> None:
+    """Tell the conversation the bot's @name once Telegram has said it (the surveys' referral
+    link names the bot); a conversation without dependencies (a test double) is left alone."""
+    deps = getattr(conversation, "deps", None)
+    if deps is not None and username:
+        deps.extras.setdefault("bot_username", username)
+
+
 def parse_command(text: str, bot_username: str | None) -> tuple[str, str] | None:
     """("points", "args") for "/Points@our_bot args"; None when it is no command for us."""
     if not text.startswith("/") or len(text) < 2:

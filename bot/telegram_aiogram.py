@@ -39,6 +39,7 @@ from bot.messaging import (
     is_not_modified,
     photo_filename,
     process,
+    remember_bot_username,
 )
 from handlers.types import Keyboard
 
@@ -86,6 +87,7 @@ def build_dispatcher(app: App) -> Dispatcher:
             await process(conversation, inbound, AiogramSender(bot), translator)
 
     async def on_startup(bot: Bot) -> None:
+        remember_bot_username(conversation, (await bot.me()).username)
         await register_commands(bot, conversation)
 
     dispatcher = Dispatcher(name="retailbot")

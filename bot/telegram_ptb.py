@@ -44,6 +44,7 @@ from bot.messaging import (
     is_not_modified,
     photo_filename,
     process,
+    remember_bot_username,
 )
 from handlers.types import Keyboard
 
@@ -111,6 +112,8 @@ def build_application(app: App, *, with_updater: bool = True) -> PtbApplication:
 
 def _post_init(app: App) -> Any:
     async def register(application: PtbApplication) -> None:
+        # initialize() has asked Telegram who the bot is.
+        remember_bot_username(app.conversation, application.bot.username)
         await register_commands(application.bot, app.conversation)
 
     return register

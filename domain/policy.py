@@ -1,4 +1,5 @@
-"""The store's rules from retailbot.toml: points, tiers, coupons, delivery. Safe defaults."""
+"""The store's rules from retailbot.toml: points, tiers, coupons, delivery, tickets, surveys.
+Safe defaults."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain.errors import PolicyError
+from domain.survey_rules import SurveyPolicy, survey_policy_from_mapping
 from domain.tickets import TicketPolicy, ticket_policy_from_mapping
 
 ROUNDING_MODES = {"floor": ROUND_FLOOR, "round": ROUND_HALF_UP, "ceil": ROUND_CEILING}
@@ -152,6 +154,7 @@ class Policy:
     birthday: BirthdayPolicy = field(default_factory=BirthdayPolicy)
     delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
     tickets: TicketPolicy = field(default_factory=TicketPolicy)
+    surveys: SurveyPolicy = field(default_factory=SurveyPolicy)
 
     def __post_init__(self) -> None:
         if not self.tiers:
@@ -304,6 +307,7 @@ def policy_from_mapping(data: Mapping[str, Any]) -> Policy:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise PolicyError(f"timezone {tz!r} is not a known IANA time zone") from exc
     templates = _coupon_templates(data.get("coupons", {}))
+    tickets = ticket_policy_from_mapping(_table(data.get("tickets", {}), "tickets"))
     return Policy(
         chain_name=str(data.get("chain_name", Policy.chain_name)),
         timezone=tz,
@@ -318,8 +322,20 @@ def policy_from_mapping(data: Mapping[str, Any]) -> Policy:
         exchange=_exchange(data.get("coupons", {}), templates),
         birthday=_birthday(data.get("birthday", {}), templates),
         delivery=_delivery(data.get("delivery", {})),
-        tickets=ticket_policy_from_mapping(_table(data.get("tickets", {}), "tickets")),
+        tickets=tickets,
+        surveys=_surveys(data.get("surveys", {}), tickets),
     )
+
+
+def _surveys(raw: Any, tickets: TicketPolicy) -> SurveyPolicy:
+    surveys = survey_policy_from_mapping(_table(raw, "surveys"))
+    if surveys.recovery and tickets.category(surveys.recovery_category) is None:
+        known = ", ".join(c.key for c in tickets.categories)
+        raise PolicyError(
+            f"surveys.recovery_category {surveys.recovery_category!r} is not a ticket "
+            f"category ({known})"
+        )
+    return surveys
 
 
 def _table(value: Any, where: str) -> Mapping[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections import defaultdict
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 
 
@@ -90,3 +90,47 @@ def group_scores(
         grouped[key].append((kind, score))
     keys = set(grouped) | set(invited)
     return {key: summarise(grouped.get(key, []), invited.get(key, 0)) for key in keys}
+
+
+def summarise_counts(
+    counts: Mapping[tuple[SurveyKind, int], int],
+    invited: int,
+    responded: int | None = None,
+) -> Scores:
+    """Figures from answer counts per (kind, score), as a database returns them grouped.
+
+    `responded` is how many of the `invited` answered (counted on the invitations); without it
+    the response rate is answers / invited, as in `summarise`.
+    """
+    by_kind: dict[SurveyKind, dict[int, int]] = defaultdict(dict)
+    distribution: dict[int, int] = defaultdict(int)
+    for (kind, score), n in counts.items():
+        if n:
+            by_kind[kind][score] = by_kind[kind].get(score, 0) + n
+            distribution[score] += n
+    total = sum(distribution.values())
+    answered = total if responded is None else responded
+    return Scores(
+        answers=total,
+        invited=invited,
+        csat_percent=_counted_share(by_kind[SurveyKind.CSAT], lambda s: s >= 4),
+        nps=_counted_nps(by_kind[SurveyKind.NPS]),
+        response_rate=100.0 * answered / invited if invited else None,
+        distribution=dict(sorted(distribution.items())),
+    )
+
+
+def _counted_share(counts: Mapping[int, int], good: Callable[[int], bool]) -> float | None:
+    total = sum(counts.values())
+    if not total:
+        return None
+    return 100.0 * sum(n for s, n in counts.items() if good(s)) / total
+
+
+def _counted_nps(counts: Mapping[int, int]) -> float | None:
+    total = sum(counts.values())
+    if not total:
+        return None
+    promoters = sum(n for s, n in counts.items() if s >= 9)
+    detractors = sum(n for s, n in counts.items() if s <= 6)
+    return 100.0 * (promoters - detractors) / total

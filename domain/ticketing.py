@@ -309,11 +309,6 @@ async def _to_member(
     )
 
 
-def rating_buttons(ticket_id: int) -> list[list[dict[str, str]]]:
-    return [[{"text": f"{'⭐' if n >= 4 else ''}{n}", "data": f"ct:rate:{ticket_id}:{n}"}
-             for n in range(1, 6)]]
-
-
 def card_buttons(ticket_id: int, policy: TicketPolicy) -> list[list[dict[str, str]]]:
     """Take, resolve, close, escalate; then the canned replies, two to a row."""
     rows = [
@@ -500,7 +495,8 @@ async def rate_ticket(
     score: int,
     now: datetime,
 ) -> Ticket:
-    """The member's satisfaction with a closed ticket, 1 to 5; a second answer replaces it."""
+    """The member's satisfaction with a closed ticket, 1 to 5 (the answer to the survey after
+    the ticket, see domain.surveys); a second answer replaces it."""
     try:
         check_score(SurveyKind.CSAT, score)
     except ValueError as exc:
@@ -622,7 +618,9 @@ async def act_on_ticket(
         )
     elif action is StaffAction.CLOSE:
         ticket.close(now, reason="staff")
-        await _announce_closed(uow, ticket, "ticket.closed_notice", {"number": ticket.number}, now)
+        await _announce_closed(
+            uow, policy, ticket, "ticket.closed_notice", {"number": ticket.number}, now
+        )
     else:
         ticket.escalate(now)
         await _alert_managers(
@@ -637,12 +635,24 @@ async def act_on_ticket(
 
 
 async def _announce_closed(
-    uow: UnitOfWork, ticket: Ticket, key: str, params: dict[str, Any], now: datetime
+    uow: UnitOfWork,
+    policy: Policy,
+    ticket: Ticket,
+    key: str,
+    params: dict[str, Any],
+    now: datetime,
 ) -> None:
-    """The one closing message a member gets (closed is final), with the 1-5 question."""
+    """The one closing message a member gets (closed is final), then the satisfaction survey.
+
+    How it went is asked by the survey after tickets ([surveys] after_ticket, see
+    domain.surveys.invite_after_ticket): its answer is the ticket's rating, and it counts in
+    the survey reports like every other answer.
+    """
+    from domain.surveys import invite_after_ticket  # surveys build on this module
+
     assert ticket.id is not None
-    await _to_member(uow, ticket, key, params, f"ticket:{ticket.id}:closed", now,
-                     buttons=rating_buttons(ticket.id))
+    await _to_member(uow, ticket, key, params, f"ticket:{ticket.id}:closed", now)
+    await invite_after_ticket(uow, policy, ticket, now)
 
 
 async def assign_ticket(
@@ -906,7 +916,9 @@ async def _check(
     ):
         # Nobody reopened it in time: it is final now, and the member is asked how it went.
         ticket.close(now, reason="resolved")
-        await _announce_closed(uow, ticket, "ticket.closed_notice", {"number": ticket.number}, now)
+        await _announce_closed(
+            uow, policy, ticket, "ticket.closed_notice", {"number": ticket.number}, now
+        )
         await _audit(uow, SYSTEM, "ticket.close", now, ticket=ticket,
                      detail=f"not reopened within {rules.reopen_days} days")
         run.auto_closed += 1
@@ -915,7 +927,7 @@ async def _check(
         if waited >= timedelta(days=rules.auto_close_days):
             ticket.close(now, reason="no_answer")
             await _announce_closed(
-                uow, ticket, "ticket.auto_closed",
+                uow, policy, ticket, "ticket.auto_closed",
                 {"number": ticket.number, "days": rules.auto_close_days}, now,
             )
             await _to_staff(

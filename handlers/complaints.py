@@ -1,4 +1,4 @@
-"""The member's side of complaint tickets: opening one, adding to it, /tickets, reopen, rating.
+"""The member's side of complaint tickets: opening one, adding to it, /tickets, reopen.
 
 How a member's messages find their ticket: while a member has an active ticket (open, or
 waiting on staff or on them) and is in no other flow, whatever they write that is not a command
@@ -23,7 +23,6 @@ from domain.ticketing import (
     latest_active_ticket,
     local_time,
     open_ticket,
-    rate_ticket,
     reopen_ticket,
 )
 from domain.tickets import Ticket, TicketCategory, TicketStatus
@@ -281,7 +280,7 @@ def within(ctx: Context, hours: float) -> str:
 
 @router.button("ct", member_only=True)
 async def complaint_button(ctx: Context) -> Outcome:
-    """Buttons of the member's tickets: category, store, offer, view, reopen, rating, cancel."""
+    """Buttons of the member's tickets: category, store, offer, view, reopen, cancel."""
     action = _arg(ctx, 1)
     state = ctx.chat_user.state
     if action == "cat" and state == CATEGORY:
@@ -308,8 +307,6 @@ async def complaint_button(ctx: Context) -> Outcome:
         return await _show(ctx, ticket_id)
     if action == "reopen" and ticket_id is not None:
         return await _reopen(ctx, ticket_id)
-    if action == "rate" and ticket_id is not None and _int_arg(ctx, 3) is not None:
-        return await _rate(ctx, ticket_id, _int_arg(ctx, 3) or 0)
     return say("button.expired")
 
 
@@ -465,13 +462,3 @@ async def _reopen(ctx: Context, ticket_id: int) -> Outcome:
                                      ctx.now)
         await uow.commit()
     return Outcome((Reply("ticket.reopened", {"number": ticket.number}),))
-
-
-async def _rate(ctx: Context, ticket_id: int, score: int) -> Outcome:
-    assert ctx.member is not None
-    async with ctx.deps.uow_factory() as uow:
-        ticket = await rate_ticket(uow, ctx.deps.policy, desk_of(ctx), ticket_id, ctx.member,
-                                   score, ctx.now)
-        await uow.commit()
-    return Outcome((Reply("ticket.rated", {"number": ticket.number, "score": score},
-                          edit=True),))

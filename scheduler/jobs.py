@@ -22,6 +22,7 @@ from domain.clock import Clock
 from domain.coupons import expire_and_remind
 from domain.policy import Policy
 from domain.ports import UnitOfWorkFactory
+from domain.survey_report import SurveyCharts
 from domain.ticketing import Desk
 from scheduler.sender import JOB_NAME as SENDER_JOB
 from scheduler.sender import OutboxSender
@@ -41,6 +42,7 @@ class JobContext:
     clock: Clock
     sender: OutboxSender | None = None  # for running the sender as a one-off job
     desk: Desk = field(default_factory=Desk)  # the staff group and admins, for ticket alerts
+    charts: SurveyCharts | None = None  # draws the weekly survey summary's chart
 
 
 _context: JobContext | None = None
@@ -147,7 +149,8 @@ BIRTHDAY_EVERY_MINUTES = 5
 
 def job_specs(policy: Policy) -> list[JobSpec]:
     """Every job, with its trigger under `policy`."""
-    from scheduler.ticket_jobs import ticket_job_specs  # it builds on this module
+    from scheduler.survey_jobs import survey_job_specs  # they build on this module
+    from scheduler.ticket_jobs import ticket_job_specs
 
     return [
         JobSpec(
@@ -176,6 +179,7 @@ def job_specs(policy: Policy) -> list[JobSpec]:
             None,
         ),
         *ticket_job_specs(policy),
+        *survey_job_specs(policy),
     ]
 
 

@@ -16,6 +16,7 @@ from storage.repositories import (
 )
 from storage.repositories_coupons import SqlCouponRepository, SqlStaffRepository
 from storage.repositories_delivery import SqlJobRepository, SqlOutboxRepository
+from storage.repositories_surveys import SqlSurveyRepository
 from storage.repositories_tickets import SqlAuditRepository, SqlTicketRepository
 
 # What a caller outside storage/ catches when the database refuses a write (a constraint, a
@@ -37,6 +38,7 @@ class SqlUnitOfWork:
     jobs: SqlJobRepository
     tickets: SqlTicketRepository
     audit: SqlAuditRepository
+    surveys: SqlSurveyRepository
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -63,6 +65,7 @@ class SqlUnitOfWork:
         self.jobs = SqlJobRepository(conn)
         self.tickets = SqlTicketRepository(conn)
         self.audit = SqlAuditRepository(conn)
+        self.surveys = SqlSurveyRepository(conn)
         return self
 
     async def __aexit__(

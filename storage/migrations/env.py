@@ -6,6 +6,7 @@ from alembic import context
 
 import storage.tables_coupons  # noqa: F401 - registers its tables on the shared metadata
 import storage.tables_delivery  # noqa: F401
+import storage.tables_surveys  # noqa: F401
 import storage.tables_tickets  # noqa: F401
 from storage.tables import metadata
 

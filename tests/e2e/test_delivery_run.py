@@ -73,7 +73,10 @@ async def test_run_serves_chats_delivers_the_outbox_and_stops_on_sigterm(
         with sqlite3.connect(db) as conn:
             jobs = {row[0] for row in conn.execute("SELECT id FROM apscheduler_jobs")}
             status = conn.execute("SELECT status FROM outbox").fetchone()[0]
-        assert jobs == {"birthday-coupons", "coupon-expiry", "ticket-followups"}
+        assert jobs == {
+            "birthday-coupons", "coupon-expiry", "ticket-followups", "survey-invitations",
+            "survey-weekly-summary",
+        }
         assert status == "sent"
     finally:
         if child.returncode is None:

@@ -1,7 +1,8 @@
 """A complaint's story over HTTP, on aiogram and on python-telegram-bot alike, with a staff group
 that is a forum: the member complains, staff see the ticket in its own topic, take it, answer,
-resolve it; the member reopens it; a manager closes it and the member rates it. Made-up button
-data and staff commands from a member's account are refused like anything unknown.
+resolve it; the member reopens it; a manager closes it and the member answers the survey after
+it. Made-up button data and staff commands from a member's account are refused like anything
+unknown.
 """
 
 from __future__ import annotations
@@ -170,17 +171,22 @@ async def test_a_complaint_from_the_member_to_the_staff_topic_and_back(
     assert notice.text == t("en", "desk.reopened", number="T-000001")
     assert notice.thread_id == thread
 
-    # The manager closes it from a private chat; she is asked to rate it, and does.
+    # The manager closes it from a private chat; the survey after tickets asks how it went,
+    # and her answer is the ticket's rating.
     standin.send_text(chen, "/close 1")
     (closed,) = await standin.wait_for_messages(CHEN, 1)
     assert closed.text == t("en", "desk.done.close", number="T-000001", who="Chen")
     await _deliver_outbox(app)
-    (question,) = await standin.wait_for_messages(MEI, 1)
-    assert question.text == t("en", "ticket.closed_notice", number="T-000001")
-    standin.press(mei, question, "ct:rate:1:5")
-    (thanks,) = await standin.wait_for_messages(MEI, 1)
+    notice, question = await standin.wait_for_messages(MEI, 2)
+    assert notice.text == t("en", "ticket.closed_notice", number="T-000001")
+    assert "T-000001" in question.text
+    standin.press(mei, question, standin.button_data(question, "5"))
+    thanks, comment = await standin.wait_for_messages(MEI, 2)
     assert thanks.kind == "edit" and thanks.inline_buttons == []
-    assert thanks.text == t("en", "ticket.rated", number="T-000001", score=5)
+    assert thanks.text == t("en", "surveys.scored", score=5, top=5)
+    standin.press(mei, comment, standin.button_data(comment, t("en", "surveys.skip_button")))
+    (bye,) = await standin.wait_for_messages(MEI, 1)
+    assert bye.text == t("en", "surveys.thanks")
 
     member = await member_by_phone(app)
     async with app.uow_factory() as uow:
@@ -227,7 +233,7 @@ async def test_made_up_buttons_and_staff_commands_from_members_are_refused(
     sam = standin.user(SAM, "Sam", language_code="en")
     standin.send_text(sam, "/tickets")
     (none,) = await standin.wait_for_messages(SAM, 1)
-    for data in ("ct:reopen:1", "ct:rate:1:1", "ct:view:1"):
+    for data in ("ct:reopen:1", "ct:view:1"):
         standin.press_forged(sam, none, data)
         (answer,) = await standin.wait_for_messages(SAM, 1)
         assert answer.text == t("en", "ticket.not_found", number="T-000001"), data

@@ -15,6 +15,7 @@ from bot.config import Settings
 from domain.clock import FixedClock
 from scheduler.jobs import BIRTHDAY_JOB, EXPIRY_JOB
 from scheduler.service import build_scheduler, sync_jobs
+from scheduler.survey_jobs import INVITATIONS_JOB, WEEKLY_JOB
 from scheduler.ticket_jobs import TICKET_JOB
 from storage.scheduling import (
     FileLeadership,
@@ -40,7 +41,7 @@ async def _service_runs(app: App) -> dict[str, object]:
 
 async def test_the_jobs_are_stored_under_fixed_ids_and_kept_across_restarts(any_app: App) -> None:
     first = await _service_runs(any_app)
-    assert set(first) == {BIRTHDAY_JOB, EXPIRY_JOB, TICKET_JOB}
+    assert set(first) == {BIRTHDAY_JOB, EXPIRY_JOB, TICKET_JOB, INVITATIONS_JOB, WEEKLY_JOB}
     assert all(when is not None for when in first.values())
     again = await _service_runs(any_app)
     assert again == first  # the stored jobs were kept, not replaced

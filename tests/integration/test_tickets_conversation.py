@@ -303,10 +303,13 @@ async def test_resolve_reopen_close_and_rate(any_app: App) -> None:
 
     (closed,) = await press(app, "tk:close:1", user=AGENT)
     assert closed.key == "desk.done.close"
-    notice = [r for r in await outbox_to(app, MEMBER) if r.message_key == "ticket.closed_notice"]
-    assert [b["data"] for b in notice[0].buttons[0]] == [f"ct:rate:1:{n}" for n in range(1, 6)]
-    (thanks,) = await press(app, "ct:rate:1:4")
-    assert thanks.key == "ticket.rated" and thanks.edit
+    # The closing notice, then the survey after tickets: its answer is the ticket's rating.
+    notice, survey = [r for r in await outbox_to(app, MEMBER)
+                      if r.message_key in ("ticket.closed_notice", "surveys.invite")]
+    assert notice.message_key == "ticket.closed_notice" and notice.buttons == []
+    assert survey.dedupe_key == "survey:ticket:1"
+    scored, _comment = await press(app, survey.buttons[0][3]["data"])
+    assert scored.key == "surveys.scored" and scored.edit
     ticket = await _ticket(app, 1)
     assert ticket.satisfaction == 4 and ticket.close_reason == "staff"
     (late,) = await press(app, "ct:reopen:1")
@@ -364,12 +367,8 @@ async def test_forged_button_data_is_refused(
     assert staff_button.key == "button.expired" and "not staff" in caplog.text
     (other,) = await press(app, "ct:reopen:1", user=OTHER_MEMBER)
     assert other.key == "ticket.not_found"
-    (other,) = await press(app, "ct:rate:1:1", user=OTHER_MEMBER)
-    assert other.key == "ticket.not_found"
     (other,) = await press(app, "ct:view:1", user=OTHER_MEMBER)
     assert other.key == "ticket.not_found"
-    (nonsense,) = await press(app, "ct:rate:1:9")
-    assert nonsense.key == "button.expired"
     (missing,) = await say(app, "/ticket 99", user=AGENT)
     assert missing.key == "ticket.not_found"
     assert (await _ticket(app, 1)).status is TicketStatus.OPEN

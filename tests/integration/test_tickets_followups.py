@@ -122,7 +122,8 @@ async def test_a_member_who_does_not_answer_is_reminded_once_then_the_ticket_clo
     assert ticket is not None and ticket.status is TicketStatus.CLOSED
     assert ticket.close_reason == "no_answer"
     closing = [r for r in await outbox_to(app, MEMBER) if r.message_key == "ticket.auto_closed"]
-    assert len(closing) == 1 and closing[0].buttons[0][0]["data"] == "ct:rate:1:1"
+    assert len(closing) == 1 and closing[0].buttons == []
+    assert "survey:ticket:1" in _keys(await outbox_to(app, MEMBER))  # how did it go?
     assert "ticket:1:auto-closed" in _keys(await outbox_to(app, STAFF_GROUP))
 
     # Some days later the member gets one check-in, and then nothing more ever.
@@ -151,7 +152,7 @@ async def test_a_member_who_answers_starts_a_new_waiting_period_with_its_own_rem
     assert len(reminders) == 2 and len(set(_keys(reminders))) == 2
 
 
-async def test_a_resolved_ticket_nobody_reopens_closes_and_asks_for_a_rating(app: App) -> None:
+async def test_a_resolved_ticket_nobody_reopens_closes_and_asks_how_it_went(app: App) -> None:
     await seed_desk(app)
     await complain(app)
     await say(app, "/resolve 1", user=AGENT)
@@ -160,6 +161,7 @@ async def test_a_resolved_ticket_nobody_reopens_closes_and_asks_for_a_rating(app
     notices = [r for r in await outbox_to(app, MEMBER)
                if r.message_key == "ticket.closed_notice"]
     assert len(notices) == 1
+    assert "survey:ticket:1" in _keys(await outbox_to(app, MEMBER))
     async with app.uow_factory() as uow:
         ticket = await uow.tickets.get(1)
     assert ticket is not None and ticket.close_reason == "resolved"

@@ -17,7 +17,6 @@ from domain.ticketing import (
     card_buttons,
     may_work,
     parse_ticket_number,
-    rating_buttons,
     sees_personal_data,
     ticket_of_topic,
     topic_of,
@@ -86,7 +85,6 @@ def test_button_data_stays_under_telegrams_64_bytes_with_the_longest_keys() -> N
         "categories": [{"key": "c" * 24}],
     })
     data = [b["data"] for row in card_buttons(999_999_999, long_keys) for b in row]
-    data += [b["data"] for row in rating_buttons(999_999_999) for b in row]
     data.append(f"ct:cat:{'c' * 24}")
     assert max(len(d.encode()) for d in data) <= 64
 
