@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -16,30 +16,25 @@ from aiogram.types import (
     BufferedInputFile,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
-    Message,
     ReplyParameters,
 )
 
 from bot.config import Settings
-from bot.messaging import photo_filename
-from bot.messenger_common import Call, chat_is_gone, plan_calls
+from bot.messenger_common import BotApiMessenger, rejected_or_gone
 from domain.ports import (
     Buttons,
     ChatUnreachable,
     MessageRejected,
     RateLimited,
+    SendError,
     TransientSendError,
 )
 
-log = logging.getLogger(__name__)
 
-
-class AiogramMessenger:
+class AiogramMessenger(BotApiMessenger):
     """Sends outbox messages with an aiogram Bot; raises only domain SendErrors."""
 
-    def __init__(self, bot: Bot) -> None:
-        self.bot = bot
-        self._no_topics: set[str] = set()  # groups found to have no topics for us
+    bot: Bot
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AiogramMessenger:
@@ -53,99 +48,30 @@ class AiogramMessenger:
     async def close(self) -> None:
         await self.bot.session.close()
 
-    async def send_text(
-        self,
-        chat_id: str,
-        text: str,
-        photo: bytes | None = None,
-        buttons: Buttons = (),
-        *,
-        thread_id: str | None = None,
-        reply_to: str | None = None,
-        photo_file_id: str | None = None,
-    ) -> str | None:
-        sent: str | None = None
-        for index, call in enumerate(plan_calls(text, photo_file_id or photo, buttons)):
-            # Only the first call quotes the message replied to; the rest follow it.
-            sent = await self._send(
-                int(chat_id), call, thread_id, reply_to if index == 0 else None
-            )
-        return sent
+    def input_file(self, data: bytes, filename: str) -> Any:
+        return BufferedInputFile(data, filename=filename)
 
-    async def create_topic(self, chat_id: str, name: str) -> str | None:
-        if chat_id in self._no_topics:
+    def markup(self, buttons: Buttons) -> InlineKeyboardMarkup | None:
+        if not buttons:
             return None
-        try:
-            topic = await self.bot.create_forum_topic(chat_id=int(chat_id), name=name[:128])
-        except TelegramForbiddenError as exc:
-            raise ChatUnreachable(exc.message) from exc
-        except TelegramRetryAfter as exc:
-            raise RateLimited(float(exc.retry_after), exc.message) from exc
-        except TelegramBadRequest as exc:
-            # Not a forum, or no right to manage topics: the group gets plain replies.
-            log.warning("no forum topic in chat %s (%s); replying to messages instead",
-                        chat_id, exc.message)
-            self._no_topics.add(chat_id)
-            return None
-        except Exception as exc:
-            raise TransientSendError(f"{type(exc).__name__}: {exc}") from exc
-        return str(topic.message_thread_id)
-
-    async def _send(
-        self, chat_id: int, call: Call, thread_id: str | None, reply_to: str | None
-    ) -> str:
-        markup = _markup(call.buttons)
-        thread = int(thread_id) if thread_id is not None else None
-        reply = (
-            ReplyParameters(message_id=int(reply_to), allow_sending_without_reply=True)
-            if reply_to is not None
-            else None
+        return InlineKeyboardMarkup(
+            inline_keyboard=[
+                [InlineKeyboardButton(text=label, callback_data=data) for label, data in row]
+                for row in buttons
+            ]
         )
-        try:
-            message: Message
-            if call.photo is not None:
-                photo = (
-                    call.photo
-                    if isinstance(call.photo, str)
-                    else BufferedInputFile(call.photo, filename=photo_filename(call.photo))
-                )
-                message = await self.bot.send_photo(
-                    chat_id,
-                    photo,
-                    caption=call.text or None,
-                    reply_markup=markup,
-                    message_thread_id=thread,
-                    reply_parameters=reply,
-                )
-            else:
-                message = await self.bot.send_message(
-                    chat_id,
-                    call.text,
-                    reply_markup=markup,
-                    message_thread_id=thread,
-                    reply_parameters=reply,
-                )
-        except TelegramForbiddenError as exc:
-            raise ChatUnreachable(exc.message) from exc
-        except TelegramRetryAfter as exc:
-            raise RateLimited(float(exc.retry_after), exc.message) from exc
-        except TelegramMigrateToChat as exc:
-            raise MessageRejected(f"the group moved to chat {exc.migrate_to_chat_id}") from exc
-        except (TelegramBadRequest, TelegramEntityTooLarge) as exc:
-            if chat_is_gone(exc.message):
-                raise ChatUnreachable(exc.message) from exc
-            raise MessageRejected(exc.message) from exc
-        except Exception as exc:  # server errors, network errors, timeouts, a restarting Telegram
-            raise TransientSendError(f"{type(exc).__name__}: {exc}") from exc
-        return str(message.message_id)
 
+    def reply_parameters(self, message_id: int) -> ReplyParameters:
+        return ReplyParameters(message_id=message_id, allow_sending_without_reply=True)
 
-def _markup(buttons: Buttons) -> InlineKeyboardMarkup | None:
-    if not buttons:
-        return None
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [InlineKeyboardButton(text=label, callback_data=data) for label, data in row]
-            for row in buttons
-        ]
-    )
+    def send_error(self, exc: Exception) -> SendError:
+        if isinstance(exc, TelegramForbiddenError):
+            return ChatUnreachable(exc.message)
+        if isinstance(exc, TelegramRetryAfter):
+            return RateLimited(float(exc.retry_after), exc.message)
+        if isinstance(exc, TelegramMigrateToChat):
+            return MessageRejected(f"the group moved to chat {exc.migrate_to_chat_id}")
+        if isinstance(exc, TelegramBadRequest | TelegramEntityTooLarge):
+            return rejected_or_gone(exc.message)
+        # server errors, network errors, timeouts, a restarting Telegram
+        return TransientSendError(f"{type(exc).__name__}: {exc}")
