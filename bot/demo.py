@@ -3,9 +3,9 @@
 Two stores in different time zones, SH01 in Shanghai (Asia/Shanghai, UTC+8) and UR01 in Urumqi
 (Asia/Urumqi, UTC+6), so "a receipt time without an offset is the store's local time" shows.
 Members get Chinese or English names, valid and unique Chinese mobile numbers, birthdays (some
-unknown), consents and join dates; receipts cover the 12 months up to the clock's now, with a
-few refunds. Everything comes from random.Random(seed): the same seed on an empty database
-gives the same chain.
+unknown), consents and join dates; receipts cover the 12 months up to the start of today in
+the chain's time zone, with a few refunds. Everything comes from random.Random(seed): the same
+seed on an empty database on the same day gives the same chain, whatever the hour.
 
 The rows are written as the text a CSV export would hold (naive local times, national phone
 numbers, amounts with two decimals) and go through bot.importer.import_records, the path a
@@ -22,12 +22,13 @@ import random
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bot.bootstrap import App
 from bot.importer import ImportSummary, Record, import_records
+from domain.clock import local_today
 from domain.members import Store
 from domain.phones import normalize_phone
 
@@ -86,7 +87,10 @@ async def seed_demo(app: App, *, members: int = 500, seed: int = 42, progress: b
     if not 1 <= members <= MAX_MEMBERS:
         raise ValueError(f"the demo has 1 to {MAX_MEMBERS} members, not {members}")
     stores = await _ensure_stores(app)
-    now = app.clock.now()
+    # Anchored at the chain's midnight, not the running clock, so the same seed gives the same
+    # chain all day long (the generator's draws depend on the time span it covers).
+    zone = ZoneInfo(app.policy.timezone)
+    now = datetime.combine(local_today(app.clock, app.policy.timezone), time(0), tzinfo=zone)
     rng = random.Random(seed)
     people = _members(rng, members, seed, now, stores)
     sales, refunds = _receipts(rng, people, seed, now, stores)

@@ -119,3 +119,20 @@ async def test_the_demo_member_to_chat_as_has_receipts_and_is_always_the_same(ap
         assert member is not None and member.id is not None
         assert await uow.receipts.recent_for_member(member.id, 1)
         assert await uow.ledger.balance(member.id) > 0
+
+
+async def test_the_same_seed_gives_the_same_chain_at_any_hour_of_the_day(tmp_path: Path) -> None:
+    """Regression: the chain followed the running clock, so a demo seeded at 9:00 and one seeded
+    at 16:00 the same day differed (the generator's draws depend on the span it covers)."""
+    from datetime import UTC, datetime
+
+    snapshots = []
+    for hour in (1, 8, 15):  # 09:00, 16:00 and 23:00 in Shanghai, all on 15 June
+        clock = FixedClock(datetime(2026, 6, 15, hour, 30, tzinfo=UTC))
+        async with _app(f"sqlite+aiosqlite:///{tmp_path}/h{hour}.db", clock) as app:
+            await seed_demo(app, members=SMALL, seed=7, progress=False)
+            snapshot = await _snapshot(app)
+        # Tiers and 12-month spend are measured up to the running clock, as they should be.
+        snapshot["members"] = [person[:5] for person in snapshot["members"]]
+        snapshots.append(snapshot)
+    assert snapshots[0] == snapshots[1] == snapshots[2]
