@@ -6,7 +6,6 @@ import asyncio
 import datetime as dt
 import logging
 import signal
-import warnings
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +45,7 @@ from bot.messaging import (
     process,
     remember_bot_username,
 )
+from bot.messenger_ptb import retry_after_seconds
 from handlers.types import Keyboard
 
 if TYPE_CHECKING:
@@ -219,7 +219,7 @@ class PtbSender:
         except Forbidden as exc:
             raise ChatUnreachable(exc.message) from exc
         except RetryAfter as exc:
-            raise RetryLater(_seconds(exc)) from exc
+            raise RetryLater(retry_after_seconds(exc)) from exc
 
     async def edit(self, chat_id: str, message_id: str, part: Part) -> EditResult:
         markup = _markup(part)
@@ -235,19 +235,11 @@ class PtbSender:
         except Forbidden as exc:
             raise ChatUnreachable(exc.message) from exc
         except RetryAfter as exc:
-            raise RetryLater(_seconds(exc)) from exc
+            raise RetryLater(retry_after_seconds(exc)) from exc
         return EditResult.EDITED
 
     async def answer_callback(self, callback_id: str) -> None:
         await self.bot.answer_callback_query(callback_id)
-
-
-def _seconds(exc: RetryAfter) -> float:
-    # PTB 22 returns an int (with a deprecation warning) or a timedelta, depending on settings.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
 
 
 def _markup(part: Part) -> Markup:
