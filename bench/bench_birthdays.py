@@ -27,18 +27,18 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import asyncpg  # noqa: E402
-from sqlalchemy import Integer, cast, extract, or_, select  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+import asyncpg
+from sqlalchemy import Integer, cast, extract, or_, select
+from sqlalchemy.engine import make_url
 
-from bench.common import temporary_postgres  # noqa: E402
-from bot.bootstrap import App, build_app  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from domain.birthdays import birthday_mds  # noqa: E402
-from domain.members import Store  # noqa: E402
-from storage.repositories import member_from_row  # noqa: E402
-from storage.repositories_coupons import birthday_query  # noqa: E402
-from storage.tables import members  # noqa: E402
+from bench.common import temporary_postgres
+from bot.bootstrap import App, build_app
+from bot.config import Settings
+from domain.coupons.rules import birthday_mds
+from domain.members.model import Store
+from storage.coupons.repository import birthday_query
+from storage.members.repository import member_from_row
+from storage.members.tables import members
 
 DAY = date(2027, 2, 28)  # a busy day: not a leap year, so 29 February's birthdays come too
 REPEAT = 7

@@ -1,7 +1,7 @@
 """How fast `retailbot import transactions` books receipts, against a bare INSERT baseline.
 
 Generates a transactions CSV (100,000 receipts by default, 1 % refunds) and the members it
-needs into a temporary directory, imports both with bot.importer into a fresh SQLite file and,
+needs into a temporary directory, imports both with bot.cli.imports into a fresh SQLite file and,
 when a PostgreSQL URL is given (--pg or TEST_DATABASE_URL), into a throwaway PostgreSQL
 database that is dropped afterwards. The baseline, measured in the same run on the same
 database, reads the same CSV and inserts its rows with one executemany into a plain table with
@@ -33,10 +33,10 @@ from sqlalchemy import Column, MetaData, Numeric, String, Table, insert, text
 from sqlalchemy.engine import make_url
 
 from bot.bootstrap import App, build_app
+from bot.cli.imports import import_file, write_csv
 from bot.config import Settings
-from bot.importer import import_file, write_csv
-from domain.clock import FixedClock
-from domain.members import Store
+from domain.members.model import Store
+from domain.shared.clock import FixedClock
 from storage.engine import create_engine
 
 NOW = datetime(2026, 6, 15, 10, 0, tzinfo=UTC)

@@ -23,16 +23,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from aiogram import Bot, Dispatcher, Router  # noqa: E402
-from aiogram.types import Message  # noqa: E402
+from aiogram import Bot, Dispatcher, Router
+from aiogram.types import Message
 
-from bench.common import describe, temporary_postgres  # noqa: E402
-from bot import telegram_aiogram  # noqa: E402
-from bot.bootstrap import App, build_app  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from domain.members import ChatUser, Member, Store  # noqa: E402
-from domain.points import EntryKind, LedgerEntry  # noqa: E402
-from tests.e2e.standin import TOKEN, BotApiStandIn  # noqa: E402
+from bench.common import describe, temporary_postgres
+from bot.bootstrap import App, build_app
+from bot.config import Settings
+from bot.telegram import aiogram as telegram_aiogram
+from domain.loyalty.model import EntryKind, LedgerEntry
+from domain.members.model import ChatUser, Member, Store
+from tests.support.standin import TOKEN, BotApiStandIn
 
 FIRST_USER = 700_000_000
 _update_ids = count(1)

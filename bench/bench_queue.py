@@ -25,19 +25,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import insert, select  # noqa: E402
+from sqlalchemy import insert, select
 
-from bench.common import describe, temporary_postgres  # noqa: E402
-from bot.bootstrap import App, build_app  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from domain.clock import FixedClock  # noqa: E402
-from domain.members import ChatUser, Store  # noqa: E402
-from domain.staff import Role, StaffMember  # noqa: E402
-from domain.tickets import ACTIVE_STATUSES, new_ticket  # noqa: E402
-from handlers.types import Inbound, InboundKind  # noqa: E402
-from storage.repositories_tickets import queue_query, ticket_values  # noqa: E402
-from storage.tables import members  # noqa: E402
-from storage.tables_tickets import tickets  # noqa: E402
+from bench.common import describe, temporary_postgres
+from bot.bootstrap import App, build_app
+from bot.config import Settings
+from domain.members.model import ChatUser, Store
+from domain.shared.clock import FixedClock
+from domain.staff.model import Role, StaffMember
+from domain.tickets.model import ACTIVE_STATUSES, new_ticket
+from handlers.types import Inbound, InboundKind
+from storage.members.tables import members
+from storage.tickets.repository import queue_query, ticket_values
+from storage.tickets.tables import tickets
 
 NOW = datetime(2026, 6, 15, 10, 0, tzinfo=UTC)
 AGENT = "900001"

@@ -30,16 +30,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import asyncpg  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+import asyncpg
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
-from bench.common import temporary_postgres  # noqa: E402
-from bot.bootstrap import App, build_app  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from domain.members import Store  # noqa: E402
-from domain.survey_report import survey_report  # noqa: E402
-from storage.tables_surveys import survey_answers  # noqa: E402
+from bench.common import temporary_postgres
+from bot.bootstrap import App, build_app
+from bot.config import Settings
+from domain.members.model import Store
+from domain.surveys.services import survey_report
+from storage.surveys.tables import survey_answers
 
 REPEAT = 5
 STORES = 20

@@ -21,11 +21,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.bootstrap import build_app, build_messenger, build_sender  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from domain.outbox import MessageKind, OutboxMessage, queue_message  # noqa: E402
-from domain.policy import DeliveryPolicy, Policy  # noqa: E402
-from tests.e2e.standin import TOKEN, BotApiStandIn  # noqa: E402
+from bot.bootstrap import build_app, build_messenger, build_sender
+from bot.config import Settings
+from domain.messaging.model import MessageKind, OutboxMessage
+from domain.messaging.policy import DeliveryPolicy
+from domain.messaging.services import queue_message
+from domain.shared.policy import Policy
+from tests.support.standin import TOKEN, BotApiStandIn
 
 FIRST_CHAT = 800_000
 

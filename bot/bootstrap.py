@@ -9,24 +9,24 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import ConfigError, Settings
-from domain.clock import Clock, SystemClock
-from domain.policy import Policy
-from handlers.complaints import router as complaints_router
-from handlers.conversation import Conversation
-from handlers.coupons import router as coupons_router
+from domain.shared.clock import Clock, SystemClock
+from handlers.coupons.member import router as coupons_router
+from handlers.engine import Conversation
 from handlers.i18n import Translator
-from handlers.member import router as member_router
+from handlers.members.member import router as member_router
 from handlers.routing import Deps, Router
-from handlers.staff_desk import router as staff_desk_router
-from handlers.surveys import router as surveys_router
+from handlers.surveys.member import router as surveys_router
+from handlers.tickets.member import router as complaints_router
+from handlers.tickets.staff import router as staff_desk_router
 from storage.engine import create_engine
 from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWorkFactory
 
 if TYPE_CHECKING:
-    from bot.messenger_aiogram import AiogramMessenger
-    from bot.messenger_ptb import PtbMessenger
-    from scheduler.jobs import JobContext
+    from bot.telegram.aiogram import AiogramMessenger
+    from bot.telegram.ptb import PtbMessenger
+    from domain.shared.policy import Policy
+    from scheduler.registry import JobContext
     from scheduler.sender import OutboxSender
     from scheduler.service import DeliveryService
 
@@ -91,10 +91,10 @@ def build_messenger(settings: Settings) -> AiogramMessenger | PtbMessenger:
     if not settings.bot_token:
         raise ConfigError("sending messages needs BOT_TOKEN (create a bot with @BotFather)")
     if settings.bot_engine == "ptb":
-        from bot.messenger_ptb import PtbMessenger
+        from bot.telegram.ptb import PtbMessenger
 
         return PtbMessenger.from_settings(settings)
-    from bot.messenger_aiogram import AiogramMessenger
+    from bot.telegram.aiogram import AiogramMessenger
 
     return AiogramMessenger.from_settings(settings)
 
@@ -109,8 +109,8 @@ def build_sender(app: App, messenger: Any, **options: Any) -> OutboxSender:
 
 def job_context(app: App, sender: OutboxSender | None = None) -> JobContext:
     from bot.charts import MatplotlibCharts  # matplotlib loads only for the jobs
-    from domain.ticketing import Desk
-    from scheduler.jobs import JobContext
+    from domain.tickets.model import Desk
+    from scheduler.registry import JobContext
 
     desk = Desk.from_settings(app.settings.staff_chat_id, app.settings.admin_ids)
     return JobContext(
@@ -121,7 +121,7 @@ def job_context(app: App, sender: OutboxSender | None = None) -> JobContext:
 def build_delivery(app: App, sender: OutboxSender | None) -> DeliveryService:
     """The scheduler and sender service; it runs them only while this process leads."""
     from scheduler.service import DeliveryService
-    from storage.scheduling import jobstore_engine_options, leadership_for, sync_url
+    from storage.jobs.scheduling import jobstore_engine_options, leadership_for, sync_url
 
     url = app.settings.database_url
     return DeliveryService(

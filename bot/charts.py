@@ -18,15 +18,18 @@ import warnings
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from matplotlib import font_manager, rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from domain.survey_report import StoreBar, SurveyReport, TrendPoint
-from domain.survey_scores import SurveyKind
+from domain.surveys.model import SurveyKind
+
+if TYPE_CHECKING:
+    from domain.surveys.services import SurveyReport
+    from domain.surveys.views import StoreBar, TrendPoint
 
 log = logging.getLogger(__name__)
 

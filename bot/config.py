@@ -10,8 +10,8 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from domain.errors import PolicyError
-from domain.policy import Policy, policy_from_mapping
+from domain.shared.errors import PolicyError
+from domain.shared.policy import Policy, policy_from_mapping
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///retailbot.db"
 DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org"

@@ -8,7 +8,7 @@ the chain's time zone, with a few refunds. Everything comes from random.Random(s
 seed on an empty database on the same day gives the same chain, whatever the hour.
 
 The rows are written as the text a CSV export would hold (naive local times, national phone
-numbers, amounts with two decimals) and go through bot.importer.import_records, the path a
+numbers, amounts with two decimals) and go through bot.cli.imports.import_records, the path a
 real file takes, so the demo proves the importer.
 
 Member numbers are the seed followed by five digits (seed 42: 4200001...) and receipt numbers
@@ -24,13 +24,16 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot.bootstrap import App
-from bot.importer import ImportSummary, Record, import_records
-from domain.clock import local_today
-from domain.members import Store
-from domain.phones import normalize_phone
+from bot.cli.imports import ImportSummary, Record, import_records
+from domain.members.model import Store
+from domain.shared.clock import local_today
+from domain.shared.phones import normalize_phone
+
+if TYPE_CHECKING:
+    from bot.bootstrap import App
 
 # A valid Chinese mobile that no demo member has: try joining with it.
 DEMO_NEW_PHONE = "+8613912345678"

@@ -6,10 +6,12 @@ import asyncio
 import hashlib
 import sys
 from collections.abc import Callable
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from handlers.conversation import Conversation
 from handlers.types import Inbound, InboundKind, Keyboard, OutgoingMessage
+
+if TYPE_CHECKING:
+    from handlers.engine import Conversation
 
 CHANNEL = "terminal"
 # A staff member at the server's console: the operator already holds the database, so the

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from domain.members import LANGUAGES
+from domain.members.model import LANGUAGES
 
 log = logging.getLogger(__name__)
 LOCALES = Path(__file__).parent / "locales"

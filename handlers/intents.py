@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rapidfuzz import fuzz, process
 
-from domain.policy import FaqEntry
+if TYPE_CHECKING:
+    from domain.shared.policy import FaqEntry
 
 INTENT_MIN_SCORE = 80.0
 

@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from domain.members import ChatUser, Member
-from domain.policy import Policy
-from domain.ports import UnitOfWorkFactory
 from handlers.types import Button, Inbound, Outcome, Reply
 
 if TYPE_CHECKING:
-    from domain.clock import Clock
+    from domain.members.model import ChatUser, Member
+    from domain.shared.clock import Clock
+    from domain.shared.policy import Policy
+    from domain.shared.ports import UnitOfWorkFactory
     from handlers.i18n import Translator
 
 

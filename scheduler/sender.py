@@ -1,11 +1,12 @@
 """The outbox sender: delivers queued messages at a safe pace, exactly once or reported `unknown`.
 
-Life of a row: `pending` (or `deferred` for quiet hours) until due; the sender applies the rules
-of domain.outbox.decide (consent, frequency cap, quiet hours, reachability); a row that may go is
-marked `sending` and committed, then handed to the Messenger, then marked `sent`. If the process
-dies between the two commits nobody knows whether Telegram got it: at start-up such rows become
-`unknown` and are never sent again, because a duplicate birthday greeting or a second "your code
-is ..." is worse than an operator looking at a short list of unknowns.
+Life of a row: `pending` (or `deferred` for quiet hours) until due; the sender applies the
+rules of domain.messaging.rules.decide (consent, frequency cap, quiet hours, reachability); a
+row that may go is marked `sending` and committed, then handed to the Messenger, then marked
+`sent`. If the process dies between the two commits nobody knows whether Telegram got it: at
+start-up such rows become `unknown` and are never sent again, because a duplicate birthday
+greeting or a second "your code is ..." is worse than an operator looking at a short list of
+unknowns.
 
 Failures: 429 pauses all sending for `retry_after` and the row goes back to the queue as it was;
 403 marks the chat user unreachable (until they write again) and the row `failed`; a refused
@@ -20,29 +21,23 @@ import contextlib
 import logging
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from domain.clock import Clock
-from domain.outbox import (
-    Action,
-    ChatTopic,
-    OutboxMessage,
-    OutboxStatus,
-    Recipient,
-    backoff,
-    decide,
-    localise_params,
-)
-from domain.policy import Policy
-from domain.ports import (
+from domain.messaging.model import Action, ChatTopic, OutboxMessage, OutboxStatus, Recipient
+from domain.messaging.ports import (
     Buttons,
     ChatUnreachable,
     MessageRejected,
     Messenger,
     RateLimited,
-    UnitOfWorkFactory,
 )
+from domain.messaging.rules import backoff, decide, localise_params
 from scheduler.ratelimit import RateLimiter
+
+if TYPE_CHECKING:
+    from domain.shared.clock import Clock
+    from domain.shared.policy import Policy
+    from domain.shared.ports import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The delivery service: APScheduler and the outbox sender, run by whichever process leads.
 
 `retailbot run` enters it around the Telegram adapter. It keeps trying to become leader (see
-storage.scheduling); while leading it runs an AsyncIOScheduler on a persistent SQLAlchemy job
+storage.jobs.scheduling); while leading it runs an AsyncIOScheduler on a persistent SQLAlchemy job
 store (so a daily job missed while the bot was down still runs on start-up, within its
 misfire grace time, once: coalesce) and the sender loop; if leadership is lost it stops both and
 goes back to waiting. Leaving the context stops everything and releases the lock.
@@ -13,13 +13,15 @@ import asyncio
 import contextlib
 import logging
 from types import TracebackType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from scheduler.jobs import JobContext, install, job_specs
-from scheduler.sender import OutboxSender
+from scheduler.registry import JobContext, install, job_specs
+
+if TYPE_CHECKING:
+    from scheduler.sender import OutboxSender
 
 log = logging.getLogger(__name__)
 

@@ -7,17 +7,18 @@ from types import TracebackType
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from storage.repositories import (
+from storage.coupons.repository import SqlCouponRepository
+from storage.jobs.repository import SqlJobRepository
+from storage.loyalty.repository import SqlLedgerRepository, SqlReceiptRepository
+from storage.members.repository import (
     SqlChatUserRepository,
-    SqlLedgerRepository,
     SqlMemberRepository,
-    SqlReceiptRepository,
     SqlStoreRepository,
 )
-from storage.repositories_coupons import SqlCouponRepository, SqlStaffRepository
-from storage.repositories_delivery import SqlJobRepository, SqlOutboxRepository
-from storage.repositories_surveys import SqlSurveyRepository
-from storage.repositories_tickets import SqlAuditRepository, SqlTicketRepository
+from storage.messaging.repository import SqlOutboxRepository
+from storage.staff.repository import SqlStaffRepository
+from storage.surveys.repository import SqlSurveyRepository
+from storage.tickets.repository import SqlAuditRepository, SqlTicketRepository
 
 # What a caller outside storage/ catches when the database refuses a write (a constraint, a
 # lost connection): the name keeps SQLAlchemy's exception types inside this package.

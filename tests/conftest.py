@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 
 from bot.bootstrap import App, build_app
 from bot.config import Settings
-from domain.clock import FixedClock
+from domain.shared.clock import FixedClock
 
 PG_ENV = "TEST_DATABASE_URL"
 

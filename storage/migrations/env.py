@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from alembic import context
 
-import storage.tables_coupons  # noqa: F401 - registers its tables on the shared metadata
-import storage.tables_delivery  # noqa: F401
-import storage.tables_surveys  # noqa: F401
-import storage.tables_tickets  # noqa: F401
-from storage.tables import metadata
+from storage.metadata import metadata, register_all_tables
+
+register_all_tables()  # every storage/<feature>/tables.py, so autogenerate sees the whole schema
 
 # APScheduler creates and owns its job table; autogenerate must neither add nor drop it.
 FOREIGN_TABLES = {"apscheduler_jobs"}

@@ -15,13 +15,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot import telegram_aiogram, telegram_ptb
 from bot.bootstrap import App, build_app
 from bot.config import Settings
-from domain.clock import FixedClock
-from domain.members import Member, Store
-from domain.points import EntryKind, LedgerEntry
-from tests.e2e.standin import TOKEN, BotApiStandIn
+from bot.telegram import aiogram as telegram_aiogram
+from bot.telegram import ptb as telegram_ptb
+from domain.loyalty.model import EntryKind, LedgerEntry
+from domain.members.model import Member, Store
+from domain.shared.clock import FixedClock
+from tests.support.standin import TOKEN, BotApiStandIn
 
 ENGINES = ("aiogram", "ptb")
 MEMBER_PHONE = "+8613800138000"

@@ -6,15 +6,8 @@ import asyncio
 
 import pytest
 
-from bot.messaging import (
-    MAX_TEXT,
-    ChatLocks,
-    Part,
-    parse_command,
-    plan_parts,
-    split_text,
-    utf16_len,
-)
+from bot.telegram.inbound import parse_command
+from bot.telegram.replies import MAX_TEXT, ChatLocks, Part, plan_parts, split_text, utf16_len
 from handlers.types import Keyboard, OutgoingMessage, RenderedButton
 
 

@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from bot import telegram_aiogram, telegram_ptb
-from bot.messaging import APOLOGY
+from bot.telegram import aiogram as telegram_aiogram
+from bot.telegram import ptb as telegram_ptb
+from bot.telegram.replies import APOLOGY
 from handlers.i18n import Translator
 from handlers.types import Inbound, InboundKind, Keyboard, OutgoingMessage, RenderedButton
 from tests.e2e.conftest import STOP_TIMEOUT, ErrorLog, e2e_settings
-from tests.e2e.standin import BotApiStandIn
+from tests.support.standin import BotApiStandIn
 
 CHAT = 7001
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8  # a header and bytes that must arrive intact
@@ -206,7 +207,7 @@ async def test_a_blocked_chat_is_logged_as_a_warning_and_replies_resume_after_un
     scripted.script = lambda inbound: [say(f"echo {inbound.payload}")]
     mei = standin.user(CHAT)
     standin.block(CHAT)
-    with caplog.at_level(logging.WARNING, logger="bot.messaging"):
+    with caplog.at_level(logging.WARNING, logger="bot.telegram.replies"):
         standin.send_text(mei, "one")
         await standin.wait_for_call("sendMessage", lambda call: call.status == 403)
         await standin.assert_quiet(CHAT, settle=0.1)

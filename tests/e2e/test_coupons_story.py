@@ -10,12 +10,14 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from bot.bootstrap import App, build_messenger, build_sender, job_context
-from domain.coupons import format_code, issue_coupon
-from domain.points import EntryKind, LedgerEntry
-from domain.staff import Role, StaffMember
-from scheduler import jobs
+from domain.coupons.rules import format_code
+from domain.coupons.services import issue_coupon
+from domain.loyalty.model import EntryKind, LedgerEntry
+from domain.staff.model import Role, StaffMember
+from scheduler import registry
+from scheduler.jobs.coupons import birthday_coupons
 from tests.e2e.conftest import MEMBER_PHONE, MEMBER_POINTS, member_by_phone
-from tests.e2e.standin import BotApiStandIn, find_output
+from tests.support.standin import BotApiStandIn, find_output
 
 MEI = 5001
 STAFF = 6001
@@ -50,11 +52,11 @@ async def test_a_birthday_greeting_arrives_and_the_coupon_is_in_coupons(
         await uow.commit()
     mei = await _link(app, standin)
 
-    jobs.install(job_context(app))
+    registry.install(job_context(app))
     try:
-        summary = await jobs.birthday_coupons()
+        summary = await birthday_coupons()
     finally:
-        jobs.install(None)
+        registry.install(None)
     assert "1 coupons issued, 1 greetings queued" in summary
     await _deliver_outbox(app)
 
@@ -77,11 +79,11 @@ async def test_a_birthday_greeting_arrives_and_the_coupon_is_in_coupons(
     assert listing.inline_buttons[0]["callback_data"] == f"cp:{coupon.id}"
 
     # The job again (a restart, a second scheduler): nothing new reaches the member.
-    jobs.install(job_context(app))
+    registry.install(job_context(app))
     try:
-        await jobs.birthday_coupons()
+        await birthday_coupons()
     finally:
-        jobs.install(None)
+        registry.install(None)
     await _deliver_outbox(app)
     await standin.assert_quiet(MEI)
 

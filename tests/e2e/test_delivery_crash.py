@@ -20,11 +20,12 @@ from sqlalchemy import func, select
 
 from bot.bootstrap import build_app
 from bot.config import Settings
-from domain.outbox import MessageKind, OutboxMessage, queue_message
-from storage.tables_delivery import outbox
-from tests.e2e.standin import TOKEN, BotApiStandIn
+from domain.messaging.model import MessageKind, OutboxMessage
+from domain.messaging.services import queue_message
+from storage.messaging.tables import outbox
+from tests.support.paths import ROOT
+from tests.support.standin import TOKEN, BotApiStandIn
 
-ROOT = Path(__file__).resolve().parents[2]
 MESSAGES = 2000
 FIRST_CHAT = 300_000
 KILL_AFTER = 600  # messages the stand-in has received before the kill

@@ -16,11 +16,12 @@ from pathlib import Path
 
 from bot.bootstrap import build_app
 from bot.config import Settings
-from domain.members import ChatUser, Member
-from domain.outbox import MessageKind, OutboxMessage, queue_message
-from tests.e2e.standin import TOKEN, BotApiStandIn
+from domain.members.model import ChatUser, Member
+from domain.messaging.model import MessageKind, OutboxMessage
+from domain.messaging.services import queue_message
+from tests.support.paths import ROOT
+from tests.support.standin import TOKEN, BotApiStandIn
 
-ROOT = Path(__file__).resolve().parents[2]
 LINKED = 5101
 NEWCOMER = 5102
 

@@ -12,10 +12,11 @@ import time
 from sqlalchemy import select
 
 from bot.bootstrap import App, build_messenger, build_sender
-from domain.members import ChatUser, Member
-from domain.outbox import MessageKind, OutboxMessage, queue_message
-from storage.tables_delivery import outbox
-from tests.e2e.standin import BotApiStandIn
+from domain.members.model import ChatUser, Member
+from domain.messaging.model import MessageKind, OutboxMessage
+from domain.messaging.services import queue_message
+from storage.messaging.tables import outbox
+from tests.support.standin import BotApiStandIn
 
 CHATS = list(range(7001, 7013))
 BLOCKED = 7004

@@ -14,7 +14,7 @@ from tests.e2e.conftest import (
     MEMBER_POINTS,
     member_by_phone,
 )
-from tests.e2e.standin import BotApiStandIn, BotOutput
+from tests.support.standin import BotApiStandIn, BotOutput
 
 MEI = 5001
 

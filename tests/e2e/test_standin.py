@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.e2e.standin import TOKEN, BotApiStandIn
+from tests.support.standin import TOKEN, BotApiStandIn
 
 
 @pytest.fixture

@@ -15,14 +15,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot import telegram_aiogram, telegram_ptb
 from bot.bootstrap import App, build_app, build_messenger, build_sender, job_context
-from domain.clock import FixedClock
-from domain.members import Member
-from domain.policy import Policy
-from domain.surveys import invite_segment
-from scheduler import jobs
-from scheduler.survey_jobs import survey_invitations
+from bot.telegram import aiogram as telegram_aiogram
+from bot.telegram import ptb as telegram_ptb
+from domain.members.model import Member
+from domain.shared.clock import FixedClock
+from domain.shared.policy import Policy
+from domain.surveys.services import invite_segment
+from scheduler import registry
+from scheduler.jobs.surveys import survey_invitations
 from tests.e2e.conftest import (
     MEMBER_NAME,
     MEMBER_PHONE,
@@ -31,8 +32,8 @@ from tests.e2e.conftest import (
     member_by_phone,
     seed_member,
 )
-from tests.e2e.standin import BOT_USERNAME, BotApiStandIn, find_output
-from tests.integration.surveys_support import add_receipt, answers, every_purchase
+from tests.support.standin import BOT_USERNAME, BotApiStandIn, find_output
+from tests.support.surveys import add_receipt, answers, every_purchase
 
 MEI = 5001
 SAM = 5002
@@ -87,11 +88,11 @@ async def _link(standin: BotApiStandIn, user_id: int, name: str, phone: str) -> 
 
 
 async def _run_job(app: App) -> str:
-    jobs.install(job_context(app))
+    registry.install(job_context(app))
     try:
         return await survey_invitations()
     finally:
-        jobs.install(None)
+        registry.install(None)
 
 
 async def _deliver_outbox(app: App) -> None:

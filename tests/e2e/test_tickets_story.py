@@ -12,12 +12,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot import telegram_aiogram, telegram_ptb
 from bot.bootstrap import App, build_app, build_messenger, build_sender
-from domain.clock import FixedClock
-from domain.members import ChatUser, Member
-from domain.staff import Role, StaffMember
-from domain.tickets import TicketStatus
+from bot.telegram import aiogram as telegram_aiogram
+from bot.telegram import ptb as telegram_ptb
+from domain.members.model import ChatUser, Member
+from domain.shared.clock import FixedClock
+from domain.staff.model import Role, StaffMember
+from domain.tickets.model import TicketStatus
 from tests.e2e.conftest import (
     MEMBER_PHONE,
     STOP_TIMEOUT,
@@ -25,7 +26,7 @@ from tests.e2e.conftest import (
     member_by_phone,
     seed_member,
 )
-from tests.e2e.standin import BotApiStandIn, BotOutput
+from tests.support.standin import BotApiStandIn, BotOutput
 
 MEI = 5001
 SAM = 5002

@@ -11,10 +11,15 @@ from aiohttp import web
 
 from bot.bootstrap import App, build_app
 from bot.config import ConfigError, Settings
-from bot.webhook import SECRET_HEADER, build_webhook_app, check_webhook_settings, parse_listen
-from domain.clock import FixedClock
+from bot.telegram.webhook import (
+    SECRET_HEADER,
+    build_webhook_app,
+    check_webhook_settings,
+    parse_listen,
+)
+from domain.shared.clock import FixedClock
 from tests.e2e.conftest import ErrorLog, e2e_settings, seed_member
-from tests.e2e.standin import BotApiStandIn
+from tests.support.standin import BotApiStandIn
 
 SECRET = "e2e-Secret_0123456789"
 MEI = 5001

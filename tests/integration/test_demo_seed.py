@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 from bot.bootstrap import App, build_app
 from bot.config import Settings
 from bot.demo import DEMO_NEW_PHONE, demo_member_phone, seed_demo
-from domain.clock import FixedClock
-from storage.tables import members, points_ledger, receipts
+from domain.shared.clock import FixedClock
+from storage.loyalty.tables import points_ledger, receipts
+from storage.members.tables import members
 
 SMALL = 60  # enough members for every kind of shopper, quick on both databases
 

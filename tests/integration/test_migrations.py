@@ -12,8 +12,8 @@ from sqlalchemy import Connection, MetaData, inspect
 
 import storage
 from storage.engine import create_engine
+from storage.metadata import metadata
 from storage.migrate import is_current, upgrade
-from storage.tables import metadata
 
 # Tables other software owns in our database (APScheduler's job store).
 FOREIGN_TABLES = {"apscheduler_jobs"}

@@ -8,9 +8,9 @@ checked against what its room may use.
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.paths import ROOT
+
 MESSENGERS = {"aiogram", "telegram"}
 
 FORBIDDEN = {

@@ -5,11 +5,9 @@ from __future__ import annotations
 import ast
 import re
 import string
-from pathlib import Path
 
 from handlers.i18n import load_catalogs
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.paths import ROOT
 
 
 def _placeholders(template: str) -> set[str]:

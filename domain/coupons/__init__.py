@@ -1,0 +1,1 @@
+"""Coupons: codes, issuing, the points exchange, redemption, expiry and birthday gifts."""

@@ -1,0 +1,175 @@
+"""Coupon templates, the exchange catalogue and the birthday gift in retailbot.toml."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import time
+from decimal import Decimal
+from typing import Any
+
+from domain.shared.errors import PolicyError
+from domain.shared.policy_values import _decimal, _int, _table, parse_clock_time
+
+COUPON_KINDS = ("amount", "percent", "gift")
+
+
+@dataclass(frozen=True)
+class CouponTemplate:
+    """What a kind of coupon gives: an amount off, a percentage off or a gift, and its terms.
+
+    An issued coupon copies these terms, so editing the policy file later never changes a
+    coupon a member already holds.
+    """
+
+    key: str
+    kind: str  # "amount" (value in currency), "percent" (value in %), "gift" (value unused)
+    value: Decimal
+    name_en: str
+    name_zh: str
+    min_spend: Decimal = Decimal("0")
+    valid_days: int = 30
+    stores: tuple[str, ...] = ()  # store codes that accept it; empty: every store
+
+    def name(self, lang: str) -> str:
+        return self.name_zh if lang == "zh" else self.name_en
+
+
+@dataclass(frozen=True)
+class ExchangeReward:
+    """An entry of the points catalogue (积分兑换): so many points buy one coupon."""
+
+    key: str
+    points: int
+    template: str
+
+
+@dataclass(frozen=True)
+class BirthdayPolicy:
+    """The birthday gift: which coupon, at what local time, how many missed days to catch up."""
+
+    template: str = "birthday"  # "" switches birthday gifts off
+    send_at: time = time(9, 0)
+    catch_up_days: int = 3
+
+
+DEFAULT_COUPON_TEMPLATES = (
+    CouponTemplate(
+        "birthday", "amount", Decimal("20"), "Birthday gift: 20 off", "生日礼券：立减 20 元",
+        min_spend=Decimal("100"), valid_days=30,
+    ),
+    CouponTemplate(
+        "ten_off", "amount", Decimal("10"), "10 off your shopping", "购物立减 10 元",
+        min_spend=Decimal("50"), valid_days=60,
+    ),
+    CouponTemplate(
+        "pct_off", "percent", Decimal("10"), "10% off your shopping", "购物 9 折",
+        min_spend=Decimal("200"), valid_days=30,
+    ),
+    CouponTemplate(
+        "tote_bag", "gift", Decimal("0"), "A free reusable shopping bag", "免费环保购物袋一个",
+        valid_days=90,
+    ),
+)
+
+DEFAULT_EXCHANGE = (
+    ExchangeReward("tote_bag", 300, "tote_bag"),
+    ExchangeReward("ten_off", 500, "ten_off"),
+    ExchangeReward("pct_off", 1000, "pct_off"),
+)
+
+
+def _coupon_templates(raw: Any) -> tuple[CouponTemplate, ...]:
+    coupons = _table(raw, "coupons")
+    if "templates" not in coupons:
+        return DEFAULT_COUPON_TEMPLATES
+    found: list[CouponTemplate] = []
+    for key, spec in _table(coupons["templates"], "coupons.templates").items():
+        where = f"coupons.templates.{key}"
+        spec = _table(spec, where)
+        kind = str(spec.get("kind", "amount"))
+        if kind not in COUPON_KINDS:
+            raise PolicyError(
+                f"{where}.kind must be one of {', '.join(COUPON_KINDS)}, not {kind!r}"
+            )
+        value = _decimal(spec.get("value", 0), f"{where}.value")
+        if kind == "amount" and value <= 0:
+            raise PolicyError(f"{where}.value must be an amount above 0")
+        if kind == "percent" and not 0 < value <= 100:
+            raise PolicyError(f"{where}.value must be a percentage between 0 and 100")
+        min_spend = _decimal(spec.get("min_spend", 0), f"{where}.min_spend")
+        if min_spend < 0:
+            raise PolicyError(f"{where}.min_spend must not be negative")
+        stores = spec.get("stores", [])
+        if not isinstance(stores, list):
+            raise PolicyError(f"{where}.stores must be a list of store codes, e.g. [\"SH01\"]")
+        name_en = str(spec.get("name_en", key))
+        found.append(
+            CouponTemplate(
+                key=str(key),
+                kind=kind,
+                value=value,
+                name_en=name_en,
+                name_zh=str(spec.get("name_zh", name_en)),
+                min_spend=min_spend,
+                valid_days=_int(spec.get("valid_days", 30), f"{where}.valid_days", 1),
+                stores=tuple(str(code).upper() for code in stores),
+            )
+        )
+    return tuple(found)
+
+
+def _exchange(raw: Any, templates: tuple[CouponTemplate, ...]) -> tuple[ExchangeReward, ...]:
+    coupons = _table(raw, "coupons")
+    entries: tuple[ExchangeReward, ...]
+    if "exchange" not in coupons:
+        entries = DEFAULT_EXCHANGE
+    else:
+        items = coupons["exchange"]
+        if not isinstance(items, list):
+            raise PolicyError("coupons.exchange must be a list of [[coupons.exchange]] tables")
+        built = []
+        for i, spec in enumerate(items):
+            where = f"coupons.exchange[{i}]"
+            spec = _table(spec, where)
+            if "template" not in spec:
+                raise PolicyError(f"{where} needs the template of the coupon it gives")
+            template = str(spec["template"])
+            built.append(
+                ExchangeReward(
+                    key=str(spec.get("key", template)),
+                    points=_int(spec.get("points"), f"{where}.points", 1),
+                    template=template,
+                )
+            )
+        entries = tuple(built)
+    keys = {t.key for t in templates}
+    for reward in entries:
+        if reward.template not in keys:
+            raise PolicyError(
+                f"coupons.exchange {reward.key!r} names the template {reward.template!r}, "
+                "which is not among [coupons.templates]"
+            )
+        # The key travels in button data (64 bytes at most) next to a nonce.
+        if not reward.key.isidentifier() or len(reward.key) > 24:
+            raise PolicyError(
+                f"coupons.exchange key {reward.key!r} must be a short name of letters, digits "
+                "and _ (at most 24)"
+            )
+    if len({r.key for r in entries}) != len(entries):
+        raise PolicyError("coupons.exchange lists the same key twice")
+    return entries
+
+
+def _birthday(raw: Any, templates: tuple[CouponTemplate, ...]) -> BirthdayPolicy:
+    spec = _table(raw, "birthday")
+    template = str(spec.get("template", BirthdayPolicy.template))
+    if template and template not in {t.key for t in templates}:
+        raise PolicyError(
+            f"birthday.template {template!r} is not among [coupons.templates] "
+            "(use \"\" to switch birthday gifts off)"
+        )
+    return BirthdayPolicy(
+        template=template,
+        send_at=parse_clock_time(spec.get("send_at", "09:00"), "birthday.send_at"),
+        catch_up_days=_int(spec.get("catch_up_days", 3), "birthday.catch_up_days", 0),
+    )

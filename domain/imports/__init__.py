@@ -1,0 +1,1 @@
+"""Imports of the chain's CSV exports: checking rows one by one."""

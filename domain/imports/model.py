@@ -1,0 +1,118 @@
+"""The parsed rows of an import and the context they are checked against."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from domain.members.model import Member, Store
+
+
+@dataclass(frozen=True)
+class RowError:
+    """Why one line of a file was refused; `line` counts from 1, the header being line 1."""
+
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class ImportContext:
+    """What checking a row needs to know about the chain, looked up once per file."""
+
+    default_region: str  # phone numbers without a country code
+    timezone: str  # the chain's zone, for members without a store
+    currency: str
+    now: datetime
+    stores: Mapping[str, Store]  # keyed by the upper-cased store code
+
+    @classmethod
+    def build(
+        cls,
+        stores: Iterable[Store],
+        *,
+        default_region: str,
+        timezone: str,
+        currency: str,
+        now: datetime,
+    ) -> ImportContext:
+        return cls(
+            default_region=default_region,
+            timezone=timezone,
+            currency=currency.upper(),
+            now=now,
+            stores={store.code.upper(): store for store in stores},
+        )
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    """A checked line of members.csv; None means the file left the field empty."""
+
+    line: int
+    member_no: str
+    name: str
+    phone: str | None
+    birthday: date | None
+    store: Store | None
+    joined_at: datetime | None
+    marketing_consent: bool | None
+
+
+@dataclass(frozen=True)
+class TransactionRow:
+    """A checked line of transactions.csv; occurred_at is timezone-aware."""
+
+    line: int
+    receipt_no: str
+    store: Store
+    member_no: str | None
+    phone: str | None
+    occurred_at: datetime
+    amount: Decimal
+    currency: str
+    original_receipt_no: str | None
+
+    @property
+    def is_refund(self) -> bool:
+        return self.amount < 0
+
+
+@dataclass
+class MemberPlan:
+    """What a batch of member rows does: who is new, who changed, who is as before."""
+
+    new: list[Member] = field(default_factory=list)
+    changed: list[Member] = field(default_factory=list)
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+
+# --- the file as a whole -------------------------------------------------------------------
+
+
+class SeenInFile:
+    """Keys earlier lines of the file used, so a repeat is refused naming the first line."""
+
+    def __init__(self) -> None:
+        self._lines: dict[tuple[str, str], int] = {}
+        self._owners: dict[tuple[str, str], str] = {}
+
+    def claim(self, kind: str, key: str, line: int, owner: str = "") -> int | None:
+        """Remember `key` for `line`; return the earlier line when another line had it."""
+        earlier = self._lines.setdefault((kind, key), line)
+        if earlier != line:
+            return earlier
+        if owner:
+            self._owners[(kind, key)] = owner
+        return None
+
+    def owner(self, kind: str, key: str) -> str:
+        return self._owners.get((kind, key), "")

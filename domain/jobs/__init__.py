@@ -1,0 +1,1 @@
+"""Scheduled jobs as the business records them: runs and finished pieces of work."""

@@ -1,0 +1,146 @@
+"""The points ledger: append-only entries, oldest-first consumption and expiry per award."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+
+class EntryKind(enum.StrEnum):
+    EARN = "earn"
+    REDEEM = "redeem"
+    EXPIRE = "expire"
+    ADJUST = "adjust"
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One change of a member's points; `source_key` is unique so nothing is booked twice."""
+
+    member_id: int
+    kind: EntryKind
+    points: int
+    source_key: str
+    occurred_at: datetime
+    expires_at: datetime | None = None
+    note: str = ""
+    id: int | None = None
+
+
+@dataclass
+class Lot:
+    """Points from one award that are still there, and when they expire."""
+
+    source_key: str
+    earned_at: datetime
+    expires_at: datetime | None
+    remaining: int
+
+
+EXPIRE_PREFIX = "expire:"
+
+
+class PointsLedger:
+    """A member's ledger replayed in time order.
+
+    Awards (earn, positive adjust) form lots; spending (redeem, negative adjust) takes from the
+    oldest lot still valid at that moment; an expire entry empties the lot it names. Replaying
+    is cheap for one member and keeps the ledger the only source of truth.
+    """
+
+    def __init__(self, member_id: int, entries: list[LedgerEntry]) -> None:
+        self.member_id = member_id
+        self.entries = sorted(entries, key=lambda e: (e.occurred_at, e.id or 0))
+        self.lots = self._replay()
+
+    def _replay(self) -> list[Lot]:
+        lots: list[Lot] = []
+        by_key: dict[str, Lot] = {}
+        for entry in self.entries:
+            if entry.points > 0:
+                lot = Lot(entry.source_key, entry.occurred_at, entry.expires_at, entry.points)
+                lots.append(lot)
+                by_key[entry.source_key] = lot
+            elif entry.kind is EntryKind.EXPIRE:
+                target = by_key.get(entry.source_key.removeprefix(EXPIRE_PREFIX))
+                if target is not None:
+                    target.remaining += entry.points
+            elif entry.points < 0:
+                need = -entry.points
+                for lot in lots:
+                    if need == 0:
+                        break
+                    if lot.remaining <= 0 or _expired(lot, entry.occurred_at):
+                        continue
+                    take = min(need, lot.remaining)
+                    lot.remaining -= take
+                    need -= take
+        return lots
+
+    @property
+    def balance(self) -> int:
+        """Points as booked: the sum of every entry."""
+        return sum(e.points for e in self.entries)
+
+    def available(self, at: datetime) -> int:
+        """Points that can be spent at `at`: lots not yet expired."""
+        return sum(
+            lot.remaining for lot in self.lots if not _expired(lot, at) and lot.remaining > 0
+        )
+
+    def due_expirations(self, at: datetime) -> list[LedgerEntry]:
+        """Expire entries to append for lots whose time has come and that still hold points."""
+        booked = {e.source_key for e in self.entries if e.kind is EntryKind.EXPIRE}
+        due = []
+        for lot in self.lots:
+            key = EXPIRE_PREFIX + lot.source_key
+            if lot.remaining > 0 and _expired(lot, at) and key not in booked:
+                assert lot.expires_at is not None
+                due.append(
+                    LedgerEntry(
+                        member_id=self.member_id,
+                        kind=EntryKind.EXPIRE,
+                        points=-lot.remaining,
+                        source_key=key,
+                        occurred_at=lot.expires_at,
+                        note="expired",
+                    )
+                )
+        return due
+
+    def expiring_within(self, at: datetime, days: int) -> int:
+        """Points that will expire in the next `days` days unless spent."""
+        horizon = at + timedelta(days=days)
+        return sum(
+            lot.remaining
+            for lot in self.lots
+            if lot.remaining > 0 and lot.expires_at is not None and at < lot.expires_at <= horizon
+        )
+
+    def recent(self, count: int) -> list[LedgerEntry]:
+        return list(reversed(self.entries[-count:]))
+
+
+def _expired(lot: Lot, at: datetime) -> bool:
+    return lot.expires_at is not None and lot.expires_at <= at
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """One till receipt; a refund has a negative amount and names the original receipt."""
+
+    receipt_no: str
+    store_id: int
+    member_id: int
+    occurred_at: datetime
+    amount: Decimal
+    currency: str
+    original_receipt_no: str | None = None
+    points: int = 0
+    id: int | None = None
+
+    @property
+    def is_refund(self) -> bool:
+        return self.amount < 0

@@ -1,0 +1,180 @@
+"""Use cases of the points programme: book receipts, refund, summarise, recompute tiers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import ROUND_FLOOR, Decimal
+from typing import TYPE_CHECKING
+
+from domain.loyalty.model import EntryKind, LedgerEntry, PointsLedger, Receipt
+from domain.shared.clock import add_months
+
+if TYPE_CHECKING:
+    from domain.loyalty.policy import Tier
+    from domain.shared.policy import Policy
+    from domain.shared.ports import UnitOfWork
+
+ROLLING_WINDOW = timedelta(days=365)
+
+
+@dataclass(frozen=True)
+class RejectedReceipt:
+    receipt_no: str
+    reason: str
+
+
+@dataclass
+class BookingResult:
+    """What booking a batch of receipts did."""
+
+    inserted: int = 0
+    duplicates: int = 0
+    rejected: list[RejectedReceipt] = field(default_factory=list)
+    points_earned: int = 0
+    points_taken_back: int = 0
+    members_touched: set[int] = field(default_factory=set)
+
+
+def earn_entry(policy: Policy, receipt: Receipt, tier: Tier) -> LedgerEntry:
+    """The ledger entry a sale earns: multiplied by the member's tier, expiring per award."""
+    return LedgerEntry(
+        member_id=receipt.member_id,
+        kind=EntryKind.EARN,
+        points=policy.points_for(receipt.amount, tier.multiplier),
+        source_key=f"receipt:{receipt.receipt_no}",
+        occurred_at=receipt.occurred_at,
+        expires_at=add_months(receipt.occurred_at, policy.points.expiry_months),
+        note=receipt.receipt_no,
+    )
+
+
+async def book_receipts(
+    uow: UnitOfWork, policy: Policy, receipts: Sequence[Receipt], now: datetime
+) -> BookingResult:
+    """Record receipts and their points in the caller's transaction.
+
+    A receipt number seen before is a duplicate and changes nothing, so importing a file twice
+    is harmless. Sales earn at the member's current tier; refunds take back the points of the
+    original receipt in proportion to the amount refunded, never more than it earned and never
+    below a zero balance. Tiers of every member touched are recomputed at the end.
+    """
+    result = BookingResult()
+    seen = await uow.receipts.existing(r.receipt_no for r in receipts)
+    sales: list[Receipt] = []
+    refunds: list[Receipt] = []
+    for receipt in receipts:
+        if receipt.receipt_no in seen:
+            result.duplicates += 1
+            continue
+        seen.add(receipt.receipt_no)
+        (refunds if receipt.is_refund else sales).append(receipt)
+
+    tiers = await uow.members.tiers_of({r.member_id for r in sales})
+    entries: list[LedgerEntry] = []
+    booked: list[Receipt] = []
+    for sale in sales:
+        entry = earn_entry(policy, sale, policy.tier(tiers.get(sale.member_id, "")))
+        entries.append(entry)
+        booked.append(_with_points(sale, entry.points))
+        result.points_earned += entry.points
+    await uow.receipts.add_many(booked)
+    await uow.ledger.append(entries)
+    result.inserted += len(booked)
+    result.members_touched.update(r.member_id for r in booked)
+
+    for refund in refunds:
+        problem = await _book_refund(uow, refund, now, result)
+        if problem:
+            result.rejected.append(RejectedReceipt(refund.receipt_no, problem))
+    await recompute_tiers(uow, policy, result.members_touched, now)
+    return result
+
+
+async def _book_refund(
+    uow: UnitOfWork, refund: Receipt, now: datetime, result: BookingResult
+) -> str | None:
+    if not refund.original_receipt_no:
+        return "a negative amount needs original_receipt_no"
+    original = await uow.receipts.get(refund.original_receipt_no)
+    if original is None:
+        return f"original receipt {refund.original_receipt_no} is unknown"
+    if original.member_id != refund.member_id:
+        return f"original receipt {refund.original_receipt_no} belongs to another member"
+    if original.is_refund:
+        return f"receipt {refund.original_receipt_no} is itself a refund"
+    already = await uow.receipts.refunded(original.receipt_no)  # negative or zero
+    if -(already + refund.amount) > original.amount:
+        return (
+            f"refund of {-refund.amount} exceeds what is left of receipt "
+            f"{original.receipt_no} ({original.amount + already})"
+        )
+    # Rounded on the running total, so partial refunds that add up to the whole receipt take
+    # back all of its points (rounding each part down would leave a point behind every time).
+    wanted = _share_of_points(original, -(already + refund.amount)) - _share_of_points(
+        original, -already
+    )
+    ledger = PointsLedger(refund.member_id, await uow.ledger.entries_for(refund.member_id))
+    due = ledger.due_expirations(now)
+    if due:
+        await uow.ledger.append(due)
+    taken = min(wanted, ledger.available(now))
+    await uow.receipts.add_many([_with_points(refund, -taken)])
+    if taken > 0:
+        await uow.ledger.append(
+            [
+                LedgerEntry(
+                    member_id=refund.member_id,
+                    kind=EntryKind.ADJUST,
+                    points=-taken,
+                    source_key=f"refund:{refund.receipt_no}",
+                    occurred_at=now,  # taken back when booked, from points valid then
+                    note=f"refund of {original.receipt_no}",
+                )
+            ]
+        )
+    result.inserted += 1
+    result.points_taken_back += taken
+    result.members_touched.add(refund.member_id)
+    return None
+
+
+def _share_of_points(original: Receipt, refunded: Decimal) -> int:
+    """The points of `original` that belong to `refunded` of its amount, rounded down."""
+    if original.amount <= 0:
+        return 0
+    share = Decimal(original.points) * refunded / original.amount
+    return int(share.to_integral_value(rounding=ROUND_FLOOR))
+
+
+def _with_points(receipt: Receipt, points: int) -> Receipt:
+    return Receipt(
+        receipt_no=receipt.receipt_no,
+        store_id=receipt.store_id,
+        member_id=receipt.member_id,
+        occurred_at=receipt.occurred_at,
+        amount=receipt.amount,
+        currency=receipt.currency,
+        original_receipt_no=receipt.original_receipt_no,
+        points=points,
+    )
+
+
+async def recompute_tiers(
+    uow: UnitOfWork, policy: Policy, member_ids: Iterable[int], now: datetime
+) -> None:
+    """Set each member's tier from their spend over the last 12 months (refunds subtract)."""
+    ids = list(member_ids)
+    if not ids:
+        return
+    spend = await uow.receipts.spend_since(ids, now - ROLLING_WINDOW)
+    await uow.members.set_tiers(
+        {
+            member_id: (
+                policy.tier_for_spend(spend.get(member_id, Decimal(0))).key,
+                spend.get(member_id, Decimal(0)),
+            )
+            for member_id in ids
+        }
+    )

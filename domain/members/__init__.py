@@ -1,0 +1,1 @@
+"""Members, stores and the chat accounts that speak for them."""

@@ -1,0 +1,1 @@
+"""Messaging: the outbox, its delivery rules, and the messenger port."""

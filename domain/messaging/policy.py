@@ -1,0 +1,64 @@
+"""The [delivery] section of retailbot.toml: rate, quiet hours, caps, retries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import time
+from typing import Any
+
+from domain.shared.errors import PolicyError
+from domain.shared.policy_values import _int, _positive, _table, parse_clock_time
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    """How fast and when proactive messages go out (see scheduler/sender.py)."""
+
+    rate_per_second: float = 25.0  # all chats together; Telegram allows about 30
+    per_chat_interval: float = 1.0  # seconds between two messages to one chat
+    quiet_start: time | None = time(21, 0)  # local time of the member's store
+    quiet_end: time | None = time(9, 0)
+    marketing_per_7_days: int = 2  # frequency cap per member, rolling 7 days
+    max_attempts: int = 5  # transient failures before a message is dead-lettered
+    backoff_seconds: float = 30.0  # first retry delay; doubles each attempt
+    backoff_max_seconds: float = 3600.0
+    coupon_reminder_days: int = 3  # remind this many days before a coupon expires
+
+
+def _delivery(raw: Any) -> DeliveryPolicy:
+    spec = _table(raw, "delivery")
+    quiet = str(spec.get("quiet_hours", "21:00-09:00")).strip()
+    quiet_start: time | None = None
+    quiet_end: time | None = None
+    if quiet:
+        if quiet.count("-") != 1:
+            raise PolicyError(
+                f"delivery.quiet_hours must look like \"21:00-09:00\" (or \"\" for none), "
+                f"not {quiet!r}"
+            )
+        start, end = quiet.split("-")
+        quiet_start = parse_clock_time(start, "delivery.quiet_hours")
+        quiet_end = parse_clock_time(end, "delivery.quiet_hours")
+        if quiet_start == quiet_end:
+            quiet_start = quiet_end = None  # an empty window: no quiet hours
+    backoff = _positive(spec.get("backoff_seconds", 30), "delivery.backoff_seconds")
+    return DeliveryPolicy(
+        rate_per_second=_positive(spec.get("rate_per_second", 25), "delivery.rate_per_second"),
+        per_chat_interval=_positive(
+            spec.get("per_chat_interval_seconds", 1), "delivery.per_chat_interval_seconds"
+        ),
+        quiet_start=quiet_start,
+        quiet_end=quiet_end,
+        marketing_per_7_days=_int(
+            spec.get("marketing_per_7_days", 2), "delivery.marketing_per_7_days", 0
+        ),
+        max_attempts=_int(spec.get("max_attempts", 5), "delivery.max_attempts", 1),
+        backoff_seconds=backoff,
+        backoff_max_seconds=max(
+            backoff,
+            _positive(spec.get("backoff_max_seconds", 3600), "delivery.backoff_max_seconds"),
+        ),
+        coupon_reminder_days=_int(
+            spec.get("coupon_reminder_days", 3), "delivery.coupon_reminder_days", 0
+        ),
+    )

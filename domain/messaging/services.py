@@ -1,0 +1,17 @@
+"""Queueing a proactive message in the caller's transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from domain.messaging.model import OutboxMessage
+    from domain.shared.ports import UnitOfWork
+
+
+async def queue_message(uow: UnitOfWork, message: OutboxMessage, now: datetime) -> bool:
+    """Queue `message` in the caller's transaction; False when its dedupe key was queued before."""
+    message.created_at = message.created_at or now
+    message.next_attempt_at = message.next_attempt_at or now
+    return await uow.outbox.add(message)

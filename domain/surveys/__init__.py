@@ -1,0 +1,1 @@
+"""Satisfaction surveys (CSAT and NPS): invitations, answers, detractor recovery, reports."""

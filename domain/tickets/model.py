@@ -1,0 +1,339 @@
+"""Complaint tickets: statuses and who may move them, SLA clocks, the thread and its audit."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from domain.shared.errors import DomainError
+
+if TYPE_CHECKING:
+    from domain.tickets.policy import TicketPolicy
+
+
+class TicketStatus(enum.StrEnum):
+    OPEN = "open"  # new, nobody answered yet
+    WAITING_STAFF = "waiting_staff"  # the member wrote last
+    WAITING_MEMBER = "waiting_member"  # staff answered and wait for the member
+    RESOLVED = "resolved"  # staff consider it solved; the member may reopen for a while
+    CLOSED = "closed"  # final
+
+    @property
+    def is_active(self) -> bool:
+        return self not in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+
+
+ACTIVE_STATUSES = tuple(s for s in TicketStatus if s.is_active)
+
+
+class Priority(enum.StrEnum):
+    NORMAL = "normal"
+    HIGH = "high"
+
+
+class TicketRefused(DomainError):
+    """A ticket action that its status or the person's role does not allow."""
+
+    key = "ticket.refused"
+
+
+@dataclass
+class Ticket:
+    """A member's complaint and where it stands."""
+
+    member_id: int
+    category: str
+    description: str
+    created_at: datetime
+    first_response_due: datetime
+    resolution_due: datetime
+    priority: Priority = Priority.NORMAL
+    status: TicketStatus = TicketStatus.OPEN
+    store_id: int | None = None
+    assignee_id: int | None = None  # staff id
+    first_responded_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    waiting_since: datetime | None = None  # when it started waiting on the member
+    tags: tuple[str, ...] = ()
+    updated_at: datetime | None = None
+    close_reason: str = ""  # "staff", "no_answer" (the member went silent), "resolved"
+    escalated_at: datetime | None = None
+    satisfaction: int | None = None  # the member's 1-5 answer once it is closed
+    rated_at: datetime | None = None
+    # What the follow-up job has done, so it does nothing twice (see domain.tickets.services):
+    sla_notified: str = ""  # the last SLA alert queued, "first_response:warn"...
+    member_reminded_at: datetime | None = None  # in the current waiting period
+    followed_up_at: datetime | None = None  # the check-in after closing
+    next_check_at: datetime | None = None  # when the job must look again (None: never)
+    id: int | None = None
+
+    @property
+    def number(self) -> str:
+        """What people say on the phone: 'T-000042'."""
+        return self.number_of(self.id or 0)
+
+    @staticmethod
+    def number_of(ticket_id: int) -> str:
+        return f"T-{ticket_id:06d}"
+
+    # --- what people do -----------------------------------------------------------------
+
+    def member_wrote(self, at: datetime) -> None:
+        """A member message brings a waiting ticket back to staff."""
+        if not self.status.is_active:
+            raise TicketRefused(f"ticket {self.number} is {self.status.value}",
+                                key="ticket.not_active", number=self.number)
+        if self.status is TicketStatus.WAITING_MEMBER:
+            self.status = TicketStatus.WAITING_STAFF
+        self.waiting_since = None
+
+    def staff_replied(self, at: datetime) -> None:
+        if self.status is TicketStatus.CLOSED:
+            raise TicketRefused(f"ticket {self.number} is closed", key="ticket.closed",
+                                number=self.number)
+        if self.first_responded_at is None:
+            self.first_responded_at = at
+        if self.status is not TicketStatus.RESOLVED:
+            self.status = TicketStatus.WAITING_MEMBER
+            self.waiting_since = at
+            self.member_reminded_at = None  # a new wait: it earns its own reminder
+
+    def resolve(self, at: datetime) -> None:
+        if not self.status.is_active:
+            raise TicketRefused(f"ticket {self.number} is {self.status.value}",
+                                key="ticket.not_active", number=self.number)
+        self.status = TicketStatus.RESOLVED
+        self.resolved_at = at
+        self.waiting_since = None
+
+    def can_reopen(self, at: datetime, policy: TicketPolicy) -> bool:
+        return (
+            self.status is TicketStatus.RESOLVED
+            and self.resolved_at is not None
+            and at <= self.resolved_at + timedelta(days=policy.reopen_days)
+        )
+
+    def reopen(self, at: datetime, policy: TicketPolicy) -> None:
+        if not self.can_reopen(at, policy):
+            raise TicketRefused(f"ticket {self.number} cannot be reopened",
+                                key="ticket.cannot_reopen", number=self.number,
+                                days=policy.reopen_days)
+        self.status = TicketStatus.WAITING_STAFF
+        self.resolved_at = None
+
+    def close(self, at: datetime, reason: str = "staff") -> None:
+        if self.status is TicketStatus.CLOSED:
+            raise TicketRefused(f"ticket {self.number} is closed", key="ticket.closed",
+                                number=self.number)
+        self.status = TicketStatus.CLOSED
+        self.closed_at = at
+        self.close_reason = reason
+        self.waiting_since = None
+
+    def escalate(self, at: datetime | None = None) -> None:
+        if not self.status.is_active:
+            raise TicketRefused(f"ticket {self.number} is {self.status.value}",
+                                key="ticket.not_active", number=self.number)
+        self.priority = Priority.HIGH
+        self.escalated_at = self.escalated_at or at
+
+    def rate(self, score: int, at: datetime) -> None:
+        """The member's satisfaction, 1 to 5, once the ticket is closed; a new answer counts."""
+        if self.status is not TicketStatus.CLOSED:
+            raise TicketRefused(f"ticket {self.number} is not closed", key="ticket.not_closed",
+                                number=self.number)
+        if not 1 <= score <= 5:
+            raise TicketRefused(f"{score} is no rating from 1 to 5", key="button.expired")
+        self.satisfaction = score
+        self.rated_at = at
+
+    # --- clocks ---------------------------------------------------------------------------
+
+    @property
+    def sla_due(self) -> datetime | None:
+        """When the SLA clock that runs now is due; None once resolved or closed."""
+        if not self.status.is_active:
+            return None
+        return self.first_response_due if self.first_responded_at is None else self.resolution_due
+
+    def sla_clock(self, share: float) -> tuple[str, datetime, datetime] | None:
+        """The running clock: its name, when to warn (at `share` of its time) and when due."""
+        due = self.sla_due
+        if due is None:
+            return None
+        name = "first_response" if self.first_responded_at is None else "resolution"
+        return name, self.created_at + (due - self.created_at) * share, due
+
+    def next_check(self, policy: TicketPolicy) -> datetime | None:
+        """The next moment the follow-up job has something to do for this ticket: an SLA
+        warning or breach not yet announced, a reminder to the member or closing a ticket the
+        member left waiting, closing a resolved ticket nobody reopened, the check-in after
+        closing. None when nothing is left to do, ever."""
+        moments: list[datetime] = []
+        clock = self.sla_clock(policy.reminder_share)
+        if clock is not None:
+            name, warn_at, due_at = clock
+            if self.sla_notified not in (f"{name}:warn", f"{name}:breach"):
+                moments.append(warn_at)
+            elif self.sla_notified == f"{name}:warn":
+                moments.append(due_at)
+        if self.status is TicketStatus.WAITING_MEMBER and self.waiting_since is not None:
+            if self.member_reminded_at is None:
+                moments.append(self.waiting_since + timedelta(days=policy.member_reminder_days))
+            moments.append(self.waiting_since + timedelta(days=policy.auto_close_days))
+        if self.status is TicketStatus.RESOLVED and self.resolved_at is not None:
+            moments.append(self.resolved_at + timedelta(days=policy.reopen_days))
+        if (
+            self.status is TicketStatus.CLOSED
+            and self.closed_at is not None
+            and self.followed_up_at is None
+        ):
+            moments.append(self.closed_at + timedelta(days=policy.follow_up_days))
+        return min(moments) if moments else None
+
+    def sla_stage(self, at: datetime, share: float) -> tuple[str, str] | None:
+        """Which SLA clock runs and how far: ('first_response'/'resolution', 'warn'/'breach').
+
+        None when no clock runs (answered and resolved, or closed) or it is early.
+        """
+        if not self.status.is_active:
+            return None
+        if self.first_responded_at is None:
+            clock, due = "first_response", self.first_response_due
+        else:
+            clock, due = "resolution", self.resolution_due
+        if at >= due:
+            return clock, "breach"
+        if at >= self.created_at + (due - self.created_at) * share:
+            return clock, "warn"
+        return None
+
+
+def new_ticket(
+    *,
+    member_id: int,
+    category: str,
+    description: str,
+    at: datetime,
+    policy: TicketPolicy,
+    store_id: int | None = None,
+    tags: tuple[str, ...] = (),
+) -> Ticket:
+    """Open a ticket with its SLA clocks set from the category's priority."""
+    found = policy.category(category)
+    if found is None:
+        raise TicketRefused(f"unknown category {category!r}", key="ticket.bad_category")
+    text = description.strip()
+    if not text:
+        raise TicketRefused("a ticket needs a description", key="complaint.ask_description")
+    hours = policy.hours(category, found.priority)
+    return Ticket(
+        member_id=member_id,
+        category=category,
+        description=text[:4000],
+        created_at=at,
+        updated_at=at,
+        first_response_due=at + timedelta(hours=hours.first_response),
+        resolution_due=at + timedelta(hours=hours.resolution),
+        priority=found.priority,
+        store_id=store_id,
+        tags=tags,
+    )
+
+
+class Author(enum.StrEnum):
+    MEMBER = "member"
+    STAFF = "staff"
+    SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class TicketMessage:
+    """One entry of a ticket's thread; internal notes are never shown to the member."""
+
+    ticket_id: int
+    author: Author
+    text: str
+    at: datetime
+    author_id: int | None = None  # member id or staff id
+    photo_file_id: str | None = None
+    internal: bool = False
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    """The size of the staff's queue: active tickets, past their SLA, with nobody on them."""
+
+    active: int
+    breached: int
+    unassigned: int
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """Who did what to which ticket or member, and when: every staff action leaves one."""
+
+    actor: str  # "staff:12", "system", "cli"
+    action: str  # "ticket.reply", "ticket.note", "member.view"...
+    at: datetime
+    ticket_id: int | None = None
+    member_id: int | None = None
+    detail: str = ""
+    id: int | None = None
+
+
+# -- who and where ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Desk:
+    """Where the staff work: the staff group chat, and the admins named in the settings."""
+
+    staff_chat_id: str | None = None
+    admin_ids: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_settings(cls, staff_chat_id: object, admin_ids: object) -> Desk:
+        chat = str(staff_chat_id) if staff_chat_id not in (None, "") else None
+        admins = (
+            frozenset(str(i) for i in admin_ids)
+            if isinstance(admin_ids, (tuple, list, set, frozenset))
+            else frozenset()
+        )
+        return cls(chat, admins)
+
+
+# -- the staff's side ---------------------------------------------------------------------
+
+
+class StaffAction(enum.StrEnum):
+    TAKE = "take"
+    RESOLVE = "resolve"
+    CLOSE = "close"
+    ESCALATE = "escalate"
+
+
+# -- follow-ups -----------------------------------------------------------------------------
+
+
+@dataclass
+class FollowUpRun:
+    """What one run of the follow-up job queued, for `retailbot jobs list`."""
+
+    checked: int = 0
+    warned: int = 0
+    breached: int = 0
+    member_reminders: int = 0
+    auto_closed: int = 0
+    follow_ups: int = 0
+
+    def summary(self) -> str:
+        return (
+            f"{self.checked} tickets checked: {self.warned} SLA reminders, {self.breached} "
+            f"breach alerts, {self.member_reminders} member reminders, {self.auto_closed} "
+            f"closed automatically, {self.follow_ups} check-ins"
+        )

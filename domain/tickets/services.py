@@ -1,0 +1,782 @@
+"""Complaint tickets at work: opening one, the relay between member and staff, the staff's
+actions with their audit rows, and the scheduled follow-ups.
+
+Each function here is one use case inside the caller's unit of work: it reads, changes, queues
+the outbox rows that announce the change and writes the audit row, and the caller commits.
+Nothing here sends a message: members and staff hear of a change through the outbox, in the
+same transaction as the change (see domain.messaging).
+
+Who may do what:
+- every staff role sees the queue, any ticket and any member, replies, notes, takes, resolves,
+  closes and escalates;
+- an agent works only tickets that are unassigned or assigned to them; managers and admins
+  work every ticket and alone may assign a ticket to someone else;
+- a member's phone in full and their birthday are shown to managers and admins in a private
+  chat only: agents, and everybody in the staff group, see the last four digits and no birthday.
+
+Staff messages about a ticket go to the staff group (STAFF_CHAT_ID) under the ticket's topic
+(`ticket:42`): the sender turns the topic into a forum topic, or into replies to the ticket's
+first message in a group without topics. Without a staff group they go to the assignee's
+private chat.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from rapidfuzz import fuzz, process, utils
+
+from domain.messaging.model import MessageKind, OutboxMessage
+from domain.messaging.services import queue_message
+from domain.shared.phones import mask_phone
+from domain.staff.model import Role, StaffMember
+from domain.surveys.model import SurveyKind, check_score
+from domain.tickets.model import (
+    AuditEntry,
+    Author,
+    Desk,
+    FollowUpRun,
+    Priority,
+    StaffAction,
+    Ticket,
+    TicketMessage,
+    TicketRefused,
+    TicketStatus,
+    new_ticket,
+)
+from domain.tickets.rules import (
+    SYSTEM,
+    card_buttons,
+    local_time,
+    may_work,
+    member_actor,
+    staff_actor,
+    topic_of,
+)
+
+if TYPE_CHECKING:
+    from domain.members.model import Member, Store
+    from domain.shared.policy import Policy
+    from domain.shared.ports import UnitOfWork, UnitOfWorkFactory
+    from domain.tickets.policy import TicketPolicy
+
+log = logging.getLogger(__name__)
+FOLLOW_UP_BATCH = 200
+TOPIC_TITLE_MAX = 120  # Telegram allows 128 characters for a forum topic's name
+
+
+def _require_work(staff: StaffMember, ticket: Ticket) -> None:
+    if not may_work(staff, ticket):
+        raise TicketRefused(
+            f"{staff_actor(staff)} may not work {ticket.number}, assigned to another agent",
+            key="desk.not_yours",
+            number=ticket.number,
+        )
+
+
+async def load_ticket(uow: UnitOfWork, ticket_id: int, *, lock: bool = True) -> Ticket:
+    """The ticket, locked for this transaction when `lock`; refused when there is none."""
+    ticket = await uow.tickets.get(ticket_id, lock=lock)
+    if ticket is None:
+        raise TicketRefused(
+            f"there is no ticket {ticket_id}", key="ticket.not_found",
+            number=Ticket.number_of(ticket_id),
+        )
+    return ticket
+
+
+async def _audit(
+    uow: UnitOfWork,
+    actor: str,
+    action: str,
+    now: datetime,
+    *,
+    ticket: Ticket | None = None,
+    member_id: int | None = None,
+    detail: str = "",
+) -> None:
+    await uow.audit.add(
+        AuditEntry(
+            actor=actor,
+            action=action,
+            at=now,
+            ticket_id=ticket.id if ticket else None,
+            member_id=member_id if member_id is not None or ticket is None else ticket.member_id,
+            detail=detail[:300],
+        )
+    )
+
+
+async def _save(uow: UnitOfWork, ticket: Ticket, policy: TicketPolicy, now: datetime) -> None:
+    ticket.updated_at = now
+    ticket.next_check_at = ticket.next_check(policy)
+    await uow.tickets.save(ticket)
+
+
+# -- outbox rows --------------------------------------------------------------------------
+
+
+def _names(category: Any) -> dict[str, str]:
+    if category is None:
+        return {"en": "-", "zh": "-"}
+    return {"en": category.name_en, "zh": category.name_zh}
+
+
+def _topic_title(ticket: Ticket, policy: TicketPolicy) -> str:
+    category = policy.category(ticket.category)
+    name = category.name(policy.staff_language) if category else ticket.category
+    return f"{ticket.number} · {name}"[:TOPIC_TITLE_MAX]
+
+
+async def _to_staff(
+    uow: UnitOfWork,
+    policy: TicketPolicy,
+    desk: Desk,
+    ticket: Ticket,
+    key: str,
+    params: dict[str, Any],
+    dedupe: str,
+    now: datetime,
+    *,
+    buttons: list[list[dict[str, str]]] | None = None,
+    photo_file_id: str | None = None,
+) -> bool:
+    """A message about a ticket for the staff: in the staff group under the ticket's topic, or,
+    without a staff group, in the assignee's private chat (nobody's when unassigned)."""
+    assert ticket.id is not None
+    if desk.staff_chat_id is not None:
+        return await queue_message(
+            uow,
+            OutboxMessage(
+                dedupe_key=dedupe,
+                chat_id=desk.staff_chat_id,
+                kind=MessageKind.SERVICE,
+                message_key=key,
+                params=params,
+                buttons=buttons or [],
+                photo_file_id=photo_file_id,
+                topic=topic_of(ticket.id),
+                topic_title=_topic_title(ticket, policy),
+                language=policy.staff_language,
+            ),
+            now,
+        )
+    if ticket.assignee_id is None:
+        return False
+    assignee = await uow.staff.get(ticket.assignee_id)
+    if assignee is None or not assignee.active:
+        return False
+    return await _to_staff_member(
+        uow, policy, assignee, key, params, dedupe, now, buttons=buttons,
+        photo_file_id=photo_file_id,
+    )
+
+
+async def _to_staff_member(
+    uow: UnitOfWork,
+    policy: TicketPolicy,
+    staff: StaffMember,
+    key: str,
+    params: dict[str, Any],
+    dedupe: str,
+    now: datetime,
+    *,
+    buttons: list[list[dict[str, str]]] | None = None,
+    photo_file_id: str | None = None,
+) -> bool:
+    """A message to one staff member's private chat with the bot (its id is the user id)."""
+    chat = await uow.chat_users.get("telegram", staff.telegram_user_id)
+    language = chat.effective_language() if chat is not None else policy.staff_language
+    return await queue_message(
+        uow,
+        OutboxMessage(
+            dedupe_key=dedupe,
+            chat_id=staff.telegram_user_id,
+            kind=MessageKind.SERVICE,
+            message_key=key,
+            params=params,
+            buttons=buttons or [],
+            photo_file_id=photo_file_id,
+            language=language,
+        ),
+        now,
+    )
+
+
+async def _to_member(
+    uow: UnitOfWork,
+    ticket: Ticket,
+    key: str,
+    params: dict[str, Any],
+    dedupe: str,
+    now: datetime,
+    *,
+    buttons: list[list[dict[str, str]]] | None = None,
+    photo_file_id: str | None = None,
+    quiet_hours: bool = False,
+) -> bool:
+    """A service message to the member in the chat they used last; False when they have none.
+
+    Answers they wait for (a reply, the resolution) go day or night; reminders and check-ins
+    nobody asked for at that moment wait for the end of quiet hours.
+    """
+    chats = await uow.outbox.reachable_chats([ticket.member_id])
+    chat = chats.get(ticket.member_id)
+    if chat is None:
+        return False
+    return await queue_message(
+        uow,
+        OutboxMessage(
+            dedupe_key=dedupe,
+            chat_id=chat.chat_id,
+            chat_user_id=chat.chat_user_id,
+            member_id=ticket.member_id,
+            kind=MessageKind.SERVICE,
+            message_key=key,
+            params=params,
+            buttons=buttons or [],
+            photo_file_id=photo_file_id,
+            quiet_hours=quiet_hours,
+        ),
+        now,
+    )
+
+
+def _card_params(
+    ticket: Ticket, member: Member | None, store: Store | None, policy: Policy
+) -> dict[str, Any]:
+    """What the staff group sees of a new ticket: an agent's view (masked phone, no birthday)."""
+    tier = policy.tier(member.tier) if member else None
+    return {
+        "number": ticket.number,
+        "id": ticket.id,
+        "category": _names(policy.tickets.category(ticket.category)),
+        "priority": "🔴" if ticket.priority is Priority.HIGH else "⚪",
+        "store": f"{store.code} {store.name}" if store else "-",
+        "member": member.name if member else "?",
+        "member_no": member.member_no if member else "?",
+        "phone": mask_phone(member.phone or "") if member else "-",
+        "tier": {"en": tier.name_en, "zh": tier.name_zh} if tier else "-",
+        "first_due": local_time(ticket.first_response_due, policy.timezone),
+        "resolution_due": local_time(ticket.resolution_due, policy.timezone),
+        "description": ticket.description,
+    }
+
+
+# -- the member's side --------------------------------------------------------------------
+
+
+async def open_ticket(
+    uow: UnitOfWork,
+    policy: Policy,
+    desk: Desk,
+    member: Member,
+    *,
+    category: str,
+    description: str,
+    now: datetime,
+    store_id: int | None = None,
+    photo_file_ids: Sequence[str] = (),
+    tags: tuple[str, ...] = (),
+) -> Ticket:
+    """Open a ticket with its SLA clocks, its first thread entries, and the card for the staff.
+
+    `tags` say where it came from when not from the member's own complaint ("survey").
+    """
+    assert member.id is not None
+    ticket = new_ticket(
+        member_id=member.id,
+        category=category,
+        description=description,
+        at=now,
+        policy=policy.tickets,
+        store_id=store_id,
+        tags=tags,
+    )
+    ticket.updated_at = now
+    ticket.next_check_at = ticket.next_check(policy.tickets)
+    await uow.tickets.add(ticket)
+    assert ticket.id is not None
+    await uow.tickets.add_message(
+        TicketMessage(ticket.id, Author.MEMBER, ticket.description, now, author_id=member.id)
+    )
+    photos = [
+        await uow.tickets.add_message(
+            TicketMessage(ticket.id, Author.MEMBER, "", now, author_id=member.id,
+                          photo_file_id=file_id)
+        )
+        for file_id in photo_file_ids
+    ]
+    await _audit(uow, member_actor(member.id), "ticket.open", now, ticket=ticket,
+                 detail=f"category {category}")
+    store = await uow.stores.get(store_id) if store_id is not None else None
+    await _to_staff(
+        uow, policy.tickets, desk, ticket, "desk.card",
+        _card_params(ticket, member, store, policy), f"ticket:{ticket.id}:card", now,
+        buttons=card_buttons(ticket.id, policy.tickets),
+    )
+    for photo in photos:
+        await _relay_to_staff(uow, policy, desk, ticket, member, photo, now)
+    log.info("member %s opened ticket %s (%s)", member.member_no, ticket.number, category)
+    return ticket
+
+
+async def _relay_to_staff(
+    uow: UnitOfWork,
+    policy: Policy,
+    desk: Desk,
+    ticket: Ticket,
+    member: Member,
+    message: TicketMessage,
+    now: datetime,
+) -> None:
+    await _to_staff(
+        uow, policy.tickets, desk, ticket, "desk.member_wrote",
+        {"number": ticket.number, "member": member.name, "text": message.text or "📷"},
+        f"ticket:{ticket.id}:msg:{message.id}", now, photo_file_id=message.photo_file_id,
+    )
+
+
+async def latest_active_ticket(uow: UnitOfWork, member_id: int) -> Ticket | None:
+    """The ticket a member's next message belongs to: the most recently changed active one."""
+    active = await uow.tickets.active_for_member(member_id)
+    return active[0] if active else None
+
+
+async def add_member_message(
+    uow: UnitOfWork,
+    policy: Policy,
+    desk: Desk,
+    ticket_id: int,
+    member: Member,
+    *,
+    text: str,
+    now: datetime,
+    photo_file_id: str | None = None,
+) -> Ticket:
+    """A member's message joins their ticket's thread and is relayed to the staff."""
+    ticket = await load_ticket(uow, ticket_id)
+    if ticket.member_id != member.id:
+        raise TicketRefused("not the member's ticket", key="ticket.not_found",
+                            number=ticket.number)
+    ticket.member_wrote(now)
+    assert ticket.id is not None and member.id is not None
+    message = await uow.tickets.add_message(
+        TicketMessage(ticket.id, Author.MEMBER, text.strip()[:4000], now, author_id=member.id,
+                      photo_file_id=photo_file_id)
+    )
+    await _save(uow, ticket, policy.tickets, now)
+    await _relay_to_staff(uow, policy, desk, ticket, member, message, now)
+    return ticket
+
+
+async def reopen_ticket(
+    uow: UnitOfWork, policy: Policy, desk: Desk, ticket_id: int, member: Member, now: datetime
+) -> Ticket:
+    """The member says it is not solved: within the window the ticket goes back to staff."""
+    ticket = await load_ticket(uow, ticket_id)
+    if ticket.member_id != member.id:
+        raise TicketRefused("not the member's ticket", key="ticket.not_found",
+                            number=ticket.number)
+    ticket.reopen(now, policy.tickets)
+    assert ticket.id is not None and member.id is not None
+    await uow.tickets.add_message(
+        TicketMessage(ticket.id, Author.SYSTEM, "reopened by the member", now)
+    )
+    await _save(uow, ticket, policy.tickets, now)
+    await _audit(uow, member_actor(member.id), "ticket.reopen", now, ticket=ticket)
+    await _to_staff(
+        uow, policy.tickets, desk, ticket, "desk.reopened", {"number": ticket.number},
+        f"ticket:{ticket.id}:reopened:{int(now.timestamp())}", now,
+        buttons=card_buttons(ticket.id, policy.tickets)[:2],
+    )
+    return ticket
+
+
+async def rate_ticket(
+    uow: UnitOfWork,
+    policy: Policy,
+    desk: Desk,
+    ticket_id: int,
+    member: Member,
+    score: int,
+    now: datetime,
+) -> Ticket:
+    """The member's satisfaction with a closed ticket, 1 to 5 (the answer to the survey after
+    the ticket, see domain.surveys); a second answer replaces it."""
+    try:
+        check_score(SurveyKind.CSAT, score)
+    except ValueError as exc:
+        raise TicketRefused(str(exc), key="button.expired") from exc
+    ticket = await load_ticket(uow, ticket_id)
+    if ticket.member_id != member.id:
+        raise TicketRefused("not the member's ticket", key="ticket.not_found",
+                            number=ticket.number)
+    first = ticket.satisfaction is None
+    ticket.rate(score, now)
+    await _save(uow, ticket, policy.tickets, now)
+    assert member.id is not None
+    await _audit(uow, member_actor(member.id), "ticket.rate", now, ticket=ticket,
+                 detail=f"score {score}")
+    if first:
+        await _to_staff(
+            uow, policy.tickets, desk, ticket, "desk.rated",
+            {"number": ticket.number, "score": score}, f"ticket:{ticket.id}:rated", now,
+        )
+    return ticket
+
+
+async def staff_reply(
+    uow: UnitOfWork,
+    policy: Policy,
+    desk: Desk,
+    ticket_id: int,
+    staff: StaffMember,
+    *,
+    text: str,
+    now: datetime,
+    photo_file_id: str | None = None,
+) -> Ticket:
+    """Staff answer the member: the thread records it and the member gets it at once.
+
+    An unassigned ticket goes to whoever answers it first.
+    """
+    ticket = await load_ticket(uow, ticket_id)
+    _require_work(staff, ticket)
+    ticket.staff_replied(now)
+    if ticket.assignee_id is None:
+        ticket.assignee_id = staff.id
+    assert ticket.id is not None
+    body = text.strip()[:4000]
+    message = await uow.tickets.add_message(
+        TicketMessage(ticket.id, Author.STAFF, body, now, author_id=staff.id,
+                      photo_file_id=photo_file_id)
+    )
+    await _save(uow, ticket, policy.tickets, now)
+    await _audit(uow, staff_actor(staff), "ticket.reply", now, ticket=ticket,
+                 detail=f"message {message.id}" + (" with photo" if photo_file_id else ""))
+    await _to_member(
+        uow, ticket, "ticket.staff_reply", {"number": ticket.number, "text": body or "📷"},
+        f"ticket:{ticket.id}:msg:{message.id}", now, photo_file_id=photo_file_id,
+    )
+    return ticket
+
+
+async def staff_note(
+    uow: UnitOfWork,
+    policy: Policy,
+    ticket_id: int,
+    staff: StaffMember,
+    *,
+    text: str,
+    now: datetime,
+    photo_file_id: str | None = None,
+) -> Ticket:
+    """An internal note: in the thread for the staff, never shown to the member."""
+    ticket = await load_ticket(uow, ticket_id)
+    assert ticket.id is not None
+    message = await uow.tickets.add_message(
+        TicketMessage(ticket.id, Author.STAFF, text.strip()[:4000], now, author_id=staff.id,
+                      photo_file_id=photo_file_id, internal=True)
+    )
+    await _save(uow, ticket, policy.tickets, now)
+    await _audit(uow, staff_actor(staff), "ticket.note", now, ticket=ticket,
+                 detail=f"message {message.id}")
+    return ticket
+
+
+async def act_on_ticket(
+    uow: UnitOfWork,
+    policy: Policy,
+    desk: Desk,
+    ticket_id: int,
+    staff: StaffMember,
+    action: StaffAction,
+    now: datetime,
+) -> Ticket:
+    """Take, resolve, close or escalate, with what the member and the managers are told."""
+    ticket = await load_ticket(uow, ticket_id)
+    _require_work(staff, ticket)
+    assert ticket.id is not None
+    if action is StaffAction.TAKE:
+        if not ticket.status.is_active:
+            raise TicketRefused(f"{ticket.number} is {ticket.status.value}",
+                                key="ticket.not_active", number=ticket.number)
+        ticket.assignee_id = staff.id
+    elif action is StaffAction.RESOLVE:
+        ticket.resolve(now)
+        if ticket.assignee_id is None:
+            ticket.assignee_id = staff.id
+        await _to_member(
+            uow, ticket, "ticket.resolved",
+            {"number": ticket.number, "days": policy.tickets.reopen_days},
+            f"ticket:{ticket.id}:resolved:{int(now.timestamp())}", now,
+            buttons=[[{"key": "ticket.reopen_button", "data": f"ct:reopen:{ticket.id}"}]],
+        )
+    elif action is StaffAction.CLOSE:
+        ticket.close(now, reason="staff")
+        await _announce_closed(
+            uow, policy, ticket, "ticket.closed_notice", {"number": ticket.number}, now
+        )
+    else:
+        ticket.escalate(now)
+        await _alert_managers(
+            uow, policy, desk, ticket, "desk.escalated",
+            {"number": ticket.number, "id": ticket.id, "by": staff.display_name or
+             staff.telegram_user_id},
+            f"ticket:{ticket.id}:escalated", now,
+        )
+    await _save(uow, ticket, policy.tickets, now)
+    await _audit(uow, staff_actor(staff), f"ticket.{action.value}", now, ticket=ticket)
+    return ticket
+
+
+async def _announce_closed(
+    uow: UnitOfWork,
+    policy: Policy,
+    ticket: Ticket,
+    key: str,
+    params: dict[str, Any],
+    now: datetime,
+) -> None:
+    """The one closing message a member gets (closed is final), then the satisfaction survey.
+
+    How it went is asked by the survey after tickets ([surveys] after_ticket, see
+    domain.surveys.invite_after_ticket): its answer is the ticket's rating, and it counts in
+    the survey reports like every other answer.
+    """
+    from domain.surveys.services import invite_after_ticket
+
+    assert ticket.id is not None
+    await _to_member(uow, ticket, key, params, f"ticket:{ticket.id}:closed", now)
+    await invite_after_ticket(uow, policy, ticket, now)
+
+
+async def assign_ticket(
+    uow: UnitOfWork,
+    policy: Policy,
+    desk: Desk,
+    ticket_id: int,
+    staff: StaffMember,
+    assignee: StaffMember,
+    now: datetime,
+) -> Ticket:
+    """Give a ticket to a colleague (managers and admins; an agent may only take it)."""
+    ticket = await load_ticket(uow, ticket_id)
+    if assignee.id != staff.id and staff.role is Role.AGENT:
+        raise TicketRefused("agents assign only to themselves", key="desk.assign_not_allowed")
+    _require_work(staff, ticket)
+    if not ticket.status.is_active:
+        raise TicketRefused(f"{ticket.number} is {ticket.status.value}",
+                            key="ticket.not_active", number=ticket.number)
+    if not assignee.active or assignee.id is None:
+        raise TicketRefused("inactive staff account", key="desk.no_such_staff",
+                            who=assignee.display_name or assignee.telegram_user_id)
+    ticket.assignee_id = assignee.id
+    await _save(uow, ticket, policy.tickets, now)
+    await _audit(uow, staff_actor(staff), "ticket.assign", now, ticket=ticket,
+                 detail=f"to staff:{assignee.telegram_user_id}")
+    if assignee.id != staff.id:
+        category = policy.tickets.category(ticket.category)
+        await _to_staff_member(
+            uow, policy.tickets, assignee, "desk.assigned",
+            {"number": ticket.number, "id": ticket.id, "category": _names(category),
+             "by": staff.display_name or staff.telegram_user_id},
+            f"ticket:{ticket.id}:assigned:{assignee.id}:{int(now.timestamp())}", now,
+        )
+    return ticket
+
+
+async def find_staff(uow: UnitOfWork, query: str) -> StaffMember | None:
+    """A colleague by Telegram id, @name or display name (forgiving small typos)."""
+    wanted = query.strip().lstrip("@")
+    if not wanted:
+        return None
+    accounts = [s for s in await uow.staff.list() if s.active]
+    for account in accounts:
+        if account.telegram_user_id == wanted:
+            return account
+    folded = wanted.casefold()
+    for account in accounts:
+        if account.display_name and account.display_name.casefold() == folded:
+            return account
+    named = {i: s.display_name for i, s in enumerate(accounts) if s.display_name}
+    best = process.extractOne(wanted, named, scorer=fuzz.WRatio,
+                              processor=utils.default_process, score_cutoff=85)
+    return accounts[best[2]] if best else None
+
+
+async def follow_up_tickets(
+    uow_factory: UnitOfWorkFactory,
+    policy: Policy,
+    desk: Desk,
+    now: datetime,
+    *,
+    batch: int = FOLLOW_UP_BATCH,
+    max_batches: int = 500,
+) -> FollowUpRun:
+    """Everything due by `now`: SLA reminders and breach alerts, reminders to members who owe
+    an answer, closing tickets nobody answered or nobody reopened, check-ins after closing.
+
+    Each ticket is handled in its own short transaction, locked, so a staff member acting on
+    it at the same moment waits a little rather than being overwritten. Every message has a
+    dedupe key (`ticket:42:sla:first_response:warn`): a rerun, or a second scheduler, queues
+    nothing twice.
+    """
+    run = FollowUpRun()
+    for _ in range(max_batches):
+        async with uow_factory() as uow:
+            due = await uow.tickets.due_for_check(now, batch)
+        for ticket_id in due:
+            async with uow_factory() as uow:
+                ticket = await uow.tickets.get(ticket_id, lock=True)
+                if ticket is None or ticket.next_check_at is None or ticket.next_check_at > now:
+                    continue  # handled by someone else meanwhile
+                await _check(uow, policy, desk, ticket, now, run)
+                await uow.commit()
+            run.checked += 1
+        if len(due) < batch:
+            break
+    return run
+
+
+async def _check(
+    uow: UnitOfWork, policy: Policy, desk: Desk, ticket: Ticket, now: datetime, run: FollowUpRun
+) -> None:
+    rules = policy.tickets
+    assert ticket.id is not None
+    if (
+        ticket.status is TicketStatus.RESOLVED
+        and ticket.resolved_at is not None
+        and now >= ticket.resolved_at + timedelta(days=rules.reopen_days)
+    ):
+        # Nobody reopened it in time: it is final now, and the member is asked how it went.
+        ticket.close(now, reason="resolved")
+        await _announce_closed(
+            uow, policy, ticket, "ticket.closed_notice", {"number": ticket.number}, now
+        )
+        await _audit(uow, SYSTEM, "ticket.close", now, ticket=ticket,
+                     detail=f"not reopened within {rules.reopen_days} days")
+        run.auto_closed += 1
+    elif ticket.status is TicketStatus.WAITING_MEMBER and ticket.waiting_since is not None:
+        waited = now - ticket.waiting_since
+        if waited >= timedelta(days=rules.auto_close_days):
+            ticket.close(now, reason="no_answer")
+            await _announce_closed(
+                uow, policy, ticket, "ticket.auto_closed",
+                {"number": ticket.number, "days": rules.auto_close_days}, now,
+            )
+            await _to_staff(
+                uow, rules, desk, ticket, "desk.auto_closed",
+                {"number": ticket.number, "days": rules.auto_close_days},
+                f"ticket:{ticket.id}:auto-closed", now,
+            )
+            await _audit(uow, SYSTEM, "ticket.close", now, ticket=ticket,
+                         detail=f"no answer from the member for {rules.auto_close_days} days")
+            run.auto_closed += 1
+        elif (
+            waited >= timedelta(days=rules.member_reminder_days)
+            and ticket.member_reminded_at is None
+        ):
+            left = rules.auto_close_days - rules.member_reminder_days
+            await _to_member(
+                uow, ticket, "ticket.member_reminder", {"number": ticket.number, "days": left},
+                f"ticket:{ticket.id}:waiting:{int(ticket.waiting_since.timestamp())}:reminder",
+                now, quiet_hours=True,
+            )
+            ticket.member_reminded_at = now
+            run.member_reminders += 1
+    await _check_sla(uow, policy, desk, ticket, now, run)
+    if (
+        ticket.status is TicketStatus.CLOSED
+        and ticket.closed_at is not None
+        and ticket.followed_up_at is None
+        and now >= ticket.closed_at + timedelta(days=rules.follow_up_days)
+    ):
+        await _to_member(
+            uow, ticket, "ticket.follow_up", {"number": ticket.number},
+            f"ticket:{ticket.id}:follow-up", now, quiet_hours=True,
+        )
+        ticket.followed_up_at = now
+        run.follow_ups += 1
+    ticket.updated_at = now
+    ticket.next_check_at = ticket.next_check(rules)
+    if ticket.next_check_at is not None and ticket.next_check_at <= now:
+        # Should not happen; never let one ticket keep the job busy.
+        log.warning("ticket %s is still due after its check; looking again in an hour",
+                    ticket.number)
+        ticket.next_check_at = now + timedelta(hours=1)
+    await uow.tickets.save(ticket)
+
+
+async def _check_sla(
+    uow: UnitOfWork, policy: Policy, desk: Desk, ticket: Ticket, now: datetime, run: FollowUpRun
+) -> None:
+    stage = ticket.sla_stage(now, policy.tickets.reminder_share)
+    if stage is None:
+        return
+    clock, level = stage
+    notice = f"{clock}:{level}"
+    if ticket.sla_notified in (notice, f"{clock}:breach"):
+        return  # already told; a warning is never sent after the breach alert
+    assert ticket.id is not None
+    due = ticket.first_response_due if clock == "first_response" else ticket.resolution_due
+    staff = {s.id: s for s in await uow.staff.list() if s.id is not None}
+    assignee = staff.get(ticket.assignee_id) if ticket.assignee_id is not None else None
+    params = {
+        "number": ticket.number,
+        "id": ticket.id,
+        "due": local_time(due, policy.timezone),
+        "assignee": (assignee.display_name or assignee.telegram_user_id) if assignee else "-",
+    }
+    key = f"ticket:{ticket.id}:sla:{clock}:{level}"
+    if level == "warn":
+        if assignee is not None and assignee.active:
+            await _to_staff_member(uow, policy.tickets, assignee, f"desk.sla_warn.{clock}",
+                                   params, key, now)
+        else:  # nobody holds it: the whole team is reminded where the ticket lives
+            await _to_staff(uow, policy.tickets, desk, ticket, f"desk.sla_warn.{clock}",
+                            params, key, now)
+        run.warned += 1
+    else:
+        await _alert_managers(uow, policy, desk, ticket, f"desk.sla_breach.{clock}", params,
+                              key, now, staff=list(staff.values()))
+        run.breached += 1
+    ticket.sla_notified = notice
+    await _audit(uow, SYSTEM, f"ticket.sla_{level}", now, ticket=ticket, detail=clock)
+
+
+async def _alert_managers(
+    uow: UnitOfWork,
+    policy: Policy,
+    desk: Desk,
+    ticket: Ticket,
+    key: str,
+    params: dict[str, Any],
+    dedupe: str,
+    now: datetime,
+    *,
+    staff: list[StaffMember] | None = None,
+) -> int:
+    """Managers hear in their private chats; without managers the admins do; without either
+    the staff group does. Each recipient has their own dedupe key."""
+    accounts = staff if staff is not None else await uow.staff.list()
+    managers = [s for s in accounts if s.active and s.role is Role.MANAGER]
+    if not managers:
+        managers = [s for s in accounts if s.active and s.role is Role.ADMIN]
+        known = {s.telegram_user_id for s in managers}
+        managers += [
+            StaffMember(admin, Role.ADMIN) for admin in sorted(desk.admin_ids - known)
+        ]
+    queued = 0
+    for manager in managers:
+        queued += await _to_staff_member(
+            uow, policy.tickets, manager, key, params, f"{dedupe}:{manager.telegram_user_id}",
+            now,
+        )
+    if not managers:
+        queued += await _to_staff(uow, policy.tickets, desk, ticket, key, params, dedupe, now)
+    return queued

@@ -1,0 +1,1 @@
+"""Coupons in the chat: /coupons, /exchange and the staff's /redeem."""

@@ -1,0 +1,236 @@
+"""The conversation engine: who is talking, which step runs, state saved, replies translated."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any
+
+from domain.members.model import ChatUser, Member
+from domain.shared.errors import DomainError
+from handlers.intents import IntentMatcher
+from handlers.routing import Context, Deps, Handler, Router
+from handlers.types import (
+    Inbound,
+    InboundKind,
+    Keyboard,
+    Outcome,
+    OutgoingMessage,
+    RenderedButton,
+    Reply,
+)
+
+log = logging.getLogger(__name__)
+
+IDLE = ""
+
+
+class Conversation:
+    """Turns one inbound event into translated replies; framework-neutral and stateless itself.
+
+    All state is in the chat_users row, so any worker can take the next message of a chat.
+    """
+
+    def __init__(self, deps: Deps, routers: Iterable[Router]) -> None:
+        self.deps = deps
+        self.router = Router()
+        for router in routers:
+            self.router.include(router)
+        self.matcher = IntentMatcher(
+            {name: phrases for name, (_h, phrases, _m) in self.router.intents.items()},
+            deps.policy.faq,
+            deps.policy.faq_min_score,
+        )
+
+    def bot_commands(self, lang: str) -> list[tuple[str, str]]:
+        """Commands with a description, for Telegram's command menu (setMyCommands)."""
+        return [
+            (spec.name, self.deps.translator(lang, spec.description_key))
+            for spec in self.router.commands.values()
+            if spec.description_key
+        ]
+
+    async def handle(self, inbound: Inbound) -> list[OutgoingMessage]:
+        """Answer one event. Never raises for anything a person can send."""
+        try:
+            chat_user, member = await self._identify(inbound)
+        except Exception:
+            log.exception("could not load who is talking (%s)", inbound.kind.value)
+            return self.render(
+                _language_guess(inbound),
+                (Reply("error.unexpected"),),
+                callback_id=inbound.callback_id,
+            )
+        ctx = Context(inbound, chat_user, member, self.deps)
+        loaded = (chat_user.state, dict(chat_user.state_data))
+        try:
+            outcome = await self._dispatch(ctx)
+        except DomainError as exc:
+            outcome = Outcome((Reply(exc.key, exc.params),))
+        except Exception:
+            log.exception("a conversation step failed for %s", inbound.kind.value)
+            outcome = Outcome((Reply("error.unexpected"),), next_state=IDLE, state_data={})
+        try:
+            await self._save_state(ctx, outcome, loaded)
+        except Exception:
+            log.exception("could not save the conversation state")
+            outcome = Outcome((Reply("error.unexpected"),))
+        return self.render(ctx.lang, outcome.replies, callback_id=inbound.callback_id)
+
+    async def _identify(self, inbound: Inbound) -> tuple[ChatUser, Member | None]:
+        async with self.deps.uow_factory() as uow:
+            chat_user = await uow.chat_users.get(inbound.channel, inbound.user_id)
+            changed = False
+            if chat_user is None:
+                chat_user = ChatUser(
+                    channel=inbound.channel,
+                    user_id=inbound.user_id,
+                    chat_id=inbound.chat_id,
+                    telegram_language=inbound.language_code,
+                )
+                changed = True
+            else:
+                if inbound.language_code and chat_user.telegram_language != inbound.language_code:
+                    chat_user.telegram_language = inbound.language_code
+                    changed = True
+                if inbound.is_private and chat_user.chat_id != inbound.chat_id:
+                    chat_user.chat_id = inbound.chat_id
+                    changed = True
+                if not chat_user.reachable:
+                    chat_user.reachable = True  # they wrote to us, so we may write again
+                    changed = True
+            if changed:
+                await uow.chat_users.save(chat_user)
+                await uow.commit()
+            member = await uow.members.get(chat_user.member_id) if chat_user.member_id else None
+        return chat_user, member
+
+    async def _dispatch(self, ctx: Context) -> Outcome:
+        inbound, router = ctx.inbound, self.router
+        if not inbound.is_private and inbound.kind not in (
+            InboundKind.COMMAND,
+            InboundKind.BUTTON,
+        ):
+            # Group chatter is not for us, except where a feature listens (the staff chat).
+            group = router.states.get("group")
+            return await group(ctx) if group is not None else Outcome()
+        if inbound.kind is InboundKind.COMMAND:
+            spec = router.commands.get(inbound.command)
+            if spec is None:
+                return self._unknown_command(ctx)
+            ctx.chat_user.state, ctx.chat_user.state_data = IDLE, {}  # a command starts afresh
+            return await self._guarded(ctx, spec.handler, spec.member_only)
+        if inbound.kind is InboundKind.BUTTON:
+            prefix = inbound.payload.split(":", 1)[0]
+            found = router.buttons.get(prefix)
+            if found is None:
+                return Outcome((Reply("button.expired"),))
+            return await self._guarded(ctx, found[0], found[1])
+        state_handler = router.states.get(ctx.chat_user.state)
+        if state_handler is not None:
+            return await state_handler(ctx)
+        if inbound.kind is InboundKind.CONTACT:
+            contact = router.states.get("contact")
+            if contact is not None:
+                return await contact(ctx)
+        if inbound.kind is InboundKind.PHOTO:
+            # Outside any flow a photo has no step of its own; a feature may take it.
+            photo = router.states.get("photo")
+            if photo is not None:
+                return await photo(ctx)
+        if inbound.kind is InboundKind.TEXT:
+            return await self._free_text(ctx)
+        return Outcome((Reply("other.unsupported"),))
+
+    async def _guarded(self, ctx: Context, handler: Handler, member_only: bool) -> Outcome:
+        if member_only and not ctx.inbound.is_private:
+            # Points, coupons and profiles are personal: never shown to a whole group.
+            return Outcome((Reply("chat.private_only"),))
+        if member_only and ctx.member is None:
+            return Outcome((Reply("link.required"),))
+        return await handler(ctx)
+
+    async def _free_text(self, ctx: Context) -> Outcome:
+        text = ctx.inbound.payload
+        if len(text) > self.deps.policy.max_text_length:
+            return Outcome((Reply("text.too_long", {"max": self.deps.policy.max_text_length}),))
+        match = self.matcher.match(text)
+        if match is None:
+            fallback = self.router.states.get("fallback")
+            if fallback is not None:
+                return await fallback(ctx)
+            return Outcome((Reply("text.not_understood"),))
+        if match.kind == "faq":
+            entry = next(e for e in self.deps.policy.faq if e.key == match.name)
+            return Outcome((Reply("faq.answer", {"answer": entry.answer(ctx.lang)}),))
+        handler, _phrases, member_only = self.router.intents[match.name]
+        return await self._guarded(ctx, handler, member_only)
+
+    def _unknown_command(self, ctx: Context) -> Outcome:
+        return Outcome((Reply("command.unknown", {"command": ctx.inbound.command[:32]}),))
+
+    async def _save_state(
+        self, ctx: Context, outcome: Outcome, loaded: tuple[str, dict[str, Any]]
+    ) -> None:
+        chat_user = ctx.chat_user
+        new_state = chat_user.state if outcome.next_state is None else outcome.next_state
+        new_data = chat_user.state_data if outcome.state_data is None else outcome.state_data
+        if outcome.next_state is not None and outcome.state_data is None:
+            new_data = {}  # a new state starts with empty data unless the step gives some
+        if (new_state, new_data) == loaded:
+            return  # most messages change no state: spare the database a round trip
+        async with self.deps.uow_factory() as uow:
+            # Re-read so changes a step made (language, link) are kept; only state is ours.
+            fresh = await uow.chat_users.get(chat_user.channel, chat_user.user_id)
+            target = fresh or chat_user
+            if target.state == new_state and target.state_data == new_data:
+                return
+            target.state, target.state_data = new_state, new_data
+            await uow.chat_users.save(target)
+            await uow.commit()
+        chat_user.state, chat_user.state_data = new_state, new_data
+
+    def render(
+        self, lang: str, replies: Iterable[Reply], callback_id: str | None = None
+    ) -> list[OutgoingMessage]:
+        """Replies in `lang`; the language may have changed during the step, so callers pass it."""
+        t = self.deps.translator
+        out = []
+        for item in replies:
+            reply_lang = item.params.get("_lang", lang)
+            params = {k: v for k, v in item.params.items() if k != "_lang"}
+            out.append(
+                OutgoingMessage(
+                    key=item.key,
+                    text=t(reply_lang, item.key, **params),
+                    buttons=tuple(
+                        tuple(
+                            RenderedButton(
+                                b.literal
+                                if b.literal is not None
+                                else t(reply_lang, b.label_key, **b.params),
+                                b.data,
+                            )
+                            for b in row
+                        )
+                        for row in item.buttons
+                    ),
+                    keyboard=item.keyboard,
+                    contact_button_text=t(reply_lang, "link.share_button")
+                    if item.keyboard is Keyboard.REQUEST_CONTACT
+                    else "",
+                    photo=item.photo,
+                    edit=item.edit,
+                )
+            )
+        if callback_id is not None and out:
+            # Adapters answer every callback anyway; this tells them which reply belongs to it.
+            out[0] = replace(out[0], answer_callback=callback_id)
+        return out
+
+
+def _language_guess(inbound: Inbound) -> str:
+    return ChatUser(
+        inbound.channel, inbound.user_id, inbound.chat_id, telegram_language=inbound.language_code
+    ).effective_language()

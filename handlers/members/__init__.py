@@ -1,0 +1,1 @@
+"""The member's own conversation: linking, joining, points, profile, language, /stop."""

@@ -1,0 +1,1 @@
+"""Answering a survey in the chat: score buttons, the comment, skip."""

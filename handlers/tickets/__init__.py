@@ -1,0 +1,1 @@
+"""Complaints: the member's side (member.py) and the staff desk (staff.py)."""

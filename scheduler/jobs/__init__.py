@@ -1,0 +1,1 @@
+"""Scheduled jobs, one module per feature; each lists its own JobSpecs."""

@@ -1,0 +1,50 @@
+"""The scheduled job of complaint tickets: SLA reminders, breach alerts, auto-close, check-ins.
+
+It runs every few minutes under the fixed id `ticket-followups` (and on demand with
+`retailbot jobs run ticket-followups`); what it does is decided in domain.tickets.services,
+and every message it queues has a dedupe key, so running it twice, or late, sends nothing twice.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import TYPE_CHECKING
+
+from apscheduler.triggers.cron import CronTrigger
+
+from domain.tickets.services import follow_up_tickets
+from scheduler.registry import JobContext, JobSpec, run_recorded
+
+if TYPE_CHECKING:
+    from domain.shared.policy import Policy
+
+TICKET_JOB = "ticket-followups"
+EVERY_MINUTES = 5  # an SLA reminder comes at most this late; 1 hour SLAs warn at 48 minutes
+
+
+async def ticket_followups() -> str:
+    """Queue the ticket reminders, alerts, closings and check-ins due by now."""
+
+    async def work(context: JobContext) -> str:
+        run = await follow_up_tickets(
+            context.uow_factory, context.policy, context.desk, context.clock.now()
+        )
+        return run.summary()
+
+    return await run_recorded(TICKET_JOB, work)
+
+
+def ticket_job_specs(policy: Policy) -> list[JobSpec]:
+    rules = policy.tickets
+    return [
+        JobSpec(
+            TICKET_JOB,
+            ticket_followups,
+            "scheduler.jobs.tickets:ticket_followups",
+            f"every {EVERY_MINUTES} min; SLA reminders at {rules.reminder_share:.0%} of the "
+            f"time and alerts at breach, members reminded after {rules.member_reminder_days} "
+            f"day(s) and tickets closed after {rules.auto_close_days} without an answer, "
+            f"check-ins {rules.follow_up_days} day(s) after closing",
+            CronTrigger(minute=f"*/{EVERY_MINUTES}", timezone=UTC),
+        )
+    ]

@@ -1,0 +1,217 @@
+"""Repositories of coupons and staff accounts: they read and write, and never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from domain.coupons.model import Coupon, CouponStatus
+from storage.common import _chunks, from_cents, insert_ignoring_duplicates, to_cents
+from storage.coupons.tables import coupons
+from storage.members.repository import member_from_row
+from storage.members.tables import members
+
+if TYPE_CHECKING:
+    from domain.members.model import Member
+
+
+def _values(coupon: Coupon) -> dict[str, Any]:
+    return {
+        "member_id": coupon.member_id,
+        "code": coupon.code,
+        "source": coupon.source,
+        "template_key": coupon.template_key,
+        "kind": coupon.kind,
+        "value_cents": to_cents(coupon.value),
+        "min_spend_cents": to_cents(coupon.min_spend),
+        "stores": list(coupon.stores),
+        "name_en": coupon.name_en,
+        "name_zh": coupon.name_zh,
+        "status": coupon.status.value,
+        "issued_at": coupon.issued_at,
+        "expires_at": coupon.expires_at,
+        "redeemed_at": coupon.redeemed_at,
+        "redeemed_store": coupon.redeemed_store,
+        "redeemed_by": coupon.redeemed_by,
+        "reminded_at": coupon.reminded_at,
+    }
+
+
+def _coupon(row: Any) -> Coupon:
+    return Coupon(
+        id=row.id,
+        member_id=row.member_id,
+        code=row.code,
+        source=row.source,
+        template_key=row.template_key,
+        kind=row.kind,
+        value=from_cents(row.value_cents),
+        min_spend=from_cents(row.min_spend_cents),
+        stores=tuple(row.stores or ()),
+        name_en=row.name_en,
+        name_zh=row.name_zh,
+        status=CouponStatus(row.status),
+        issued_at=row.issued_at,
+        expires_at=row.expires_at,
+        redeemed_at=row.redeemed_at,
+        redeemed_store=row.redeemed_store,
+        redeemed_by=row.redeemed_by,
+        reminded_at=row.reminded_at,
+    )
+
+
+class SqlCouponRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def _one(self, condition: Any) -> Coupon | None:
+        row = (await self.conn.execute(select(coupons).where(condition))).first()
+        return _coupon(row) if row else None
+
+    async def get(self, coupon_id: int) -> Coupon | None:
+        return await self._one(coupons.c.id == coupon_id)
+
+    async def get_by_code(self, code: str) -> Coupon | None:
+        return await self._one(coupons.c.code == code)
+
+    async def get_by_source(self, member_id: int, source: str) -> Coupon | None:
+        return await self._one(and_(coupons.c.member_id == member_id, coupons.c.source == source))
+
+    async def add_if_new(self, coupon: Coupon) -> Coupon | None:
+        statement = (
+            insert_ignoring_duplicates(self.conn, coupons)
+            .values(**_values(coupon))
+            .returning(coupons.c.id)
+        )
+        new_id = (await self.conn.execute(statement)).scalar()
+        if new_id is None:
+            return None
+        coupon.id = int(new_id)
+        return coupon
+
+    async def add_many_if_new(self, new: Sequence[Coupon]) -> int:
+        """Insert in batches, skipping any that clash; returns how many were inserted."""
+        if not new:
+            return 0
+        by_source: dict[str, list[int]] = {}
+        for coupon in new:
+            by_source.setdefault(coupon.source, []).append(coupon.member_id)
+        before = 0
+        for source, ids in by_source.items():
+            before += len(await self.by_source(ids, source))
+        statement = insert_ignoring_duplicates(self.conn, coupons)
+        for chunk in _chunks([_values(c) for c in new]):
+            await self.conn.execute(statement, list(chunk))
+        after = 0
+        for source, ids in by_source.items():
+            after += len(await self.by_source(ids, source))
+        return after - before
+
+    async def by_source(self, member_ids: Iterable[int], source: str) -> dict[int, Coupon]:
+        found: dict[int, Coupon] = {}
+        for chunk in _chunks(list(set(member_ids))):
+            rows = await self.conn.execute(
+                select(coupons).where(coupons.c.source == source, coupons.c.member_id.in_(chunk))
+            )
+            found.update({row.member_id: _coupon(row) for row in rows})
+        return found
+
+    async def active_for(self, member_id: int, now: datetime) -> list[Coupon]:
+        rows = await self.conn.execute(
+            select(coupons)
+            .where(
+                coupons.c.member_id == member_id,
+                coupons.c.status == CouponStatus.ACTIVE.value,
+                coupons.c.expires_at > now,
+            )
+            .order_by(coupons.c.expires_at, coupons.c.id)
+        )
+        return [_coupon(row) for row in rows]
+
+    async def mark_redeemed(self, coupon_id: int, now: datetime, store_code: str, by: str) -> bool:
+        # One statement decides: of two tills updating at once, the second finds the row no
+        # longer active (PostgreSQL re-checks the WHERE after waiting for the first's lock).
+        result = await self.conn.execute(
+            update(coupons)
+            .where(
+                coupons.c.id == coupon_id,
+                coupons.c.status == CouponStatus.ACTIVE.value,
+                coupons.c.expires_at > now,
+            )
+            .values(
+                status=CouponStatus.REDEEMED.value,
+                redeemed_at=now,
+                redeemed_store=store_code,
+                redeemed_by=by[:120],
+            )
+        )
+        return result.rowcount == 1
+
+    async def expire_due(self, now: datetime) -> int:
+        result = await self.conn.execute(
+            update(coupons)
+            .where(coupons.c.status == CouponStatus.ACTIVE.value, coupons.c.expires_at <= now)
+            .values(status=CouponStatus.EXPIRED.value)
+        )
+        return int(result.rowcount or 0)
+
+    async def due_reminders(self, now: datetime, until: datetime, limit: int) -> list[Coupon]:
+        rows = await self.conn.execute(
+            select(coupons)
+            .where(
+                coupons.c.status == CouponStatus.ACTIVE.value,
+                coupons.c.expires_at > now,
+                coupons.c.expires_at <= until,
+                coupons.c.reminded_at.is_(None),
+            )
+            .order_by(coupons.c.expires_at, coupons.c.id)
+            .limit(limit)
+        )
+        return [_coupon(row) for row in rows]
+
+    async def mark_reminded(self, coupon_ids: Sequence[int], now: datetime) -> None:
+        for chunk in _chunks(list(coupon_ids)):
+            await self.conn.execute(
+                update(coupons).where(coupons.c.id.in_(chunk)).values(reminded_at=now)
+            )
+
+    async def hold_member(self, member_id: int) -> None:
+        if self.conn.dialect.name == "postgresql":
+            await self.conn.execute(
+                select(members.c.id).where(members.c.id == member_id).with_for_update()
+            )
+            return
+        # SQLite locks the whole database for a writer, and only on a write: a no-op update
+        # takes the lock now, so what this transaction reads next cannot go stale.
+        await self.conn.execute(
+            update(members).where(members.c.id == member_id).values(tier=members.c.tier)
+        )
+
+    async def members_born_on(
+        self, birthday_mds: Sequence[int], store_ids: Sequence[int], unassigned: bool
+    ) -> list[Member]:
+        query = birthday_query(birthday_mds, store_ids, unassigned)
+        if query is None:
+            return []
+        return [member_from_row(row) for row in await self.conn.execute(query)]
+
+
+def birthday_query(
+    birthday_mds: Sequence[int], store_ids: Sequence[int], unassigned: bool
+) -> Select[Any] | None:
+    """Members celebrating on one of `birthday_mds` in these stores: walks the birthday_md index
+    (a day's birthdays are about 1/365 of the members), never the whole table."""
+    where_store = [members.c.home_store_id.in_(list(store_ids))] if store_ids else []
+    if unassigned:
+        where_store.append(members.c.home_store_id.is_(None))
+    if not where_store:
+        return None
+    return (
+        select(members)
+        .where(members.c.birthday_md.in_(list(birthday_mds)), or_(*where_store))
+        .order_by(members.c.id)
+    )

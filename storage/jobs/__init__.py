@@ -1,0 +1,1 @@
+"""Scheduled jobs' runs and marks, the APScheduler job store URL, and leadership."""

@@ -1,0 +1,1 @@
+"""The points ledger and receipts in SQL."""

@@ -1,0 +1,1 @@
+"""Stores, members and chat accounts in SQL."""

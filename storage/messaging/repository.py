@@ -1,0 +1,337 @@
+"""Repositories of the outbox and of scheduled jobs' records: they never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from domain.members.model import ChatUser
+from domain.messaging.model import (
+    WAITING,
+    ChatTarget,
+    ChatTopic,
+    MessageKind,
+    OutboxMessage,
+    OutboxStatus,
+    Recipient,
+)
+from domain.messaging.rules import CAP_WINDOW
+from storage.common import _chunks, insert_ignoring_duplicates
+from storage.members.tables import chat_users, members, stores
+from storage.messaging.tables import chat_topics, outbox
+
+DELIVERY_CHANNEL = "telegram"  # the only channel with a messenger that can write first
+MAX_ERROR = 500
+
+
+def _values(message: OutboxMessage) -> dict[str, Any]:
+    return {
+        "dedupe_key": message.dedupe_key,
+        "member_id": message.member_id,
+        "chat_user_id": message.chat_user_id,
+        "chat_id": message.chat_id,
+        "kind": message.kind.value,
+        "message_key": message.message_key,
+        "params": message.params,
+        "text": message.text,
+        "photo": message.photo,
+        "photo_file_id": message.photo_file_id,
+        "buttons": message.buttons,
+        "quiet_hours": message.quiet_hours,
+        "topic": message.topic,
+        "topic_title": message.topic_title,
+        "language": message.language,
+        "status": message.status.value,
+        "attempts": message.attempts,
+        "next_attempt_at": message.next_attempt_at,
+        "last_error": message.last_error,
+        "created_at": message.created_at,
+        "sent_at": message.sent_at,
+        "sent_message_id": message.sent_message_id,
+    }
+
+
+def _message(row: Any) -> OutboxMessage:
+    return OutboxMessage(
+        id=row.id,
+        dedupe_key=row.dedupe_key,
+        member_id=row.member_id,
+        chat_user_id=row.chat_user_id,
+        chat_id=row.chat_id,
+        kind=MessageKind(row.kind),
+        message_key=row.message_key,
+        params=dict(row.params or {}),
+        text=row.text,
+        photo=row.photo,
+        photo_file_id=row.photo_file_id,
+        buttons=list(row.buttons or []),
+        quiet_hours=bool(row.quiet_hours),
+        topic=row.topic,
+        topic_title=row.topic_title,
+        language=row.language,
+        status=OutboxStatus(row.status),
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        last_error=row.last_error,
+        created_at=row.created_at,
+        sent_at=row.sent_at,
+        sent_message_id=row.sent_message_id,
+    )
+
+
+class SqlOutboxRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def add(self, message: OutboxMessage) -> bool:
+        if message.next_attempt_at is None or message.created_at is None:
+            raise ValueError("queue outbox messages with domain.messaging.services.queue_message")
+        result = await self.conn.execute(
+            insert_ignoring_duplicates(self.conn, outbox).values(**_values(message))
+        )
+        return result.rowcount == 1
+
+    async def get(self, message_id: int) -> OutboxMessage | None:
+        row = (await self.conn.execute(select(outbox).where(outbox.c.id == message_id))).first()
+        return _message(row) if row else None
+
+    async def get_by_dedupe_key(self, dedupe_key: str) -> OutboxMessage | None:
+        row = (
+            await self.conn.execute(select(outbox).where(outbox.c.dedupe_key == dedupe_key))
+        ).first()
+        return _message(row) if row else None
+
+    async def reachable_chats(self, member_ids: Iterable[int]) -> dict[int, ChatTarget]:
+        """Per member, the Telegram chat they used most recently that has not blocked us."""
+        found: dict[int, ChatTarget] = {}
+        for chunk in _chunks(list(set(member_ids))):
+            rows = await self.conn.execute(
+                select(chat_users.c.id, chat_users.c.member_id, chat_users.c.chat_id)
+                .where(
+                    chat_users.c.member_id.in_(chunk),
+                    chat_users.c.channel == DELIVERY_CHANNEL,
+                    chat_users.c.reachable.is_(True),
+                )
+                .order_by(chat_users.c.updated_at, chat_users.c.id)
+            )
+            for row in rows:  # later rows win: the most recent chat
+                found[row.member_id] = ChatTarget(row.id, row.chat_id)
+        return found
+
+    async def due(self, now: datetime, limit: int) -> list[OutboxMessage]:
+        rows = await self.conn.execute(
+            select(outbox)
+            .where(
+                outbox.c.status.in_([s.value for s in WAITING]),
+                outbox.c.next_attempt_at <= now,
+            )
+            .order_by(outbox.c.next_attempt_at, outbox.c.id)
+            .limit(limit)
+        )
+        return [_message(row) for row in rows]
+
+    async def recipients(
+        self, messages: Sequence[OutboxMessage], now: datetime
+    ) -> dict[int, Recipient]:
+        chat_ids = {m.chat_user_id for m in messages if m.chat_user_id is not None}
+        member_ids = {m.member_id for m in messages if m.member_id is not None}
+        chats: dict[int, ChatUser] = {}
+        for chunk in _chunks(list(chat_ids)):
+            rows = await self.conn.execute(select(chat_users).where(chat_users.c.id.in_(chunk)))
+            for row in rows:
+                chats[row.id] = ChatUser(
+                    id=row.id,
+                    channel=row.channel,
+                    user_id=row.user_id,
+                    chat_id=row.chat_id,
+                    telegram_language=row.telegram_language,
+                    language=row.language,
+                    member_id=row.member_id,
+                    reachable=bool(row.reachable),
+                )
+        people: dict[int, Any] = {}
+        for chunk in _chunks(list(member_ids)):
+            rows = await self.conn.execute(
+                select(
+                    members.c.id,
+                    members.c.language,
+                    members.c.marketing_consent,
+                    members.c.opted_out_at,
+                    stores.c.timezone,
+                )
+                .select_from(members.outerjoin(stores, members.c.home_store_id == stores.c.id))
+                .where(members.c.id.in_(chunk))
+            )
+            people.update({row.id: row for row in rows})
+        marketing = {m.member_id for m in messages if m.kind is MessageKind.MARKETING}
+        sent = await self._marketing_sent_since(
+            [i for i in marketing if i is not None], now - CAP_WINDOW
+        )
+        found: dict[int, Recipient] = {}
+        for message in messages:
+            assert message.id is not None
+            chat = chats.get(message.chat_user_id) if message.chat_user_id else None
+            person = people.get(message.member_id) if message.member_id else None
+            language = (
+                chat.effective_language()
+                if chat
+                else message.language or (person.language if person else None)
+            )
+            found[message.id] = Recipient(
+                chat_id=chat.chat_id if chat else message.chat_id,
+                language=language or "en",
+                reachable=chat.reachable if chat else True,
+                marketing_consent=bool(person.marketing_consent) if person else False,
+                opted_out=bool(person and person.opted_out_at is not None),
+                timezone=person.timezone if person else None,
+                marketing_sent_7d=sent.get(message.member_id or -1, 0),
+            )
+        return found
+
+    async def _marketing_sent_since(
+        self, member_ids: list[int], since: datetime
+    ) -> dict[int, int]:
+        if not member_ids:
+            return {}
+        counts: dict[int, int] = {}
+        for chunk in _chunks(member_ids):
+            rows = await self.conn.execute(
+                select(outbox.c.member_id, func.count().label("n"))
+                .where(
+                    outbox.c.member_id.in_(chunk),
+                    outbox.c.kind == MessageKind.MARKETING.value,
+                    outbox.c.status == OutboxStatus.SENT.value,
+                    outbox.c.sent_at >= since,
+                )
+                .group_by(outbox.c.member_id)
+            )
+            counts.update({row.member_id: int(row.n) for row in rows})
+        return counts
+
+    async def mark_sending(self, message_id: int, now: datetime) -> bool:
+        result = await self.conn.execute(
+            update(outbox)
+            .where(outbox.c.id == message_id, outbox.c.status.in_([s.value for s in WAITING]))
+            .values(status=OutboxStatus.SENDING.value)
+        )
+        return result.rowcount == 1
+
+    async def mark_sent(
+        self, message_id: int, now: datetime, sent_message_id: str | None = None
+    ) -> None:
+        await self.conn.execute(
+            update(outbox)
+            .where(outbox.c.id == message_id)
+            .values(
+                status=OutboxStatus.SENT.value,
+                sent_at=now,
+                attempts=outbox.c.attempts + 1,
+                sent_message_id=sent_message_id,
+            )
+        )
+
+    async def reschedule(
+        self,
+        message_id: int,
+        status: OutboxStatus,
+        at: datetime,
+        *,
+        attempts: int | None = None,
+        error: str = "",
+    ) -> None:
+        values: dict[str, Any] = {
+            "status": status.value,
+            "next_attempt_at": at,
+            "last_error": error[:MAX_ERROR],
+        }
+        if attempts is not None:
+            values["attempts"] = attempts
+        await self.conn.execute(update(outbox).where(outbox.c.id == message_id).values(**values))
+
+    async def finish(
+        self, message_id: int, status: OutboxStatus, error: str, now: datetime
+    ) -> None:
+        await self.conn.execute(
+            update(outbox)
+            .where(outbox.c.id == message_id)
+            .values(status=status.value, last_error=error[:MAX_ERROR])
+        )
+
+    async def recover_sending(self, now: datetime) -> int:
+        result = await self.conn.execute(
+            update(outbox)
+            .where(outbox.c.status == OutboxStatus.SENDING.value)
+            .values(
+                status=OutboxStatus.UNKNOWN.value,
+                last_error="the sender stopped during the call: maybe delivered, not resent",
+            )
+        )
+        return int(result.rowcount or 0)
+
+    async def mark_chat_unreachable(self, chat_user_id: int) -> None:
+        await self.conn.execute(
+            update(chat_users).where(chat_users.c.id == chat_user_id).values(reachable=False)
+        )
+
+    async def counts(self) -> dict[str, int]:
+        rows = await self.conn.execute(
+            select(outbox.c.status, func.count().label("n")).group_by(outbox.c.status)
+        )
+        return {row.status: int(row.n) for row in rows}
+
+    # -- topics in group chats ----------------------------------------------------------------
+
+    async def topic(self, chat_id: str, topic: str) -> ChatTopic | None:
+        row = (
+            await self.conn.execute(
+                select(chat_topics).where(
+                    chat_topics.c.chat_id == chat_id, chat_topics.c.topic == topic
+                )
+            )
+        ).first()
+        if row is None:
+            return None
+        return ChatTopic(row.chat_id, row.topic, row.thread_id, row.anchor_message_id)
+
+    async def save_topic(self, topic: ChatTopic, now: datetime) -> ChatTopic:
+        await self.conn.execute(
+            insert_ignoring_duplicates(self.conn, chat_topics).values(
+                chat_id=topic.chat_id,
+                topic=topic.topic,
+                thread_id=topic.thread_id,
+                anchor_message_id=topic.anchor_message_id,
+                created_at=now,
+            )
+        )
+        return await self.topic(topic.chat_id, topic.topic) or topic
+
+    async def set_topic_anchor(self, chat_id: str, topic: str, message_id: str) -> None:
+        await self.conn.execute(
+            update(chat_topics)
+            .where(
+                chat_topics.c.chat_id == chat_id,
+                chat_topics.c.topic == topic,
+                chat_topics.c.anchor_message_id.is_(None),
+            )
+            .values(anchor_message_id=message_id)
+        )
+
+    async def topic_of_thread(self, chat_id: str, thread_id: str) -> str | None:
+        found = await self.conn.scalar(
+            select(chat_topics.c.topic).where(
+                chat_topics.c.chat_id == chat_id, chat_topics.c.thread_id == thread_id
+            )
+        )
+        return str(found) if found is not None else None
+
+    async def topic_of_message(self, chat_id: str, message_id: str) -> str | None:
+        found = await self.conn.scalar(
+            select(outbox.c.topic)
+            .where(outbox.c.chat_id == chat_id, outbox.c.sent_message_id == message_id)
+            .limit(1)
+        )
+        return str(found) if found is not None else None

@@ -1,0 +1,1 @@
+"""Survey invitations and answers in SQL."""

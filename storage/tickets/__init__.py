@@ -1,0 +1,1 @@
+"""Tickets, their threads and the audit log in SQL."""

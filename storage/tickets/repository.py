@@ -1,0 +1,286 @@
+"""Repositories of tickets, their threads and the audit log: they read and write, never commit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from domain.tickets.model import (
+    ACTIVE_STATUSES,
+    AuditEntry,
+    Author,
+    Priority,
+    QueueCounts,
+    Ticket,
+    TicketMessage,
+    TicketStatus,
+)
+from storage.members.tables import members
+from storage.tickets.tables import audit_log, ticket_messages, tickets
+
+NAME_CHUNK = 5000  # member names are read in pages so a big chain never needs one huge result
+
+
+def ticket_values(ticket: Ticket) -> dict[str, Any]:
+    return {
+        "member_id": ticket.member_id,
+        "category": ticket.category,
+        "description": ticket.description,
+        "priority": ticket.priority.value,
+        "status": ticket.status.value,
+        "store_id": ticket.store_id,
+        "assignee_id": ticket.assignee_id,
+        "tags": list(ticket.tags),
+        "created_at": ticket.created_at,
+        "updated_at": ticket.updated_at or ticket.created_at,
+        "first_response_due": ticket.first_response_due,
+        "resolution_due": ticket.resolution_due,
+        "first_responded_at": ticket.first_responded_at,
+        "resolved_at": ticket.resolved_at,
+        "closed_at": ticket.closed_at,
+        "close_reason": ticket.close_reason,
+        "waiting_since": ticket.waiting_since,
+        "escalated_at": ticket.escalated_at,
+        "member_reminded_at": ticket.member_reminded_at,
+        "followed_up_at": ticket.followed_up_at,
+        "sla_notified": ticket.sla_notified,
+        "satisfaction": ticket.satisfaction,
+        "rated_at": ticket.rated_at,
+        "sla_due_at": ticket.sla_due,
+        "next_check_at": ticket.next_check_at,
+    }
+
+
+def ticket_from_row(row: Any) -> Ticket:
+    return Ticket(
+        id=row.id,
+        member_id=row.member_id,
+        category=row.category,
+        description=row.description,
+        priority=Priority(row.priority),
+        status=TicketStatus(row.status),
+        store_id=row.store_id,
+        assignee_id=row.assignee_id,
+        tags=tuple(row.tags or ()),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        first_response_due=row.first_response_due,
+        resolution_due=row.resolution_due,
+        first_responded_at=row.first_responded_at,
+        resolved_at=row.resolved_at,
+        closed_at=row.closed_at,
+        close_reason=row.close_reason,
+        waiting_since=row.waiting_since,
+        escalated_at=row.escalated_at,
+        member_reminded_at=row.member_reminded_at,
+        followed_up_at=row.followed_up_at,
+        sla_notified=row.sla_notified,
+        satisfaction=row.satisfaction,
+        rated_at=row.rated_at,
+        next_check_at=row.next_check_at,
+    )
+
+
+def _message(row: Any) -> TicketMessage:
+    return TicketMessage(
+        id=row.id,
+        ticket_id=row.ticket_id,
+        author=Author(row.author),
+        author_id=row.author_id,
+        text=row.text,
+        photo_file_id=row.photo_file_id,
+        internal=bool(row.internal),
+        at=row.at,
+    )
+
+
+def queue_query(limit: int) -> Any:
+    """Active tickets, the SLA due soonest first: the index on sla_due_at gives them in order."""
+    return (
+        select(tickets)
+        .where(tickets.c.sla_due_at.is_not(None))
+        .order_by(tickets.c.sla_due_at, tickets.c.id)
+        .limit(limit)
+    )
+
+
+class SqlTicketRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def add(self, ticket: Ticket) -> Ticket:
+        result = await self.conn.execute(insert(tickets).values(**ticket_values(ticket)))
+        ticket.id = int(result.inserted_primary_key[0])
+        return ticket
+
+    async def get(self, ticket_id: int, *, lock: bool = False) -> Ticket | None:
+        query = select(tickets).where(tickets.c.id == ticket_id)
+        if lock:
+            if self.conn.dialect.name == "postgresql":
+                query = query.with_for_update()
+            else:
+                # SQLite locks the database for a writer, and only on a write: a no-op update
+                # takes the lock now, so what this transaction reads cannot go stale.
+                await self.conn.execute(
+                    update(tickets)
+                    .where(tickets.c.id == ticket_id)
+                    .values(status=tickets.c.status)
+                )
+        row = (await self.conn.execute(query)).first()
+        return ticket_from_row(row) if row else None
+
+    async def save(self, ticket: Ticket) -> None:
+        if ticket.id is None:
+            raise ValueError("cannot save a ticket that was never added")
+        await self.conn.execute(
+            update(tickets).where(tickets.c.id == ticket.id).values(**ticket_values(ticket))
+        )
+
+    async def active_for_member(self, member_id: int) -> list[Ticket]:
+        rows = await self.conn.execute(
+            select(tickets)
+            .where(
+                tickets.c.member_id == member_id,
+                tickets.c.status.in_([s.value for s in ACTIVE_STATUSES]),
+            )
+            .order_by(tickets.c.updated_at.desc(), tickets.c.id.desc())
+        )
+        return [ticket_from_row(row) for row in rows]
+
+    async def for_member(self, member_id: int, limit: int) -> list[Ticket]:
+        rows = await self.conn.execute(
+            select(tickets)
+            .where(tickets.c.member_id == member_id)
+            .order_by(tickets.c.id.desc())
+            .limit(limit)
+        )
+        return [ticket_from_row(row) for row in rows]
+
+    async def queue(self, limit: int) -> list[Ticket]:
+        return [ticket_from_row(row) for row in await self.conn.execute(queue_query(limit))]
+
+    async def queue_counts(self, now: datetime) -> QueueCounts:
+        row = (
+            await self.conn.execute(
+                select(
+                    func.count().label("active"),
+                    func.coalesce(
+                        func.sum(case((tickets.c.sla_due_at <= now, 1), else_=0)), 0
+                    ).label("breached"),
+                    func.coalesce(
+                        func.sum(case((tickets.c.assignee_id.is_(None), 1), else_=0)), 0
+                    ).label("unassigned"),
+                ).where(tickets.c.sla_due_at.is_not(None))
+            )
+        ).one()
+        return QueueCounts(int(row.active), int(row.breached), int(row.unassigned))
+
+    async def due_for_check(self, now: datetime, limit: int) -> list[int]:
+        rows = await self.conn.execute(
+            select(tickets.c.id)
+            .where(tickets.c.next_check_at <= now)
+            .order_by(tickets.c.next_check_at, tickets.c.id)
+            .limit(limit)
+        )
+        return [int(row.id) for row in rows]
+
+    async def add_message(self, message: TicketMessage) -> TicketMessage:
+        result = await self.conn.execute(
+            insert(ticket_messages).values(
+                ticket_id=message.ticket_id,
+                author=message.author.value,
+                author_id=message.author_id,
+                text=message.text,
+                photo_file_id=message.photo_file_id,
+                internal=message.internal,
+                at=message.at,
+            )
+        )
+        return TicketMessage(
+            ticket_id=message.ticket_id,
+            author=message.author,
+            text=message.text,
+            at=message.at,
+            author_id=message.author_id,
+            photo_file_id=message.photo_file_id,
+            internal=message.internal,
+            id=int(result.inserted_primary_key[0]),
+        )
+
+    async def messages(self, ticket_id: int, limit: int) -> list[TicketMessage]:
+        rows = await self.conn.execute(
+            select(ticket_messages)
+            .where(ticket_messages.c.ticket_id == ticket_id)
+            .order_by(ticket_messages.c.id.desc())
+            .limit(limit)
+        )
+        return [_message(row) for row in reversed(list(rows))]
+
+    async def member_names(self) -> list[tuple[int, str]]:
+        found: list[tuple[int, str]] = []
+        after = 0
+        while True:
+            rows = list(
+                await self.conn.execute(
+                    select(members.c.id, members.c.name)
+                    .where(members.c.id > after)
+                    .order_by(members.c.id)
+                    .limit(NAME_CHUNK)
+                )
+            )
+            found.extend((int(row.id), str(row.name)) for row in rows)
+            if len(rows) < NAME_CHUNK:
+                return found
+            after = int(rows[-1].id)
+
+
+class SqlAuditRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def add(self, entry: AuditEntry) -> None:
+        await self.conn.execute(
+            insert(audit_log).values(
+                actor=entry.actor[:64],
+                action=entry.action[:48],
+                at=entry.at,
+                ticket_id=entry.ticket_id,
+                member_id=entry.member_id,
+                detail=entry.detail,
+            )
+        )
+
+    async def find(
+        self,
+        *,
+        ticket_id: int | None = None,
+        actor: str | None = None,
+        since: datetime | None = None,
+        limit: int = 500,
+    ) -> list[AuditEntry]:
+        """The latest `limit` entries that match, oldest first."""
+        query = select(audit_log)
+        if ticket_id is not None:
+            query = query.where(audit_log.c.ticket_id == ticket_id)
+        if actor is not None:
+            query = query.where(audit_log.c.actor == actor)
+        if since is not None:
+            query = query.where(audit_log.c.at >= since)
+        rows = await self.conn.execute(
+            query.order_by(audit_log.c.at.desc(), audit_log.c.id.desc()).limit(limit)
+        )
+        return [
+            AuditEntry(
+                id=row.id,
+                actor=row.actor,
+                action=row.action,
+                at=row.at,
+                ticket_id=row.ticket_id,
+                member_id=row.member_id,
+                detail=row.detail,
+            )
+            for row in reversed(list(rows))
+        ]

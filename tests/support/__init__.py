@@ -1,0 +1,1 @@
+"""What tests share: builders of stores, members and tickets, the Bot API stand-in, paths."""
