@@ -55,15 +55,28 @@ def build_scheduler(jobstore_url: str, engine_options: dict[str, Any] | None = N
 def sync_jobs(scheduler: Any, context: JobContext) -> None:
     """Put every timetabled job in the store under its fixed id.
 
-    A job already stored with the same trigger is left alone, so its stored next run time (maybe
-    in the past, after an outage) survives and the missed run happens; a changed trigger (the
-    policy file was edited) replaces it.
+    A job already stored with the same trigger keeps its stored next run time (maybe in the past,
+    after an outage), so the missed run happens; if only its function reference differs (the
+    function moved to another module) the reference is updated in place. A changed trigger (the
+    policy file was edited) replaces the job. So does a stored job that cannot be loaded (its
+    reference imports nothing any more): left in place it would stop the service from starting.
     """
     for spec in job_specs(context.policy):
         if spec.trigger is None:
             continue
-        stored = scheduler.get_job(spec.name)
+        try:
+            stored = scheduler.get_job(spec.name)
+        except LookupError:  # APScheduler's word for "this function reference imports nothing"
+            log.warning(
+                "stored job %s names a function that no longer imports; storing it anew, "
+                "without its stored next run time",
+                spec.name,
+            )
+            stored = None
         if stored is not None and repr(stored.trigger) == repr(spec.trigger):
+            if stored.func_ref != spec.ref:
+                scheduler.modify_job(spec.name, func=spec.ref)
+                log.info("job %s now runs %s", spec.name, spec.ref)
             continue
         scheduler.add_job(
             spec.ref, spec.trigger, id=spec.name, name=spec.name, replace_existing=True
