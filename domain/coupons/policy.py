@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import time
 from decimal import Decimal
 from typing import Any
 
 from domain.shared.errors import PolicyError
-from domain.shared.policy_values import _decimal, _int, _table, parse_clock_time
+from domain.shared.policy_values import (
+    array_of_tables,
+    decimal_number,
+    parse_clock_time,
+    section,
+    table,
+    whole_number,
+)
 
 COUPON_KINDS = ("amount", "percent", "gift")
 
@@ -78,25 +86,48 @@ DEFAULT_EXCHANGE = (
 )
 
 
-def _coupon_templates(raw: Any) -> tuple[CouponTemplate, ...]:
-    coupons = _table(raw, "coupons")
+@dataclass(frozen=True)
+class CouponPolicy:
+    """What [coupons] and [birthday] say; the Policy keeps them as `coupon_templates`,
+    `exchange` and `birthday`."""
+
+    templates: tuple[CouponTemplate, ...] = DEFAULT_COUPON_TEMPLATES
+    exchange: tuple[ExchangeReward, ...] = DEFAULT_EXCHANGE
+    birthday: BirthdayPolicy = field(default_factory=BirthdayPolicy)
+
+
+def coupon_policy_from_mapping(data: Mapping[str, Any]) -> CouponPolicy:
+    """Read [coupons] and [birthday] from the whole policy file (both sit at its top).
+
+    The exchange catalogue and the birthday gift must name templates that exist.
+    """
+    coupons = section(data, "coupons")
+    templates = _templates(coupons)
+    return CouponPolicy(
+        templates=templates,
+        exchange=_exchange(coupons, templates),
+        birthday=_birthday(section(data, "birthday"), templates),
+    )
+
+
+def _templates(coupons: Mapping[str, Any]) -> tuple[CouponTemplate, ...]:
     if "templates" not in coupons:
         return DEFAULT_COUPON_TEMPLATES
     found: list[CouponTemplate] = []
-    for key, spec in _table(coupons["templates"], "coupons.templates").items():
+    for key, raw in table(coupons["templates"], "coupons.templates").items():
         where = f"coupons.templates.{key}"
-        spec = _table(spec, where)
+        spec = table(raw, where)
         kind = str(spec.get("kind", "amount"))
         if kind not in COUPON_KINDS:
             raise PolicyError(
                 f"{where}.kind must be one of {', '.join(COUPON_KINDS)}, not {kind!r}"
             )
-        value = _decimal(spec.get("value", 0), f"{where}.value")
+        value = decimal_number(spec.get("value", 0), f"{where}.value")
         if kind == "amount" and value <= 0:
             raise PolicyError(f"{where}.value must be an amount above 0")
         if kind == "percent" and not 0 < value <= 100:
             raise PolicyError(f"{where}.value must be a percentage between 0 and 100")
-        min_spend = _decimal(spec.get("min_spend", 0), f"{where}.min_spend")
+        min_spend = decimal_number(spec.get("min_spend", 0), f"{where}.min_spend")
         if min_spend < 0:
             raise PolicyError(f"{where}.min_spend must not be negative")
         stores = spec.get("stores", [])
@@ -111,33 +142,30 @@ def _coupon_templates(raw: Any) -> tuple[CouponTemplate, ...]:
                 name_en=name_en,
                 name_zh=str(spec.get("name_zh", name_en)),
                 min_spend=min_spend,
-                valid_days=_int(spec.get("valid_days", 30), f"{where}.valid_days", 1),
+                valid_days=whole_number(spec.get("valid_days", 30), f"{where}.valid_days", 1),
                 stores=tuple(str(code).upper() for code in stores),
             )
         )
     return tuple(found)
 
 
-def _exchange(raw: Any, templates: tuple[CouponTemplate, ...]) -> tuple[ExchangeReward, ...]:
-    coupons = _table(raw, "coupons")
+def _exchange(
+    coupons: Mapping[str, Any], templates: tuple[CouponTemplate, ...]
+) -> tuple[ExchangeReward, ...]:
     entries: tuple[ExchangeReward, ...]
     if "exchange" not in coupons:
         entries = DEFAULT_EXCHANGE
     else:
-        items = coupons["exchange"]
-        if not isinstance(items, list):
-            raise PolicyError("coupons.exchange must be a list of [[coupons.exchange]] tables")
         built = []
-        for i, spec in enumerate(items):
+        for i, spec in enumerate(array_of_tables(coupons["exchange"], "coupons.exchange")):
             where = f"coupons.exchange[{i}]"
-            spec = _table(spec, where)
             if "template" not in spec:
                 raise PolicyError(f"{where} needs the template of the coupon it gives")
             template = str(spec["template"])
             built.append(
                 ExchangeReward(
                     key=str(spec.get("key", template)),
-                    points=_int(spec.get("points"), f"{where}.points", 1),
+                    points=whole_number(spec.get("points"), f"{where}.points", 1),
                     template=template,
                 )
             )
@@ -160,8 +188,7 @@ def _exchange(raw: Any, templates: tuple[CouponTemplate, ...]) -> tuple[Exchange
     return entries
 
 
-def _birthday(raw: Any, templates: tuple[CouponTemplate, ...]) -> BirthdayPolicy:
-    spec = _table(raw, "birthday")
+def _birthday(spec: Mapping[str, Any], templates: tuple[CouponTemplate, ...]) -> BirthdayPolicy:
     template = str(spec.get("template", BirthdayPolicy.template))
     if template and template not in {t.key for t in templates}:
         raise PolicyError(
@@ -171,5 +198,5 @@ def _birthday(raw: Any, templates: tuple[CouponTemplate, ...]) -> BirthdayPolicy
     return BirthdayPolicy(
         template=template,
         send_at=parse_clock_time(spec.get("send_at", "09:00"), "birthday.send_at"),
-        catch_up_days=_int(spec.get("catch_up_days", 3), "birthday.catch_up_days", 0),
+        catch_up_days=whole_number(spec.get("catch_up_days", 3), "birthday.catch_up_days", 0),
     )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import time
 from typing import Any
 
 from domain.shared.errors import PolicyError
-from domain.shared.policy_values import _int, _positive, _table, parse_clock_time
+from domain.shared.policy_values import parse_clock_time, positive_number, whole_number
 
 
 @dataclass(frozen=True)
@@ -25,8 +26,8 @@ class DeliveryPolicy:
     coupon_reminder_days: int = 3  # remind this many days before a coupon expires
 
 
-def _delivery(raw: Any) -> DeliveryPolicy:
-    spec = _table(raw, "delivery")
+def delivery_policy_from_mapping(spec: Mapping[str, Any]) -> DeliveryPolicy:
+    """Read [delivery] of the policy file; raise PolicyError naming the key that is wrong."""
     quiet = str(spec.get("quiet_hours", "21:00-09:00")).strip()
     quiet_start: time | None = None
     quiet_end: time | None = None
@@ -41,24 +42,28 @@ def _delivery(raw: Any) -> DeliveryPolicy:
         quiet_end = parse_clock_time(end, "delivery.quiet_hours")
         if quiet_start == quiet_end:
             quiet_start = quiet_end = None  # an empty window: no quiet hours
-    backoff = _positive(spec.get("backoff_seconds", 30), "delivery.backoff_seconds")
+    backoff = positive_number(spec.get("backoff_seconds", 30), "delivery.backoff_seconds")
     return DeliveryPolicy(
-        rate_per_second=_positive(spec.get("rate_per_second", 25), "delivery.rate_per_second"),
-        per_chat_interval=_positive(
+        rate_per_second=positive_number(
+            spec.get("rate_per_second", 25), "delivery.rate_per_second"
+        ),
+        per_chat_interval=positive_number(
             spec.get("per_chat_interval_seconds", 1), "delivery.per_chat_interval_seconds"
         ),
         quiet_start=quiet_start,
         quiet_end=quiet_end,
-        marketing_per_7_days=_int(
+        marketing_per_7_days=whole_number(
             spec.get("marketing_per_7_days", 2), "delivery.marketing_per_7_days", 0
         ),
-        max_attempts=_int(spec.get("max_attempts", 5), "delivery.max_attempts", 1),
+        max_attempts=whole_number(spec.get("max_attempts", 5), "delivery.max_attempts", 1),
         backoff_seconds=backoff,
         backoff_max_seconds=max(
             backoff,
-            _positive(spec.get("backoff_max_seconds", 3600), "delivery.backoff_max_seconds"),
+            positive_number(
+                spec.get("backoff_max_seconds", 3600), "delivery.backoff_max_seconds"
+            ),
         ),
-        coupon_reminder_days=_int(
+        coupon_reminder_days=whole_number(
             spec.get("coupon_reminder_days", 3), "delivery.coupon_reminder_days", 0
         ),
     )

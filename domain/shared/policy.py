@@ -1,5 +1,10 @@
 """The store's rules from retailbot.toml: points, tiers, coupons, delivery, tickets, surveys.
-Safe defaults."""
+Safe defaults.
+
+The policy is composed of feature sections, each parsed in its own feature package
+(`domain/<feature>/policy.py`, with the value readers of domain/shared/policy_values.py); this
+module only puts them together and reads the chain-level keys at the top of the file.
+"""
 
 from __future__ import annotations
 
@@ -15,29 +20,24 @@ from domain.coupons.policy import (
     BirthdayPolicy,
     CouponTemplate,
     ExchangeReward,
-    _birthday,
-    _coupon_templates,
-    _exchange,
+    coupon_policy_from_mapping,
 )
-from domain.loyalty.policy import DEFAULT_TIERS, ROUNDING_MODES, PointsPolicy, Tier
-from domain.messaging.policy import DeliveryPolicy, _delivery
+from domain.loyalty.policy import (
+    DEFAULT_TIERS,
+    ROUNDING_MODES,
+    PointsPolicy,
+    Tier,
+    loyalty_policy_from_mapping,
+)
+from domain.members.policy import DEFAULT_FAQ, faq_policy_from_mapping
+
+# FaqEntry lives with the FAQ section; it is re-exported here, where Policy names it.
+from domain.members.policy import FaqEntry as FaqEntry
+from domain.messaging.policy import DeliveryPolicy, delivery_policy_from_mapping
 from domain.shared.errors import PolicyError
-from domain.shared.policy_values import _decimal, _int, _not_negative, _table
+from domain.shared.policy_values import section, whole_number
 from domain.surveys.policy import SurveyPolicy, survey_policy_from_mapping
 from domain.tickets.policy import TicketPolicy, ticket_policy_from_mapping
-
-
-@dataclass(frozen=True)
-class FaqEntry:
-    """A canned answer with the questions it answers, in both languages."""
-
-    key: str
-    questions: tuple[str, ...]
-    answer_en: str
-    answer_zh: str
-
-    def answer(self, lang: str) -> str:
-        return self.answer_zh if lang == "zh" else self.answer_en
 
 
 @dataclass(frozen=True)
@@ -98,124 +98,45 @@ class Policy:
         raw = amount * self.points.per_currency_unit * multiplier
         return int(raw.quantize(Decimal(1), rounding=ROUNDING_MODES[self.points.rounding]))
 
-DEFAULT_FAQ = (
-    FaqEntry(
-        "hours",
-        (
-            "store hours",
-            "opening hours",
-            "when are you open",
-            "what time do you close",
-            "营业时间",
-            "几点开门",
-            "几点关门",
-        ),
-        "Our stores are open every day from 8:00 to 22:00.",
-        "我们的门店每天 8:00 至 22:00 营业。",
-    ),
-    FaqEntry(
-        "returns",
-        ("returns", "return policy", "refund", "can i return", "退货", "退款", "怎么退货"),
-        "Unopened goods can be returned within 7 days with the receipt; fresh food within 24 "
-        "hours. Points earned on the purchase are taken back.",
-        "未拆封商品凭小票 7 天内可退，生鲜 24 小时内可退。该笔消费所得积分将被扣回。",
-    ),
-    FaqEntry(
-        "how_points",
-        (
-            "how do points work",
-            "how to earn points",
-            "earn points",
-            "积分怎么算",
-            "积分规则",
-            "怎么赚积分",
-        ),
-        "You earn points on every purchase when you show your member number or phone at the "
-        "till. Higher tiers earn more, and points expire 12 months after they were earned.",
-        "结账时出示会员号或手机号，每笔消费都可获得积分。"
-        "等级越高积分越多，积分在获得 12 个月后过期。",
-    ),
-)
-
 
 def policy_from_mapping(data: Mapping[str, Any]) -> Policy:
-    """Build a Policy from parsed TOML; raise PolicyError naming the key that is wrong."""
-    points_raw = dict(_table(data.get("points", {}), "points"))
-    rounding = str(points_raw.get("rounding", "floor"))
-    if rounding not in ROUNDING_MODES:
-        raise PolicyError(f"points.rounding must be one of floor, round, ceil, not {rounding!r}")
-    # A word where a number belongs must be a PolicyError naming the key, not a traceback;
-    # a negative rate or multiplier would make a purchase cost points.
-    points = PointsPolicy(
-        per_currency_unit=_not_negative(
-            points_raw.get("per_currency_unit", 1), "points.per_currency_unit"
+    """Build a Policy from parsed TOML; raise PolicyError naming the key that is wrong.
+
+    Each feature parser is given the table its keys are in: loyalty ([points], [[tiers]]),
+    the FAQ ([[faq]], faq_min_score) and coupons ([coupons], [birthday]) read the top of the
+    file, delivery, tickets and surveys their own table.
+    """
+    loyalty = loyalty_policy_from_mapping(data)
+    faq = faq_policy_from_mapping(data)
+    coupons = coupon_policy_from_mapping(data)
+    tickets = ticket_policy_from_mapping(section(data, "tickets"))
+    return Policy(
+        chain_name=str(data.get("chain_name", Policy.chain_name)),
+        timezone=_timezone(data.get("timezone", Policy.timezone)),
+        default_region=str(data.get("default_region", Policy.default_region)),
+        currency=str(data.get("currency", Policy.currency)),
+        points=loyalty.points,
+        tiers=loyalty.tiers,
+        faq=faq.entries,
+        faq_min_score=faq.min_score,
+        max_text_length=whole_number(
+            data.get("max_text_length", Policy.max_text_length), "max_text_length", 1
         ),
-        rounding=rounding,
-        expiry_months=_int(points_raw.get("expiry_months", 12), "points.expiry_months", 1),
-        expiring_soon_days=_int(
-            points_raw.get("expiring_soon_days", 30), "points.expiring_soon_days", 0
+        coupon_templates=coupons.templates,
+        exchange=coupons.exchange,
+        birthday=coupons.birthday,
+        delivery=delivery_policy_from_mapping(section(data, "delivery")),
+        tickets=tickets,
+        surveys=survey_policy_from_mapping(
+            section(data, "surveys"), ticket_categories=[c.key for c in tickets.categories]
         ),
     )
-    tiers: list[Tier] = []
-    for i, raw in enumerate(data.get("tiers", [])):
-        where = f"tiers[{i}]"
-        if "key" not in raw:
-            raise PolicyError(f"{where} needs a key")
-        tiers.append(
-            Tier(
-                key=str(raw["key"]),
-                threshold=_decimal(raw.get("threshold", 0), f"{where}.threshold"),
-                multiplier=_not_negative(raw.get("multiplier", 1), f"{where}.multiplier"),
-                name_en=str(raw.get("name_en", raw["key"])),
-                name_zh=str(raw.get("name_zh", raw.get("name_en", raw["key"]))),
-            )
-        )
-    if tiers:
-        if tiers[0].threshold != 0:
-            raise PolicyError("the first tier must have threshold 0 so every member has a tier")
-        if any(a.threshold >= b.threshold for a, b in zip(tiers, tiers[1:], strict=False)):
-            raise PolicyError("tiers must be listed with strictly rising thresholds")
-    faq = tuple(
-        FaqEntry(
-            key=str(raw.get("key", f"faq{i}")),
-            questions=tuple(str(q) for q in raw.get("questions", [])),
-            answer_en=str(raw.get("answer_en", "")),
-            answer_zh=str(raw.get("answer_zh", raw.get("answer_en", ""))),
-        )
-        for i, raw in enumerate(data.get("faq", []))
-    )
-    tz = str(data.get("timezone", "Asia/Shanghai"))
+
+
+def _timezone(value: Any) -> str:
+    tz = str(value)
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise PolicyError(f"timezone {tz!r} is not a known IANA time zone") from exc
-    templates = _coupon_templates(data.get("coupons", {}))
-    tickets = ticket_policy_from_mapping(_table(data.get("tickets", {}), "tickets"))
-    return Policy(
-        chain_name=str(data.get("chain_name", Policy.chain_name)),
-        timezone=tz,
-        default_region=str(data.get("default_region", "CN")),
-        currency=str(data.get("currency", "CNY")),
-        points=points,
-        tiers=tuple(tiers),
-        faq=faq or DEFAULT_FAQ,
-        faq_min_score=float(data.get("faq_min_score", 80.0)),
-        max_text_length=_int(data.get("max_text_length", 1000), "max_text_length", 1),
-        coupon_templates=templates,
-        exchange=_exchange(data.get("coupons", {}), templates),
-        birthday=_birthday(data.get("birthday", {}), templates),
-        delivery=_delivery(data.get("delivery", {})),
-        tickets=tickets,
-        surveys=_surveys(data.get("surveys", {}), tickets),
-    )
-
-
-def _surveys(raw: Any, tickets: TicketPolicy) -> SurveyPolicy:
-    surveys = survey_policy_from_mapping(_table(raw, "surveys"))
-    if surveys.recovery and tickets.category(surveys.recovery_category) is None:
-        known = ", ".join(c.key for c in tickets.categories)
-        raise PolicyError(
-            f"surveys.recovery_category {surveys.recovery_category!r} is not a ticket "
-            f"category ({known})"
-        )
-    return surveys
+    return tz

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from domain.shared.errors import PolicyError
+from domain.shared.policy_values import is_short_key, number, table, whole_number
 from domain.surveys.model import SurveyKind
 
 
@@ -101,11 +101,15 @@ class SurveyPolicy:
         return self.referral_link.format(bot=bot, member_no=member_no)
 
 
-_KEY = re.compile(r"[a-z][a-z0-9_]{0,23}")
+def survey_policy_from_mapping(
+    data: Mapping[str, Any], ticket_categories: Sequence[str] | None = None
+) -> SurveyPolicy:
+    """Read [surveys] of the policy file; raise PolicyError naming the key that is wrong.
 
-
-def survey_policy_from_mapping(data: Mapping[str, Any]) -> SurveyPolicy:
-    """Read [surveys] of the policy file; raise PolicyError naming the key that is wrong."""
+    `data` is the [surveys] table itself. `ticket_categories` are the keys of the complaint
+    categories the call-back ticket may be filed in (recovery_category must be one of them
+    while recovery is on); None when the section is read on its own, without that check.
+    """
     default = SurveyPolicy()
     surveys = _definitions(data.get("definitions"), default.surveys)
     keys = {s.key for s in surveys}
@@ -117,15 +121,31 @@ def survey_policy_from_mapping(data: Mapping[str, Any]) -> SurveyPolicy:
                 f"surveys.{name} names the survey {value!r}, which is not among "
                 f"[surveys.definitions] ({', '.join(sorted(keys))}); use \"\" for none"
             )
-    percent = _number(data, "purchase_sample_percent", default.purchase_sample_percent)
+    percent = number(
+        data.get("purchase_sample_percent", default.purchase_sample_percent),
+        "surveys.purchase_sample_percent",
+    )
     if not 0 <= percent <= 100:
         raise PolicyError("surveys.purchase_sample_percent must be between 0 and 100")
-    delay = _number(data, "purchase_delay_hours", default.purchase_delay_hours)
-    max_age = _number(data, "purchase_max_age_hours", default.purchase_max_age_hours)
+    delay = number(
+        data.get("purchase_delay_hours", default.purchase_delay_hours),
+        "surveys.purchase_delay_hours",
+    )
+    max_age = number(
+        data.get("purchase_max_age_hours", default.purchase_max_age_hours),
+        "surveys.purchase_max_age_hours",
+    )
     if delay < 0 or max_age <= delay:
         raise PolicyError(
             "surveys.purchase_delay_hours must be 0 or more and below "
             "surveys.purchase_max_age_hours"
+        )
+    recovery = bool(data.get("recovery", default.recovery))
+    recovery_category = str(data.get("recovery_category", default.recovery_category))
+    if recovery and ticket_categories is not None and recovery_category not in ticket_categories:
+        raise PolicyError(
+            f"surveys.recovery_category {recovery_category!r} is not a ticket "
+            f"category ({', '.join(ticket_categories)})"
         )
     kind = str(data.get("message_kind", default.message_kind))
     if kind not in MESSAGE_KINDS:
@@ -144,11 +164,15 @@ def survey_policy_from_mapping(data: Mapping[str, Any]) -> SurveyPolicy:
         purchase_delay_hours=delay,
         purchase_max_age_hours=max_age,
         after_ticket=after_ticket,
-        min_days_between=_whole(data, "min_days_between", default.min_days_between, 0),
-        expire_days=_whole(data, "expire_days", default.expire_days, 1),
+        min_days_between=whole_number(
+            data.get("min_days_between", default.min_days_between), "surveys.min_days_between", 0
+        ),
+        expire_days=whole_number(
+            data.get("expire_days", default.expire_days), "surveys.expire_days", 1
+        ),
         message_kind=kind,
-        recovery=bool(data.get("recovery", default.recovery)),
-        recovery_category=str(data.get("recovery_category", default.recovery_category)),
+        recovery=recovery,
+        recovery_category=recovery_category,
         referral=bool(data.get("referral", default.referral)),
         referral_link=link,
         bot_username=str(data.get("bot_username", default.bot_username)).lstrip("@"),
@@ -163,11 +187,10 @@ def _definitions(
     if not isinstance(raw, Mapping):
         raise PolicyError("surveys.definitions must be tables such as [surveys.definitions.nps]")
     found = []
-    for key, spec in raw.items():
+    for key, raw_spec in raw.items():
         where = f"surveys.definitions.{key}"
-        if not isinstance(spec, Mapping):
-            raise PolicyError(f"{where} must be a table")
-        if not _KEY.fullmatch(str(key)):
+        spec = table(raw_spec, where)
+        if not is_short_key(str(key)):
             raise PolicyError(f"{where}: the key must be 1-24 lower-case letters, digits or _")
         try:
             kind = SurveyKind(str(spec.get("kind", "")))
@@ -200,22 +223,3 @@ def _check_placeholders(text: str, where: str) -> None:
         raise PolicyError(
             f"{where} may use only {{store}}, {{chain}} and {{ticket}}: {text!r}"
         ) from exc
-
-
-def _number(data: Mapping[str, Any], name: str, default: float) -> float:
-    value = data.get(name, default)
-    try:
-        return float(value)
-    except (TypeError, ValueError) as exc:
-        raise PolicyError(f"surveys.{name} must be a number, not {value!r}") from exc
-
-
-def _whole(data: Mapping[str, Any], name: str, default: int, minimum: int) -> int:
-    value = data.get(name, default)
-    try:
-        number = int(value)
-    except (TypeError, ValueError) as exc:
-        raise PolicyError(f"surveys.{name} must be a whole number, not {value!r}") from exc
-    if number < minimum:
-        raise PolicyError(f"surveys.{name} must be at least {minimum}, not {number}")
-    return number

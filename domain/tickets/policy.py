@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from domain.shared.errors import PolicyError
+from domain.shared.policy_values import (
+    array_of_tables,
+    is_short_key,
+    key_of,
+    number,
+    table,
+    whole_number,
+)
 from domain.tickets.model import Priority
 
 
@@ -96,39 +103,37 @@ class TicketPolicy:
 
 
 def ticket_policy_from_mapping(data: Mapping[str, Any]) -> TicketPolicy:
-    """Read [tickets] of the policy file; raise PolicyError naming the key that is wrong."""
+    """Read [tickets] of the policy file; raise PolicyError naming the key that is wrong.
+
+    `data` is the [tickets] table itself.
+    """
     default = TicketPolicy()
     categories = tuple(
-        TicketCategory(
-            key=str(raw["key"]),
-            name_en=str(raw.get("name_en", raw["key"])),
-            name_zh=str(raw.get("name_zh", raw.get("name_en", raw["key"]))),
-            priority=_priority(raw.get("priority", "normal"), f"tickets.categories[{i}]"),
+        _category(spec, f"tickets.categories[{i}]")
+        for i, spec in enumerate(
+            array_of_tables(data.get("categories", []), "tickets.categories")
         )
-        for i, raw in enumerate(data.get("categories", []))
-        if _has_key(raw, f"tickets.categories[{i}]")
     )
     sla = dict(DEFAULT_SLA)
-    for name, raw in dict(data.get("sla", {})).items():
+    for name, raw in table(data.get("sla", {}), "tickets.sla").items():
         sla[_priority(name, "tickets.sla")] = _sla(raw, f"tickets.sla.{name}")
     category_sla = {
         str(name): _sla(raw, f"tickets.category_sla.{name}")
-        for name, raw in dict(data.get("category_sla", {})).items()
+        for name, raw in table(data.get("category_sla", {}), "tickets.category_sla").items()
     }
     canned = tuple(
-        CannedReply(str(raw["key"]), str(raw.get("text_en", "")),
-                    str(raw.get("text_zh", raw.get("text_en", ""))))
-        for i, raw in enumerate(data.get("canned_replies", []))
-        if _has_key(raw, f"tickets.canned_replies[{i}]")
+        _canned_reply(spec, f"tickets.canned_replies[{i}]")
+        for i, spec in enumerate(
+            array_of_tables(data.get("canned_replies", []), "tickets.canned_replies")
+        )
     )
-    share = float(data.get("reminder_share", default.reminder_share))
+    share = number(data.get("reminder_share", default.reminder_share), "tickets.reminder_share")
     if not 0 < share < 1:
         raise PolicyError("tickets.reminder_share must be between 0 and 1, such as 0.8")
     for kind, keys in (("categories", [c.key for c in categories]),
                        ("canned_replies", [c.key for c in canned])):
         for key in keys:
-            # Keys travel in button data, which Telegram limits to 64 bytes.
-            if not _KEY.fullmatch(key):
+            if not is_short_key(key):
                 raise PolicyError(
                     f"tickets.{kind}: key {key!r} must be 1-24 lower-case letters, digits or _"
                 )
@@ -158,13 +163,20 @@ def ticket_policy_from_mapping(data: Mapping[str, Any]) -> TicketPolicy:
     )
 
 
-_KEY = re.compile(r"[a-z0-9_]{1,24}")
+def _category(spec: Mapping[str, Any], where: str) -> TicketCategory:
+    key = key_of(spec, where)
+    name_en = str(spec.get("name_en", key))
+    return TicketCategory(
+        key=key,
+        name_en=name_en,
+        name_zh=str(spec.get("name_zh", name_en)),
+        priority=_priority(spec.get("priority", "normal"), where),
+    )
 
 
-def _has_key(raw: Mapping[str, Any], where: str) -> bool:
-    if "key" not in raw:
-        raise PolicyError(f"{where} needs a key")
-    return True
+def _canned_reply(spec: Mapping[str, Any], where: str) -> CannedReply:
+    text_en = str(spec.get("text_en", ""))
+    return CannedReply(key_of(spec, where), text_en, str(spec.get("text_zh", text_en)))
 
 
 def _priority(raw: Any, where: str) -> Priority:
@@ -185,7 +197,7 @@ def _sla(raw: Mapping[str, Any], where: str) -> SlaHours:
 
 
 def _days(data: Mapping[str, Any], name: str, default: int) -> int:
-    value = int(data.get(name, default))
-    if value < 1:
+    days = whole_number(data.get(name, default), f"tickets.{name}")
+    if days < 1:
         raise PolicyError(f"tickets.{name} must be at least 1 day")
-    return value
+    return days

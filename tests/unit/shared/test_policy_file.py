@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import tomllib
 from decimal import Decimal
 
 import pytest
 
+from domain.coupons.policy import coupon_policy_from_mapping
+from domain.loyalty.policy import LoyaltyPolicy, loyalty_policy_from_mapping
+from domain.members.policy import faq_policy_from_mapping
+from domain.messaging.policy import delivery_policy_from_mapping
 from domain.shared.errors import PolicyError
 from domain.shared.policy import Policy, policy_from_mapping
+from domain.shared.policy_values import (
+    decimal_number,
+    is_short_key,
+    key_of,
+    non_negative_decimal,
+    number,
+    positive_number,
+    section,
+    whole_number,
+)
+from tests.support.paths import POLICY_TEMPLATE
 
 
 def test_an_empty_policy_file_runs_the_demo_rules() -> None:
@@ -77,3 +93,66 @@ def test_regression_a_word_where_a_number_belongs_is_a_policy_error_not_a_crash(
     # int("twelve") used to escape as a bare ValueError, which the CLI showed as a traceback.
     with pytest.raises(PolicyError):
         policy_from_mapping({"points": {"expiring_soon_days": "soon"}})
+
+
+def test_the_commented_policy_file_parses_to_every_default() -> None:
+    data = tomllib.loads(POLICY_TEMPLATE.read_text(encoding="utf-8"))
+    assert policy_from_mapping(data) == Policy()
+
+
+def test_each_feature_parses_its_own_section() -> None:
+    data = {
+        "points": {"per_currency_unit": 2},
+        "faq": [{"key": "parking", "questions": ["parking"], "answer_en": "Free for 2 hours."}],
+        "faq_min_score": 90,
+        "birthday": {"template": ""},
+    }
+    assert loyalty_policy_from_mapping(data).points.per_currency_unit == Decimal("2")
+    assert loyalty_policy_from_mapping({}) == LoyaltyPolicy()
+    faq = faq_policy_from_mapping(data)
+    assert [e.key for e in faq.entries] == ["parking"] and faq.min_score == 90
+    assert faq.entries[0].answer("zh") == "Free for 2 hours."  # falls back to English
+    assert coupon_policy_from_mapping(data).birthday.template == ""
+    assert delivery_policy_from_mapping({"max_attempts": 3}).max_attempts == 3
+    policy = policy_from_mapping(data)
+    assert policy.points.per_currency_unit == Decimal("2") and policy.faq == faq.entries
+    assert policy.birthday.template == ""
+
+
+@pytest.mark.parametrize(
+    ("data", "named"),
+    [
+        ({"tiers": {"key": "gold"}}, "tiers must be a list of [[tiers]] tables"),
+        ({"tiers": ["gold"]}, "tiers[0] must be a table"),
+        ({"faq": [{"key": "x"}, "hours?"]}, "faq[1] must be a table"),
+        ({"faq_min_score": "high"}, "faq_min_score must be a number"),
+        ({"tickets": {"reopen_days": "a week"}}, "tickets.reopen_days must be a whole number"),
+        ({"tickets": {"reminder_share": "most"}}, "tickets.reminder_share must be a number"),
+        ({"tickets": {"sla": "fast"}}, "tickets.sla must be a table"),
+        ({"surveys": {"definitions": {"x": "?"}}}, "surveys.definitions.x must be a table"),
+        ({"delivery": "fast"}, "delivery must be a table"),
+    ],
+)
+def test_regression_a_wrong_shape_is_named_not_a_crash(data: dict, named: str) -> None:
+    # A word or a list where a table or number belongs used to escape as ValueError,
+    # AttributeError or a misleading "needs a key".
+    with pytest.raises(PolicyError) as refused:
+        policy_from_mapping(data)
+    assert named in str(refused.value)
+
+
+def test_the_value_readers_name_the_key_and_the_value() -> None:
+    with pytest.raises(PolicyError, match=r"^a\.b must be a whole number, not 'x'$"):
+        whole_number("x", "a.b")
+    with pytest.raises(PolicyError, match=r"^a\.b must be at least 1, not 0$"):
+        whole_number(0, "a.b", 1)
+    with pytest.raises(PolicyError, match=r"^a\.b must be above 0, not 0\.0$"):
+        positive_number(0, "a.b")
+    with pytest.raises(PolicyError, match="a.b must be a number of 0 or more"):
+        non_negative_decimal("-1", "a.b")
+    with pytest.raises(PolicyError, match=r"^a\[2\] needs a key$"):
+        key_of({}, "a[2]")
+    assert section({}, "tickets") == {}
+    assert decimal_number("1.25", "a") == Decimal("1.25") and number("0.5", "a") == 0.5
+    assert is_short_key("fresh_food_2") and not is_short_key("Fresh") and not is_short_key("")
+    assert not is_short_key("k" * 25)
