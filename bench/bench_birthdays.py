@@ -36,8 +36,7 @@ from bot.bootstrap import App, build_app
 from bot.config import Settings
 from domain.coupons.rules import birthday_mds
 from domain.members.model import Store
-from storage.coupons.repository import birthday_query
-from storage.members.repository import member_from_row
+from storage.members.repository import birthday_query, member_from_row
 from storage.members.tables import members
 
 DAY = date(2027, 2, 28)  # a busy day: not a leap year, so 29 February's birthdays come too
@@ -138,7 +137,7 @@ async def measure(app: App, shanghai: list[int]) -> list[tuple[str, float, float
 
     async def indexed() -> int:
         async with app.uow_factory() as uow:
-            return len(await uow.coupons.members_born_on(birthday_mds(DAY), shanghai, True))
+            return len(await uow.members.born_on(birthday_mds(DAY), shanghai, True))
 
     async def scanned() -> int:
         async with app.engine.connect() as conn:

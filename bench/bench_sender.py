@@ -25,7 +25,7 @@ from bot.bootstrap import build_app, build_messenger, build_sender
 from bot.config import Settings
 from domain.messaging.model import MessageKind, OutboxMessage
 from domain.messaging.policy import DeliveryPolicy
-from domain.messaging.services import queue_message
+from domain.shared.outbox import queue_message
 from domain.shared.policy import Policy
 from tests.support.standin import TOKEN, BotApiStandIn
 

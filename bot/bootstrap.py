@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import ConfigError, Settings
 from domain.shared.clock import Clock, SystemClock
+from domain.shared.events import EventBus
+from domain.surveys import services as surveys
+from domain.surveys.events import SurveyAnswered, SurveyCommented
+from domain.tickets import services as tickets
+from domain.tickets.events import RecoveryTicketOpened, TicketClosed
+from domain.tickets.model import Desk
 from handlers.coupons.member import router as coupons_router
 from handlers.engine import Conversation
 from handlers.i18n import Translator
@@ -26,6 +32,7 @@ if TYPE_CHECKING:
     from bot.telegram.aiogram import AiogramMessenger
     from bot.telegram.ptb import PtbMessenger
     from domain.shared.policy import Policy
+    from domain.shared.ports import UnitOfWork
     from scheduler.registry import JobContext
     from scheduler.sender import OutboxSender
     from scheduler.service import DeliveryService
@@ -51,7 +58,6 @@ class App:
     clock: Clock
     translator: Translator
     conversation: Conversation
-    extras: dict[str, Any] = field(default_factory=dict)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -69,7 +75,8 @@ async def build_app(
     engine = create_engine(settings.database_url)
     if migrate:
         await upgrade(engine)
-    uow_factory = SqlUnitOfWorkFactory(engine)
+    bus = EventBus()
+    uow_factory = SqlUnitOfWorkFactory(engine, bus)
     clock = clock or SystemClock()
     translator = Translator()
     deps = Deps(
@@ -77,10 +84,37 @@ async def build_app(
         policy=policy,
         clock=clock,
         translator=translator,
-        extras={"staff_chat_id": settings.staff_chat_id, "admin_ids": settings.admin_ids},
+        desk=Desk.from_settings(settings.staff_chat_id, settings.admin_ids),
     )
     conversation = Conversation(deps, feature_routers())
-    return App(settings, policy, engine, uow_factory, clock, translator, conversation)
+    app = App(settings, policy, engine, uow_factory, clock, translator, conversation)
+    wire_events(bus, app)
+    return app
+
+
+def wire_events(bus: EventBus, app: App) -> None:
+    """Which feature reacts to which other feature's events, in the same transaction.
+
+    Handlers read the policy and the desk when they run, so what is swapped on the running app
+    (tests, a future reload) is what they apply.
+    """
+
+    def desk() -> Desk:
+        return app.conversation.deps.desk
+
+    async def ticket_closed(uow: UnitOfWork, event: TicketClosed) -> None:
+        await surveys.when_ticket_closed(uow, event, policy=app.policy)
+
+    async def survey_answered(uow: UnitOfWork, event: SurveyAnswered) -> None:
+        await tickets.when_survey_answered(uow, event, policy=app.policy, desk=desk())
+
+    async def survey_commented(uow: UnitOfWork, event: SurveyCommented) -> None:
+        await tickets.when_survey_commented(uow, event, policy=app.policy, desk=desk())
+
+    bus.subscribe(TicketClosed, ticket_closed)
+    bus.subscribe(RecoveryTicketOpened, surveys.when_recovery_ticket_opened)
+    bus.subscribe(SurveyAnswered, survey_answered)
+    bus.subscribe(SurveyCommented, survey_commented)
 
 
 # -- delivery: the messenger, the sender, the scheduler ---------------------------------------
@@ -109,12 +143,15 @@ def build_sender(app: App, messenger: Any, **options: Any) -> OutboxSender:
 
 def job_context(app: App, sender: OutboxSender | None = None) -> JobContext:
     from bot.charts import MatplotlibCharts  # matplotlib loads only for the jobs
-    from domain.tickets.model import Desk
     from scheduler.registry import JobContext
 
-    desk = Desk.from_settings(app.settings.staff_chat_id, app.settings.admin_ids)
     return JobContext(
-        app.uow_factory, app.policy, app.clock, sender, desk, charts=MatplotlibCharts()
+        app.uow_factory,
+        app.policy,
+        app.clock,
+        sender,
+        app.conversation.deps.desk,
+        charts=MatplotlibCharts(),
     )
 
 

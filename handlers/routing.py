@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from domain.tickets.model import Desk
 from handlers.types import Button, Inbound, Outcome, Reply
 
 if TYPE_CHECKING:
@@ -25,7 +26,10 @@ class Deps:
     policy: Policy
     clock: Clock
     translator: Translator
-    extras: dict[str, Any] = field(default_factory=dict)  # feature services (staff chat id...)
+    # The staff group and the admins of ADMIN_IDS, from the settings.
+    desk: Desk = field(default_factory=Desk)
+    # The bot's @name once the messenger has told it (the surveys' referral link names it).
+    bot_username: str | None = None
 
 
 @dataclass

@@ -1,10 +1,11 @@
-"""The scheduled jobs: top-level async functions with deterministic ids, run by APScheduler.
+"""The job registry: every scheduled job's spec, the context jobs run in, and their records.
 
-A persistent job store keeps a job as a reference to its function ("scheduler.jobs.coupons:...")
-and
-its arguments, so a job is a plain function taking plain values; what it works with (database,
-policy, clock) comes from the context the running service installed. Every run is recorded in
-`job_runs` (started, finished, ok, result) for `retailbot jobs list`.
+Jobs live in scheduler/jobs/<feature>.py, each module listing its own specs. A persistent job
+store keeps a job as a reference to its function ("scheduler.jobs.coupons:birthday_coupons")
+and its arguments, so a job is a plain function taking plain values; what it works with
+(database, policy, clock) comes from the context the running service installed. Every run is
+recorded in `job_runs` (started, finished, ok, result) for `retailbot jobs list`. Jobs that work
+in batches commit through scheduler/batches.py; the use cases they call never commit.
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.schema import Table
 
+DELIVERY_CHANNEL = "telegram"  # the only channel with a messenger that can write first
+MAX_ERROR = 500  # characters of an error kept on a row
 CHUNK = 500  # keeps IN (...) lists and executemany batches under every driver's limits
 
 

@@ -7,6 +7,7 @@ from types import TracebackType
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from domain.shared.events import NO_HANDLERS, Event, EventBus
 from storage.coupons.repository import SqlCouponRepository
 from storage.jobs.repository import SqlJobRepository
 from storage.loyalty.repository import SqlLedgerRepository, SqlReceiptRepository
@@ -41,9 +42,26 @@ class SqlUnitOfWork:
     audit: SqlAuditRepository
     surveys: SqlSurveyRepository
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, bus: EventBus = NO_HANDLERS) -> None:
         self.engine = engine
+        self.bus = bus
         self._conn: AsyncConnection | None = None
+        self._recorded: list[Event] = []
+        self._depth = 0
+
+    @property
+    def recorded(self) -> list[Event]:
+        return list(self._recorded)
+
+    async def record(self, event: Event) -> None:
+        """Keep the event and let its handlers react now, inside this transaction."""
+        self.connection  # noqa: B018 - events belong to an open transaction
+        self._recorded.append(event)
+        self._depth += 1
+        try:
+            await self.bus.dispatch(self, event, self._depth)
+        finally:
+            self._depth -= 1
 
     @property
     def connection(self) -> AsyncConnection:
@@ -55,6 +73,7 @@ class SqlUnitOfWork:
         conn = await self.engine.connect()
         await conn.begin()
         self._conn = conn
+        self._recorded = []
         self.stores = SqlStoreRepository(conn)
         self.members = SqlMemberRepository(conn)
         self.chat_users = SqlChatUserRepository(conn)
@@ -92,10 +111,11 @@ class SqlUnitOfWork:
 
 
 class SqlUnitOfWorkFactory:
-    """Makes a fresh unit of work per use case, over one shared engine."""
+    """Makes a fresh unit of work per use case, over one shared engine and one event bus."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, bus: EventBus = NO_HANDLERS) -> None:
         self.engine = engine
+        self.bus = bus
 
     def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine)
+        return SqlUnitOfWork(self.engine, self.bus)

@@ -20,8 +20,9 @@ def remember_bot_username(conversation: Any, username: str | None) -> None:
     """Tell the conversation the bot's @name once Telegram has said it (the surveys' referral
     link names the bot); a conversation without dependencies (a test double) is left alone."""
     deps = getattr(conversation, "deps", None)
-    if deps is not None and username:
-        deps.extras.setdefault("bot_username", username)
+    # A name already set (by a test, or an earlier start) is kept.
+    if deps is not None and username and getattr(deps, "bot_username", None) is None:
+        deps.bot_username = username
 
 
 def parse_command(text: str, bot_username: str | None) -> tuple[str, str] | None:

@@ -31,16 +31,15 @@ from domain.coupons.rules import (
 )
 from domain.coupons.services import issue_coupon
 from domain.messaging.model import MessageKind, OutboxMessage
-from domain.messaging.services import queue_message
+from domain.shared.outbox import queue_message
 
 if TYPE_CHECKING:
     from domain.coupons.model import Coupon
     from domain.members.model import Member
     from domain.shared.policy import Policy
-    from domain.shared.ports import UnitOfWork, UnitOfWorkFactory
+    from domain.shared.ports import UnitOfWork
 
 JOB = "birthday-coupons"
-BATCH = 500  # members per transaction: short transactions, bounded memory at any scale
 
 
 @dataclass
@@ -61,59 +60,61 @@ class BirthdayRun:
         )
 
 
-async def zones(uow_factory: UnitOfWorkFactory, policy: Policy) -> dict[str, list[int]]:
-    """Store ids per time zone; the chain's zone is always there (for members without a store)."""
-    async with uow_factory() as uow:
-        stores = await uow.stores.list()
-    found: dict[str, list[int]] = {policy.timezone: []}
-    for store in stores:
-        if store.id is not None:
-            found.setdefault(store.timezone, []).append(store.id)
-    return found
+@dataclass(frozen=True)
+class BirthdayDay:
+    """One local day of one time zone whose gifts are due: the job's unit of work."""
+
+    timezone: str
+    day: date
+    store_ids: tuple[int, ...]
+    unassigned: bool  # members without a home store celebrate in the chain's zone
+
+    @property
+    def mark(self) -> str:
+        return f"{self.timezone}:{self.day.isoformat()}"
 
 
-async def issue_birthday_gifts(
-    uow_factory: UnitOfWorkFactory, policy: Policy, now: datetime
-) -> BirthdayRun:
-    """Issue the coupons and queue the greetings due by `now` in every zone (see module doc)."""
-    run = BirthdayRun()
+async def due_birthday_days(uow: UnitOfWork, policy: Policy, now: datetime) -> list[BirthdayDay]:
+    """The zone-days whose gifts are due by `now` and not yet done, oldest first per zone."""
     if not policy.birthday.template:
-        return run
-    for tz, store_ids in (await zones(uow_factory, policy)).items():
-        days = due_days(now, tz, policy)
-        marks = {day: f"{tz}:{day.isoformat()}" for day in days}
-        async with uow_factory() as uow:
-            done = await uow.jobs.done(JOB, marks.values())
-        for day in days:
-            if marks[day] in done:
-                continue
-            await _one_day(uow_factory, policy, tz, store_ids, day, now, run)
-            async with uow_factory() as uow:
-                await uow.jobs.mark_done(JOB, marks[day], now)
-                await uow.commit()
-            run.days.append(f"{tz} {day.isoformat()}")
-    return run
+        return []
+    zones: dict[str, list[int]] = {policy.timezone: []}
+    for store in await uow.stores.list():
+        if store.id is not None:
+            zones.setdefault(store.timezone, []).append(store.id)
+    due = [
+        BirthdayDay(tz, day, tuple(ids), tz == policy.timezone)
+        for tz, ids in zones.items()
+        for day in due_days(now, tz, policy)
+    ]
+    done = await uow.jobs.done(JOB, [d.mark for d in due])
+    return [d for d in due if d.mark not in done]
 
 
-async def _one_day(
-    uow_factory: UnitOfWorkFactory,
+async def members_of_day(uow: UnitOfWork, day: BirthdayDay) -> list[Member]:
+    """Whose birthday it is on that zone-day (an indexed lookup)."""
+    return await uow.members.born_on(
+        birthday_mds(day.day), day.store_ids, unassigned=day.unassigned
+    )
+
+
+async def gift_members(
+    uow: UnitOfWork,
     policy: Policy,
-    tz: str,
-    store_ids: list[int],
-    day: date,
+    day: BirthdayDay,
+    members: Sequence[Member],
     now: datetime,
     run: BirthdayRun,
 ) -> None:
-    async with uow_factory() as uow:
-        members = await uow.coupons.members_born_on(
-            birthday_mds(day), store_ids, unassigned=tz == policy.timezone
-        )
+    """Issue the birthday coupon to each of `members` and queue their greetings."""
     run.members += len(members)
-    for start in range(0, len(members), BATCH):
-        batch = members[start : start + BATCH]
-        async with uow_factory() as uow:
-            await _gift_batch(uow, policy, tz, day, batch, now, run)
-            await uow.commit()
+    await _gift_batch(uow, policy, day.timezone, day.day, members, now, run)
+
+
+async def finish_day(uow: UnitOfWork, day: BirthdayDay, now: datetime, run: BirthdayRun) -> None:
+    """Mark a zone-day done: later runs look at it no more."""
+    await uow.jobs.mark_done(JOB, day.mark, now)
+    run.days.append(f"{day.timezone} {day.day.isoformat()}")
 
 
 async def _gift_batch(
@@ -139,7 +140,7 @@ async def _gift_batch(
         coupon, new = await issue_coupon(work, policy, member_id, template.key, source, now)
         held[member_id] = coupon
         run.issued += int(new)
-    chats = await work.outbox.reachable_chats(ids)
+    chats = await work.chat_users.reachable_chats(ids)
     for member in batch:
         if member.id is None or member.opted_out_at is not None or member.id not in chats:
             continue  # the coupon waits in /coupons; only the greeting is not sent

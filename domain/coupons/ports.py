@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # these modules use the unit of work themselves
     from domain.coupons.model import Coupon
-    from domain.members.model import Member
 
 class CouponRepository(Protocol):
     async def get(self, coupon_id: int) -> Coupon | None: ...
@@ -34,11 +33,4 @@ class CouponRepository(Protocol):
     async def mark_reminded(self, coupon_ids: Sequence[int], now: datetime) -> None: ...
     async def hold_member(self, member_id: int) -> None:
         """Lock the member until the transaction ends, so point spending is serialised."""
-        ...
-
-    async def members_born_on(
-        self, birthday_mds: Sequence[int], store_ids: Sequence[int], unassigned: bool
-    ) -> list[Member]:
-        """Members whose birthday (month*100+day) is one of `birthday_mds`, whose home store is
-        one of `store_ids` (or who have none, when `unassigned`): an indexed lookup."""
         ...

@@ -24,8 +24,8 @@ from domain.coupons.rules import (
 )
 from domain.loyalty.model import EntryKind, LedgerEntry, PointsLedger
 from domain.messaging.model import MessageKind, OutboxMessage
-from domain.messaging.services import queue_message
 from domain.shared.errors import DomainError, InsufficientPoints, InvalidInput
+from domain.shared.outbox import queue_message
 
 if TYPE_CHECKING:
     from domain.shared.policy import Policy
@@ -212,7 +212,7 @@ async def expire_and_remind(uow: UnitOfWork, policy: Policy, now: datetime) -> E
     if not due:
         return ExpiryRun(expired, 0)
     member_ids = {c.member_id for c in due}
-    chats = await uow.outbox.reachable_chats(member_ids)
+    chats = await uow.chat_users.reachable_chats(member_ids)
     for coupon in due:
         assert coupon.id is not None
         member = await uow.members.get(coupon.member_id)

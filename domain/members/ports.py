@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from domain.members.model import ChatUser, Member, Store
+    from domain.messaging.model import ChatTarget
 
 
 class StoreRepository(Protocol):
@@ -30,9 +31,22 @@ class MemberRepository(Protocol):
     async def set_tiers(self, tiers: dict[int, tuple[str, Decimal]]) -> None: ...
     async def tiers_of(self, member_ids: Iterable[int]) -> dict[int, str]: ...
     async def count(self) -> int: ...
+    async def born_on(
+        self, birthday_mds: Sequence[int], store_ids: Sequence[int], unassigned: bool
+    ) -> list[Member]:
+        """Members whose birthday (month*100+day) is one of `birthday_mds`, whose home store is
+        one of `store_ids` (or who have none, when `unassigned`): an indexed lookup."""
+        ...
+    async def names(self) -> list[tuple[int, str]]:
+        """(id, name) of every member, for the staff's search by a misspelled name."""
+        ...
+
+
 
 
 class ChatUserRepository(Protocol):
     async def get(self, channel: str, user_id: str) -> ChatUser | None: ...
     async def save(self, chat_user: ChatUser) -> ChatUser: ...
     async def for_member(self, member_id: int) -> list[ChatUser]: ...
+    async def reachable_chats(self, member_ids: Iterable[int]) -> dict[int, ChatTarget]: ...
+

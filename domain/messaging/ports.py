@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # these modules use the unit of work themselves
     from domain.messaging.model import (
-        ChatTarget,
         ChatTopic,
         OutboxMessage,
         OutboxStatus,
@@ -19,7 +18,7 @@ class OutboxRepository(Protocol):
     async def add(self, message: OutboxMessage) -> bool: ...
     async def get(self, message_id: int) -> OutboxMessage | None: ...
     async def get_by_dedupe_key(self, dedupe_key: str) -> OutboxMessage | None: ...
-    async def reachable_chats(self, member_ids: Iterable[int]) -> dict[int, ChatTarget]: ...
+
     async def due(self, now: datetime, limit: int) -> list[OutboxMessage]: ...
     async def recipients(
         self, messages: Sequence[OutboxMessage], now: datetime

@@ -1,4 +1,5 @@
-"""Queueing a proactive message in the caller's transaction."""
+"""Queueing a proactive message in the caller's transaction: the one way every feature speaks
+to members and staff (the sender in scheduler/ delivers it under domain.messaging.rules)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The ports domain needs: repositories, the unit of work, the messenger. storage/ and bot/
-implement them."""
+"""The unit of work, composed of every feature's repositories (each declared in
+domain/<feature>/ports.py); storage/ implements it."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from domain.loyalty.ports import LedgerRepository, ReceiptRepository
     from domain.members.ports import ChatUserRepository, MemberRepository, StoreRepository
     from domain.messaging.ports import OutboxRepository
+    from domain.shared.events import Event
     from domain.staff.ports import StaffRepository
     from domain.surveys.ports import SurveyRepository
     from domain.tickets.ports import AuditRepository, TicketRepository
@@ -45,6 +46,15 @@ class UnitOfWork(Protocol):
     def audit(self) -> AuditRepository: ...
     @property
     def surveys(self) -> SurveyRepository: ...
+
+    @property
+    def recorded(self) -> list[Event]:
+        """The events recorded in this transaction so far, oldest first."""
+        ...
+
+    async def record(self, event: Event) -> None:
+        """Record a domain event; the handlers wired for it react now, in this transaction."""
+        ...
 
     async def __aenter__(self) -> UnitOfWork: ...
     async def __aexit__(

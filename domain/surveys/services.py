@@ -34,8 +34,9 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from domain.messaging.model import MessageKind, OutboxMessage
-from domain.messaging.services import queue_message
 from domain.shared.errors import InvalidInput
+from domain.shared.outbox import queue_message
+from domain.surveys.events import SurveyAnswered, SurveyCommented
 from domain.surveys.model import (
     AnswerCount,
     AnswerOutcome,
@@ -67,15 +68,14 @@ from domain.surveys.rules import (
     weekly_key,
 )
 from domain.surveys.views import StoreBar, TrendPoint
-from domain.tickets.model import TicketRefused
+from domain.tickets.events import RecoveryTicketOpened, TicketClosed
 
 if TYPE_CHECKING:
     from domain.members.model import Member, Store
     from domain.shared.policy import Policy
-    from domain.shared.ports import UnitOfWork, UnitOfWorkFactory
+    from domain.shared.ports import UnitOfWork
     from domain.surveys.policy import SurveyDefinition
     from domain.surveys.ports import SurveyCharts
-    from domain.tickets.model import Desk, Ticket
 
 NO_STORE = "-"  # answers of members without a home store, asked by segment
 TREND_MONTHS = 6
@@ -311,7 +311,6 @@ def _short(text: str) -> str:
 
 log = logging.getLogger(__name__)
 
-INVITE_BATCH = 500  # receipts per transaction in the invitation job
 COMMENT_MAX = 1000
 PURCHASE_CATEGORY = "purchase"
 
@@ -363,7 +362,7 @@ async def _invite(
     """Write the invitation and its outbox row; None when the member has no chat we can reach
     or the dedupe key was used before."""
     assert member.id is not None
-    chats = await uow.outbox.reachable_chats([member.id])
+    chats = await uow.chat_users.reachable_chats([member.id])
     chat = chats.get(member.id)
     if chat is None:
         return None
@@ -404,47 +403,40 @@ async def _invite(
     return invitation
 
 
-async def invite_after_purchases(
-    uow_factory: UnitOfWorkFactory, policy: Policy, now: datetime, *, batch: int = INVITE_BATCH
-) -> InvitationRun:
-    """Invite the members of the sampled receipts that are due by `now` (the job's work).
+async def due_purchase_invitations(
+    uow: UnitOfWork, policy: Policy, now: datetime
+) -> tuple[SurveyDefinition | None, list[ReceiptDue]]:
+    """The survey asked after purchases and the sampled receipts due by `now`, one per member.
 
     A receipt is due `purchase_delay_hours` after it was made and stays due until
     `purchase_max_age_hours`, so a receipt imported late (a nightly file) is still asked about
     while the visit is fresh, and never after. The sample is a hash of the receipt number: the
-    same receipts are picked on every run. Each batch is one short transaction.
+    same receipts are picked on every run.
     """
     rules = policy.surveys
-    run = InvitationRun()
     definition = rules.survey(rules.after_purchase) if rules.after_purchase else None
     if definition is None or rules.purchase_sample_percent <= 0:
-        return run
+        return None, []
     until = now - timedelta(hours=rules.purchase_delay_hours)
     since = now - timedelta(hours=rules.purchase_max_age_hours)
-    async with uow_factory() as uow:
-        recent = await uow.surveys.receipts_between(since, until)
+    recent = await uow.surveys.receipts_between(since, until)
     picked = [r for r in recent if sampled(r.receipt_no, rules.purchase_sample_percent)]
     # One invitation per member per run: the first purchase counts.
     first: dict[int, ReceiptDue] = {}
     for receipt in sorted(picked, key=lambda r: (r.occurred_at, r.receipt_no)):
         first.setdefault(receipt.member_id, receipt)
-    due = list(first.values())
-    for start in range(0, len(due), batch):
-        chunk = due[start : start + batch]
-        async with uow_factory() as uow:
-            part = await _invite_receipts(uow, policy, definition, chunk, now)
-            await uow.commit()
-        run.add(part)
-    return run
+    return definition, list(first.values())
 
 
-async def _invite_receipts(
+async def invite_receipts(
     uow: UnitOfWork,
     policy: Policy,
     definition: SurveyDefinition,
     receipts: Sequence[ReceiptDue],
     now: datetime,
 ) -> InvitationRun:
+    """Invite the members of these due receipts (see `due_purchase_invitations`), unless asked
+    recently, unreachable, or asked about that receipt before."""
     run = InvitationRun(considered=len(receipts))
     done = await uow.surveys.existing_keys([receipt_key(r.receipt_no) for r in receipts])
     fresh = [r for r in receipts if receipt_key(r.receipt_no) not in done]
@@ -482,7 +474,7 @@ async def _invite_receipts(
 
 
 async def invite_after_ticket(
-    uow: UnitOfWork, policy: Policy, ticket: Ticket, now: datetime
+    uow: UnitOfWork, policy: Policy, ticket: TicketClosed, now: datetime
 ) -> SurveyInvitation | None:
     """Ask how a closed complaint was handled, in the transaction that closed it.
 
@@ -491,7 +483,7 @@ async def invite_after_ticket(
     """
     rules = policy.surveys
     definition = rules.survey(rules.after_ticket) if rules.after_ticket else None
-    if definition is None or ticket.id is None:
+    if definition is None:
         return None
     if "survey" in ticket.tags:
         return None  # a call-back about a survey answer is not asked about in turn
@@ -509,8 +501,8 @@ async def invite_after_ticket(
         member,
         definition,
         trigger=Trigger.TICKET,
-        trigger_ref=str(ticket.id),
-        dedupe_key=ticket_key(ticket.id),
+        trigger_ref=str(ticket.ticket_id),
+        dedupe_key=ticket_key(ticket.ticket_id),
         category=ticket.category,
         store=store,
         now=now,
@@ -583,7 +575,6 @@ async def invite_segment(
 async def answer_survey(
     uow: UnitOfWork,
     policy: Policy,
-    desk: Desk,
     invitation_id: int,
     score: int,
     token: str,
@@ -630,18 +621,39 @@ async def answer_survey(
         )
     )
     invitation.status, invitation.answered_at = InvitationStatus.ANSWERED, now
-    if invitation.trigger is Trigger.TICKET and invitation.kind is SurveyKind.CSAT:
-        await _rate_ticket(uow, policy, desk, invitation, member, score, now)
+    assert answer.id is not None
+    recovery = answer.mood is Mood.DETRACTOR and policy.surveys.recovery
+    store = None
+    if recovery and answer.store_id is not None:
+        store = await uow.stores.get(answer.store_id)
+    await uow.record(
+        SurveyAnswered(
+            at=now,
+            answer_id=answer.id,
+            member_id=answer.member_id,
+            kind=answer.kind,
+            score=score,
+            trigger=answer.trigger,
+            trigger_ref=answer.trigger_ref,
+            store_id=answer.store_id,
+            recovery=recovery,
+            recovery_category=policy.surveys.recovery_category,
+            recovery_description=(
+                _recovery_description(answer, store, policy.tickets.staff_language)
+                if recovery else ""
+            ),
+        )
+    )
     number = None
-    if answer.mood is Mood.DETRACTOR and policy.surveys.recovery:
-        number = await open_recovery(uow, policy, desk, member, answer, now)
+    for event in uow.recorded:
+        if isinstance(event, RecoveryTicketOpened) and event.answer_id == answer.id:
+            answer.recovery_ticket_id, number = event.ticket_id, event.number
     return AnswerOutcome(AnswerStatus.RECORDED, invitation, answer, definition, number)
 
 
 async def comment_on_answer(
     uow: UnitOfWork,
     policy: Policy,
-    desk: Desk,
     invitation_id: int,
     member: Member,
     text: str,
@@ -658,8 +670,16 @@ async def comment_on_answer(
         return None
     await uow.surveys.save_comment(answer.id, comment, now)
     answer.comment, answer.commented_at = comment, now
-    if answer.recovery_ticket_id is not None:
-        await _comment_to_ticket(uow, policy, desk, answer, member, comment, now)
+    assert member.id is not None
+    await uow.record(
+        SurveyCommented(
+            at=now,
+            answer_id=answer.id,
+            member_id=member.id,
+            comment=comment,
+            recovery_ticket_id=answer.recovery_ticket_id,
+        )
+    )
     return answer
 
 
@@ -681,79 +701,14 @@ def _recovery_description(answer: SurveyAnswer, store: Store | None, lang: str) 
     )
 
 
-async def open_recovery(
-    uow: UnitOfWork,
-    policy: Policy,
-    desk: Desk,
-    member: Member,
-    answer: SurveyAnswer,
-    now: datetime,
-) -> str | None:
-    """A detractor gets a call back: a complaint ticket tagged `survey` with their answer, whose
-    card shows the staff the member's profile. Returns the ticket's number."""
-    from domain.tickets.services import open_ticket
-
-    category = policy.surveys.recovery_category
-    if policy.tickets.category(category) is None:
-        category = policy.tickets.categories[-1].key
-    store = await uow.stores.get(answer.store_id) if answer.store_id is not None else None
-    ticket = await open_ticket(
-        uow,
-        policy,
-        desk,
-        member,
-        category=category,
-        description=_recovery_description(answer, store, policy.tickets.staff_language),
-        now=now,
-        store_id=answer.store_id,
-        tags=("survey",),
-    )
-    assert ticket.id is not None and answer.id is not None
-    await uow.surveys.set_recovery_ticket(answer.id, ticket.id)
-    answer.recovery_ticket_id = ticket.id
-    log.info("survey answer %s opened call-back ticket %s", answer.id, ticket.number)
-    return ticket.number
+# -- reacting to other features ---------------------------------------------------------------
 
 
-async def _rate_ticket(
-    uow: UnitOfWork,
-    policy: Policy,
-    desk: Desk,
-    invitation: SurveyInvitation,
-    member: Member,
-    score: int,
-    now: datetime,
-) -> None:
-    """The answer to the survey after a ticket is the ticket's rating too: the desk sees it."""
-    from domain.tickets.services import rate_ticket
-
-    if not invitation.trigger_ref.isdigit():
-        return
-    try:
-        await rate_ticket(uow, policy, desk, int(invitation.trigger_ref), member, score, now)
-    except TicketRefused:
-        log.info("ticket %s takes no rating now; the survey answer is kept",
-                 invitation.trigger_ref)
+async def when_ticket_closed(uow: UnitOfWork, event: TicketClosed, *, policy: Policy) -> None:
+    """A closed complaint is asked about: the survey after tickets (its answer rates it)."""
+    await invite_after_ticket(uow, policy, event, event.at)
 
 
-async def _comment_to_ticket(
-    uow: UnitOfWork,
-    policy: Policy,
-    desk: Desk,
-    answer: SurveyAnswer,
-    member: Member,
-    comment: str,
-    now: datetime,
-) -> None:
-    from domain.tickets.services import add_member_message
-
-    assert answer.recovery_ticket_id is not None
-    try:
-        await add_member_message(
-            uow, policy, desk, answer.recovery_ticket_id, member, text=comment, now=now
-        )
-    except TicketRefused:
-        # Staff closed the call-back already: the comment stays with the answer and in the
-        # weekly summary.
-        log.info("call-back ticket %s is closed; survey comment kept with the answer",
-                 answer.recovery_ticket_id)
+async def when_recovery_ticket_opened(uow: UnitOfWork, event: RecoveryTicketOpened) -> None:
+    """Remember the call-back ticket on the answer, so a later comment reaches it."""
+    await uow.surveys.set_recovery_ticket(event.answer_id, event.ticket_id)

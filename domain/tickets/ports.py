@@ -31,10 +31,6 @@ class TicketRepository(Protocol):
         """The last `limit` entries of the thread, oldest first."""
         ...
 
-    async def member_names(self) -> list[tuple[int, str]]:
-        """(id, name) of every member, for the staff's search by a misspelled name."""
-        ...
-
 
 class AuditRepository(Protocol):
     """The audit log: append-only."""

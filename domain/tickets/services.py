@@ -30,10 +30,12 @@ from typing import TYPE_CHECKING, Any
 from rapidfuzz import fuzz, process, utils
 
 from domain.messaging.model import MessageKind, OutboxMessage
-from domain.messaging.services import queue_message
+from domain.shared.outbox import queue_message
 from domain.shared.phones import mask_phone
 from domain.staff.model import Role, StaffMember
-from domain.surveys.model import SurveyKind, check_score
+from domain.surveys.events import SurveyAnswered, SurveyCommented
+from domain.surveys.model import SurveyKind, Trigger, check_score
+from domain.tickets.events import RecoveryTicketOpened, TicketClosed
 from domain.tickets.model import (
     AuditEntry,
     Author,
@@ -60,11 +62,10 @@ from domain.tickets.rules import (
 if TYPE_CHECKING:
     from domain.members.model import Member, Store
     from domain.shared.policy import Policy
-    from domain.shared.ports import UnitOfWork, UnitOfWorkFactory
+    from domain.shared.ports import UnitOfWork
     from domain.tickets.policy import TicketPolicy
 
 log = logging.getLogger(__name__)
-FOLLOW_UP_BATCH = 200
 TOPIC_TITLE_MAX = 120  # Telegram allows 128 characters for a forum topic's name
 
 
@@ -223,7 +224,7 @@ async def _to_member(
     Answers they wait for (a reply, the resolution) go day or night; reminders and check-ins
     nobody asked for at that moment wait for the end of quiet hours.
     """
-    chats = await uow.outbox.reachable_chats([ticket.member_id])
+    chats = await uow.chat_users.reachable_chats([ticket.member_id])
     chat = chats.get(ticket.member_id)
     if chat is None:
         return False
@@ -542,17 +543,25 @@ async def _announce_closed(
     params: dict[str, Any],
     now: datetime,
 ) -> None:
-    """The one closing message a member gets (closed is final), then the satisfaction survey.
+    """The one closing message a member gets (closed is final); surveys hear of it.
 
-    How it went is asked by the survey after tickets ([surveys] after_ticket, see
-    domain.surveys.invite_after_ticket): its answer is the ticket's rating, and it counts in
-    the survey reports like every other answer.
+    How it went is asked by the survey after tickets ([surveys] after_ticket), which reacts to
+    `TicketClosed`: its answer is the ticket's rating, and it counts in the survey reports like
+    every other answer.
     """
-    from domain.surveys.services import invite_after_ticket
-
     assert ticket.id is not None
     await _to_member(uow, ticket, key, params, f"ticket:{ticket.id}:closed", now)
-    await invite_after_ticket(uow, policy, ticket, now)
+    await uow.record(
+        TicketClosed(
+            at=now,
+            ticket_id=ticket.id,
+            number=ticket.number,
+            member_id=ticket.member_id,
+            store_id=ticket.store_id,
+            category=ticket.category,
+            tags=tuple(ticket.tags),
+        )
+    )
 
 
 async def assign_ticket(
@@ -609,38 +618,27 @@ async def find_staff(uow: UnitOfWork, query: str) -> StaffMember | None:
     return accounts[best[2]] if best else None
 
 
-async def follow_up_tickets(
-    uow_factory: UnitOfWorkFactory,
-    policy: Policy,
-    desk: Desk,
-    now: datetime,
-    *,
-    batch: int = FOLLOW_UP_BATCH,
-    max_batches: int = 500,
-) -> FollowUpRun:
-    """Everything due by `now`: SLA reminders and breach alerts, reminders to members who owe
-    an answer, closing tickets nobody answered or nobody reopened, check-ins after closing.
+async def tickets_due_for_follow_up(uow: UnitOfWork, now: datetime, limit: int) -> list[int]:
+    """Ids of tickets with a follow-up due by `now`, the most overdue first."""
+    return await uow.tickets.due_for_check(now, limit)
 
-    Each ticket is handled in its own short transaction, locked, so a staff member acting on
-    it at the same moment waits a little rather than being overwritten. Every message has a
-    dedupe key (`ticket:42:sla:first_response:warn`): a rerun, or a second scheduler, queues
-    nothing twice.
+
+async def follow_up_ticket(
+    uow: UnitOfWork, policy: Policy, desk: Desk, ticket_id: int, now: datetime, run: FollowUpRun
+) -> None:
+    """Everything due on one ticket by `now`: SLA reminders and breach alerts, reminders to a
+    member who owes an answer, closing a ticket nobody answered or nobody reopened, the
+    check-in after closing.
+
+    The ticket is locked, so a staff member acting on it at the same moment waits a little
+    rather than being overwritten. Every message has a dedupe key
+    (`ticket:42:sla:first_response:warn`): a rerun, or a second scheduler, queues nothing twice.
     """
-    run = FollowUpRun()
-    for _ in range(max_batches):
-        async with uow_factory() as uow:
-            due = await uow.tickets.due_for_check(now, batch)
-        for ticket_id in due:
-            async with uow_factory() as uow:
-                ticket = await uow.tickets.get(ticket_id, lock=True)
-                if ticket is None or ticket.next_check_at is None or ticket.next_check_at > now:
-                    continue  # handled by someone else meanwhile
-                await _check(uow, policy, desk, ticket, now, run)
-                await uow.commit()
-            run.checked += 1
-        if len(due) < batch:
-            break
-    return run
+    ticket = await uow.tickets.get(ticket_id, lock=True)
+    if ticket is None or ticket.next_check_at is None or ticket.next_check_at > now:
+        return  # handled by someone else meanwhile
+    await _check(uow, policy, desk, ticket, now, run)
+    run.checked += 1
 
 
 async def _check(
@@ -780,3 +778,81 @@ async def _alert_managers(
     if not managers:
         queued += await _to_staff(uow, policy.tickets, desk, ticket, key, params, dedupe, now)
     return queued
+
+
+# -- reacting to other features ---------------------------------------------------------------
+
+
+async def when_survey_answered(
+    uow: UnitOfWork, event: SurveyAnswered, *, policy: Policy, desk: Desk
+) -> None:
+    """A survey answer may rate a closed ticket, and a detractor's opens a call-back ticket."""
+    if event.trigger is Trigger.TICKET and event.kind is SurveyKind.CSAT:
+        await _rate_from_survey(uow, policy, desk, event)
+    if event.recovery:
+        await _open_recovery(uow, policy, desk, event)
+
+
+async def _rate_from_survey(
+    uow: UnitOfWork, policy: Policy, desk: Desk, event: SurveyAnswered
+) -> None:
+    """The answer to the survey after a ticket is the ticket's rating too: the desk sees it."""
+    member = await uow.members.get(event.member_id)
+    if member is None or not event.trigger_ref.isdigit():
+        return
+    try:
+        await rate_ticket(uow, policy, desk, int(event.trigger_ref), member, event.score,
+                          event.at)
+    except TicketRefused:
+        log.info("ticket %s takes no rating now; the survey answer is kept", event.trigger_ref)
+
+
+async def _open_recovery(
+    uow: UnitOfWork, policy: Policy, desk: Desk, event: SurveyAnswered
+) -> None:
+    """A detractor gets a call back: a complaint ticket tagged `survey` with their answer,
+    whose card shows the staff the member's profile."""
+    member = await uow.members.get(event.member_id)
+    if member is None:
+        return
+    category = event.recovery_category
+    if policy.tickets.category(category) is None:
+        category = policy.tickets.categories[-1].key
+    ticket = await open_ticket(
+        uow,
+        policy,
+        desk,
+        member,
+        category=category,
+        description=event.recovery_description,
+        now=event.at,
+        store_id=event.store_id,
+        tags=("survey",),
+    )
+    assert ticket.id is not None
+    log.info("survey answer %s opened call-back ticket %s", event.answer_id, ticket.number)
+    await uow.record(
+        RecoveryTicketOpened(
+            at=event.at, answer_id=event.answer_id, ticket_id=ticket.id, number=ticket.number
+        )
+    )
+
+
+async def when_survey_commented(
+    uow: UnitOfWork, event: SurveyCommented, *, policy: Policy, desk: Desk
+) -> None:
+    """A comment on an answer with a call-back ticket joins that ticket's thread."""
+    if event.recovery_ticket_id is None:
+        return
+    member = await uow.members.get(event.member_id)
+    if member is None:
+        return
+    try:
+        await add_member_message(
+            uow, policy, desk, event.recovery_ticket_id, member, text=event.comment, now=event.at
+        )
+    except TicketRefused:
+        # Staff closed the call-back already: the comment stays with the answer and in the
+        # weekly summary.
+        log.info("call-back ticket %s is closed; survey comment kept with the answer",
+                 event.recovery_ticket_id)

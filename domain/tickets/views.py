@@ -154,7 +154,7 @@ async def search_members(
             by_phone = None
         found = [by_phone] if by_phone is not None else []
     elif text:
-        names = dict(await uow.tickets.member_names())
+        names = dict(await uow.members.names())
         best = process.extract(
             text, names, scorer=fuzz.WRatio, processor=utils.default_process,
             limit=MEMBER_SEARCH_LIMIT, score_cutoff=NAME_MATCH_MIN_SCORE,

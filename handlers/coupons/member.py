@@ -287,8 +287,7 @@ async def staff_of(ctx: Context) -> StaffMember | None:
         account = await uow.staff.get_by_telegram_id(user_id)
     if account is not None and account.active:
         return account
-    admin_ids = {str(i) for i in ctx.deps.extras.get("admin_ids", ())}
-    if user_id in admin_ids:
+    if user_id in ctx.deps.desk.admin_ids:
         return admin_from_settings(user_id)
     return None
 

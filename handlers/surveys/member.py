@@ -17,7 +17,6 @@ from typing import Any
 from domain.surveys.model import AnswerOutcome, AnswerStatus, Mood, SurveyKind
 from domain.surveys.rules import SKIP_PREFIX, parse_score_data
 from domain.surveys.services import answer_survey, comment_on_answer
-from domain.tickets.model import Desk
 from handlers.routing import Context, Router, buttons, say
 from handlers.types import Button, InboundKind, Outcome, Reply
 
@@ -25,11 +24,6 @@ log = logging.getLogger(__name__)
 router = Router()
 
 COMMENT = "survey_comment"
-
-
-def desk_of(ctx: Context) -> Desk:
-    extras = ctx.deps.extras
-    return Desk.from_settings(extras.get("staff_chat_id"), extras.get("admin_ids", ()))
 
 
 @router.button("sv")
@@ -41,7 +35,7 @@ async def score(ctx: Context) -> Outcome:
     invitation_id, value, token = parsed
     async with ctx.deps.uow_factory() as uow:
         outcome = await answer_survey(
-            uow, ctx.deps.policy, desk_of(ctx), invitation_id, value, token, ctx.member, ctx.now
+            uow, ctx.deps.policy, invitation_id, value, token, ctx.member, ctx.now
         )
         await uow.commit()
     if outcome.status is AnswerStatus.UNKNOWN:
@@ -87,9 +81,8 @@ def _closing(ctx: Context, state: dict[str, Any]) -> tuple[Reply, ...]:
     if mood == Mood.PROMOTER.value:
         replies = [Reply("surveys.thanks_promoter")]
         if ctx.member is not None:
-            link = ctx.deps.policy.surveys.referral_url(
-                ctx.member.member_no, ctx.deps.extras.get("bot_username")
-            )
+            surveys = ctx.deps.policy.surveys
+            link = surveys.referral_url(ctx.member.member_no, ctx.deps.bot_username)
             if link:
                 replies.append(Reply("surveys.referral", {"link": link}))
         return tuple(replies)
@@ -118,7 +111,7 @@ async def comment(ctx: Context) -> Outcome:
     if isinstance(invitation_id, int):
         async with ctx.deps.uow_factory() as uow:
             await comment_on_answer(
-                uow, ctx.deps.policy, desk_of(ctx), invitation_id, ctx.member, text, ctx.now
+                uow, ctx.deps.policy, invitation_id, ctx.member, text, ctx.now
             )
             await uow.commit()
     return Outcome(

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz, process, utils
 
-from domain.tickets.model import Desk, Ticket, TicketStatus
+from domain.tickets.model import Ticket, TicketStatus
 from domain.tickets.rules import local_time
 from domain.tickets.services import (
     add_member_message,
@@ -80,11 +80,6 @@ COMPLAINT_WORDS = (
     "坏了", "变质", "过期", "发霉", "酸了", "态度差", "态度不好", "多收", "退款", "投诉", "太差",
     "质量问题", "不新鲜",
 )
-
-
-def desk_of(ctx: Context) -> Desk:
-    extras = ctx.deps.extras
-    return Desk.from_settings(extras.get("staff_chat_id"), extras.get("admin_ids", ()))
 
 
 def looks_like_complaint(text: str) -> bool:
@@ -250,7 +245,7 @@ async def _open(ctx: Context, data: dict[str, Any], *, description: str) -> Outc
         ticket = await open_ticket(
             uow,
             ctx.deps.policy,
-            desk_of(ctx),
+            ctx.deps.desk,
             ctx.member,
             category=category,
             description=description,
@@ -365,7 +360,7 @@ async def _add_to_ticket(
     assert ctx.member is not None and ticket.id is not None
     async with ctx.deps.uow_factory() as uow:
         await add_member_message(
-            uow, ctx.deps.policy, desk_of(ctx), ticket.id, ctx.member, text=text, now=ctx.now,
+            uow, ctx.deps.policy, ctx.deps.desk, ticket.id, ctx.member, text=text, now=ctx.now,
             photo_file_id=photo_file_id,
         )
         await uow.commit()
@@ -460,7 +455,7 @@ async def _show(ctx: Context, ticket_id: int) -> Outcome:
 async def _reopen(ctx: Context, ticket_id: int) -> Outcome:
     assert ctx.member is not None
     async with ctx.deps.uow_factory() as uow:
-        ticket = await reopen_ticket(uow, ctx.deps.policy, desk_of(ctx), ticket_id, ctx.member,
+        ticket = await reopen_ticket(uow, ctx.deps.policy, ctx.deps.desk, ticket_id, ctx.member,
                                      ctx.now)
         await uow.commit()
     return Outcome((Reply("ticket.reopened", {"number": ticket.number}),))

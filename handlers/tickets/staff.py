@@ -18,7 +18,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from domain.staff.model import StaffMember
-from domain.tickets.model import Desk, Priority, StaffAction, Ticket, TicketStatus
+from domain.tickets.model import Priority, StaffAction, Ticket, TicketStatus
 from domain.tickets.rules import canned_label, local_time, parse_ticket_number, ticket_of_topic
 from domain.tickets.services import (
     act_on_ticket,
@@ -38,7 +38,7 @@ from domain.tickets.views import (
 )
 from handlers.coupons.member import staff_of
 from handlers.routing import Context, Handler, Router, buttons, say
-from handlers.tickets.member import category_name, desk_of
+from handlers.tickets.member import category_name
 from handlers.types import Button, InboundKind, Outcome, Reply
 
 log = logging.getLogger(__name__)
@@ -279,7 +279,7 @@ async def _reply(
 ) -> Outcome:
     async with ctx.deps.uow_factory() as uow:
         ticket = await staff_reply(
-            uow, ctx.deps.policy, desk_of(ctx), ticket_id, staff, text=text, now=ctx.now,
+            uow, ctx.deps.policy, ctx.deps.desk, ticket_id, staff, text=text, now=ctx.now,
             photo_file_id=photo_file_id,
         )
         await uow.commit()
@@ -317,7 +317,7 @@ async def assign_command(ctx: Context, staff: StaffMember) -> Outcome:
     if assignee is None:
         return say("desk.no_such_staff", who=who[:40])
     async with ctx.deps.uow_factory() as uow:
-        ticket = await assign_ticket(uow, ctx.deps.policy, desk_of(ctx), number, staff,
+        ticket = await assign_ticket(uow, ctx.deps.policy, ctx.deps.desk, number, staff,
                                      assignee, ctx.now)
         await uow.commit()
     return say("desk.assigned_done", number=ticket.number,
@@ -343,7 +343,7 @@ _action_command(StaffAction.ESCALATE, "escalate")
 
 async def _act(ctx: Context, staff: StaffMember, ticket_id: int, action: StaffAction) -> Outcome:
     async with ctx.deps.uow_factory() as uow:
-        ticket = await act_on_ticket(uow, ctx.deps.policy, desk_of(ctx), ticket_id, staff,
+        ticket = await act_on_ticket(uow, ctx.deps.policy, ctx.deps.desk, ticket_id, staff,
                                      action, ctx.now)
         await uow.commit()
     log.info("%s: %s %s", staff.label(), action.value, ticket.number)
@@ -442,7 +442,7 @@ async def staff_group_message(ctx: Context) -> Outcome:
     its messages, staff text and photos go to the member (#note: internal). Everything else in
     any group is chatter the bot leaves alone."""
     inbound = ctx.inbound
-    desk: Desk = desk_of(ctx)
+    desk = ctx.deps.desk
     if desk.staff_chat_id is None or inbound.chat_id != desk.staff_chat_id:
         return Outcome()
     if inbound.kind not in (InboundKind.TEXT, InboundKind.PHOTO):

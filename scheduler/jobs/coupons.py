@@ -7,18 +7,46 @@ from typing import TYPE_CHECKING
 
 from apscheduler.triggers.cron import CronTrigger
 
-from domain.coupons.birthdays import issue_birthday_gifts
+from domain.coupons.birthdays import (
+    BirthdayRun,
+    due_birthday_days,
+    finish_day,
+    gift_members,
+    members_of_day,
+)
 from domain.coupons.services import expire_and_remind
+from scheduler.batches import in_batches, in_transaction, until_done
 from scheduler.registry import JobContext, JobSpec, run_recorded
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from domain.shared.policy import Policy
+    from domain.shared.ports import UnitOfWork, UnitOfWorkFactory
 
 BIRTHDAY_JOB = "birthday-coupons"
+BIRTHDAY_BATCH = 500  # members per transaction: short transactions, bounded memory at any scale
 EXPIRY_JOB = "coupon-expiry"
 
 
 # -- the jobs -----------------------------------------------------------------------------
+
+
+async def issue_birthday_gifts(
+    uow_factory: UnitOfWorkFactory, policy: Policy, now: datetime
+) -> BirthdayRun:
+    """Issue the coupons and queue the greetings due by `now` in every zone (see
+    domain.coupons.birthdays): each batch of members, and each finished day, commits apart."""
+    run = BirthdayRun()
+    days = await in_transaction(uow_factory, lambda uow: due_birthday_days(uow, policy, now))
+    for day in days:
+        members = await in_transaction(uow_factory, lambda uow, d=day: members_of_day(uow, d))
+        await in_batches(
+            uow_factory, members, BIRTHDAY_BATCH,
+            lambda uow, batch, d=day: gift_members(uow, policy, d, batch, now, run),
+        )
+        await in_transaction(uow_factory, lambda uow, d=day: finish_day(uow, d, now, run))
+    return run
 
 
 async def birthday_coupons() -> str:
@@ -37,16 +65,16 @@ async def coupon_expiry() -> str:
     """Mark expired coupons; queue one reminder per coupon that expires within a few days."""
 
     async def work(context: JobContext) -> str:
-        expired = reminded = 0
-        more = True
-        while more:
-            async with context.uow_factory() as uow:
-                run = await expire_and_remind(uow, context.policy, context.clock.now())
-                await uow.commit()
-            expired += run.expired
-            reminded += run.reminded
-            more = run.more
-        return f"{expired} coupons expired, {reminded} reminders queued"
+        totals = [0, 0]
+
+        async def step(uow: UnitOfWork) -> bool:
+            run = await expire_and_remind(uow, context.policy, context.clock.now())
+            totals[0] += run.expired
+            totals[1] += run.reminded
+            return run.more
+
+        await until_done(context.uow_factory, step)
+        return f"{totals[0]} coupons expired, {totals[1]} reminders queued"
 
     return await run_recorded(EXPIRY_JOB, work)
 

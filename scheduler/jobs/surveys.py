@@ -14,16 +14,47 @@ from typing import TYPE_CHECKING
 
 from apscheduler.triggers.cron import CronTrigger
 
-from domain.surveys.services import invite_after_purchases, queue_weekly_summary
+from domain.surveys.model import InvitationRun
+from domain.surveys.services import (
+    due_purchase_invitations,
+    invite_receipts,
+    queue_weekly_summary,
+)
+from scheduler.batches import in_batches, in_transaction
 from scheduler.registry import JobContext, JobSpec, run_recorded
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from datetime import datetime
+
     from domain.shared.policy import Policy
+    from domain.shared.ports import UnitOfWork, UnitOfWorkFactory
+    from domain.surveys.model import ReceiptDue
 
 INVITATIONS_JOB = "survey-invitations"
 WEEKLY_JOB = "survey-weekly-summary"
+INVITE_BATCH = 500  # receipts per transaction
 EVERY_MINUTES = 15  # an invitation is at most this late after its due time
 WEEKLY_AT = (0, 9, 30)  # Monday (0), 09:30 in the chain's time zone: after quiet hours
+
+
+async def invite_after_purchases(
+    uow_factory: UnitOfWorkFactory, policy: Policy, now: datetime, *, batch: int = INVITE_BATCH
+) -> InvitationRun:
+    """Invite the members of the sampled receipts that are due by `now`, a batch per
+    transaction (see domain.surveys.services.due_purchase_invitations)."""
+    run = InvitationRun()
+    definition, due = await in_transaction(
+        uow_factory, lambda uow: due_purchase_invitations(uow, policy, now)
+    )
+    if definition is None:
+        return run
+
+    async def invite(uow: UnitOfWork, chunk: Sequence[ReceiptDue]) -> None:
+        run.add(await invite_receipts(uow, policy, definition, chunk, now))
+
+    await in_batches(uow_factory, due, batch, invite)
+    return run
 
 
 async def survey_invitations() -> str:

@@ -12,14 +12,47 @@ from typing import TYPE_CHECKING
 
 from apscheduler.triggers.cron import CronTrigger
 
-from domain.tickets.services import follow_up_tickets
+from domain.tickets.model import Desk, FollowUpRun
+from domain.tickets.services import follow_up_ticket, tickets_due_for_follow_up
+from scheduler.batches import in_transaction
 from scheduler.registry import JobContext, JobSpec, run_recorded
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from domain.shared.policy import Policy
+    from domain.shared.ports import UnitOfWorkFactory
 
 TICKET_JOB = "ticket-followups"
+FOLLOW_UP_BATCH = 200  # tickets looked up at a time; each is then handled in its own transaction
+MAX_BATCHES = 500
 EVERY_MINUTES = 5  # an SLA reminder comes at most this late; 1 hour SLAs warn at 48 minutes
+
+
+async def follow_up_tickets(
+    uow_factory: UnitOfWorkFactory,
+    policy: Policy,
+    desk: Desk,
+    now: datetime,
+    *,
+    batch: int = FOLLOW_UP_BATCH,
+    max_batches: int = MAX_BATCHES,
+) -> FollowUpRun:
+    """Everything due by `now` on every ticket (domain.tickets.services.follow_up_ticket), one
+    short transaction per ticket."""
+    run = FollowUpRun()
+    for _ in range(max_batches):
+        due = await in_transaction(
+            uow_factory, lambda uow: tickets_due_for_follow_up(uow, now, batch)
+        )
+        for ticket_id in due:
+            await in_transaction(
+                uow_factory,
+                lambda uow, t=ticket_id: follow_up_ticket(uow, policy, desk, t, now, run),
+            )
+        if len(due) < batch:
+            break
+    return run
 
 
 async def ticket_followups() -> str:

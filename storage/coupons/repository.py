@@ -6,17 +6,16 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.coupons.model import Coupon, CouponStatus
 from storage.common import _chunks, from_cents, insert_ignoring_duplicates, to_cents
 from storage.coupons.tables import coupons
-from storage.members.repository import member_from_row
 from storage.members.tables import members
 
 if TYPE_CHECKING:
-    from domain.members.model import Member
+    pass
 
 
 def _values(coupon: Coupon) -> dict[str, Any]:
@@ -190,28 +189,3 @@ class SqlCouponRepository:
         await self.conn.execute(
             update(members).where(members.c.id == member_id).values(tier=members.c.tier)
         )
-
-    async def members_born_on(
-        self, birthday_mds: Sequence[int], store_ids: Sequence[int], unassigned: bool
-    ) -> list[Member]:
-        query = birthday_query(birthday_mds, store_ids, unassigned)
-        if query is None:
-            return []
-        return [member_from_row(row) for row in await self.conn.execute(query)]
-
-
-def birthday_query(
-    birthday_mds: Sequence[int], store_ids: Sequence[int], unassigned: bool
-) -> Select[Any] | None:
-    """Members celebrating on one of `birthday_mds` in these stores: walks the birthday_md index
-    (a day's birthdays are about 1/365 of the members), never the whole table."""
-    where_store = [members.c.home_store_id.in_(list(store_ids))] if store_ids else []
-    if unassigned:
-        where_store.append(members.c.home_store_id.is_(None))
-    if not where_store:
-        return None
-    return (
-        select(members)
-        .where(members.c.birthday_md.in_(list(birthday_mds)), or_(*where_store))
-        .order_by(members.c.id)
-    )

@@ -9,9 +9,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.jobs.model import JobRun
-from storage.common import _chunks, insert_ignoring_duplicates
+from storage.common import MAX_ERROR, _chunks, insert_ignoring_duplicates
 from storage.jobs.tables import job_marks, job_runs
-from storage.messaging.repository import MAX_ERROR
 
 
 class SqlJobRepository:

@@ -7,13 +7,16 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, insert, select, update
+from sqlalchemy import Select, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.members.model import ChatUser, Member, Store
-from storage.common import _chunks, from_cents, to_cents
+from domain.messaging.model import ChatTarget
+from storage.common import DELIVERY_CHANNEL, _chunks, from_cents, to_cents
 from storage.loyalty.tables import receipts
 from storage.members.tables import chat_users, members, stores
+
+NAME_CHUNK = 5000  # member names are read in pages so a big chain never needs one huge result
 
 
 class SqlStoreRepository:
@@ -206,6 +209,31 @@ class SqlMemberRepository:
     async def count(self) -> int:
         return int(await self.conn.scalar(select(func.count()).select_from(members)) or 0)
 
+    async def born_on(
+        self, birthday_mds: Sequence[int], store_ids: Sequence[int], unassigned: bool
+    ) -> list[Member]:
+        query = birthday_query(birthday_mds, store_ids, unassigned)
+        if query is None:
+            return []
+        return [member_from_row(row) for row in await self.conn.execute(query)]
+
+    async def names(self) -> list[tuple[int, str]]:
+        found: list[tuple[int, str]] = []
+        after = 0
+        while True:
+            rows = list(
+                await self.conn.execute(
+                    select(members.c.id, members.c.name)
+                    .where(members.c.id > after)
+                    .order_by(members.c.id)
+                    .limit(NAME_CHUNK)
+                )
+            )
+            found.extend((int(row.id), str(row.name)) for row in rows)
+            if len(rows) < NAME_CHUNK:
+                return found
+            after = int(rows[-1].id)
+
 
 def _chat_user(row: Any) -> ChatUser:
     return ChatUser(
@@ -266,3 +294,37 @@ class SqlChatUserRepository:
             select(chat_users).where(chat_users.c.member_id == member_id).order_by(chat_users.c.id)
         )
         return [_chat_user(row) for row in rows]
+
+    async def reachable_chats(self, member_ids: Iterable[int]) -> dict[int, ChatTarget]:
+        """Per member, the Telegram chat they used most recently that has not blocked us."""
+        found: dict[int, ChatTarget] = {}
+        for chunk in _chunks(list(set(member_ids))):
+            rows = await self.conn.execute(
+                select(chat_users.c.id, chat_users.c.member_id, chat_users.c.chat_id)
+                .where(
+                    chat_users.c.member_id.in_(chunk),
+                    chat_users.c.channel == DELIVERY_CHANNEL,
+                    chat_users.c.reachable.is_(True),
+                )
+                .order_by(chat_users.c.updated_at, chat_users.c.id)
+            )
+            for row in rows:  # later rows win: the most recent chat
+                found[row.member_id] = ChatTarget(row.id, row.chat_id)
+        return found
+
+
+def birthday_query(
+    birthday_mds: Sequence[int], store_ids: Sequence[int], unassigned: bool
+) -> Select[Any] | None:
+    """Members celebrating on one of `birthday_mds` in these stores: walks the birthday_md index
+    (a day's birthdays are about 1/365 of the members), never the whole table."""
+    where_store = [members.c.home_store_id.in_(list(store_ids))] if store_ids else []
+    if unassigned:
+        where_store.append(members.c.home_store_id.is_(None))
+    if not where_store:
+        return None
+    return (
+        select(members)
+        .where(members.c.birthday_md.in_(list(birthday_mds)), or_(*where_store))
+        .order_by(members.c.id)
+    )

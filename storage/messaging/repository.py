@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from domain.members.model import ChatUser
 from domain.messaging.model import (
     WAITING,
-    ChatTarget,
     ChatTopic,
     MessageKind,
     OutboxMessage,
@@ -20,12 +19,9 @@ from domain.messaging.model import (
     Recipient,
 )
 from domain.messaging.rules import CAP_WINDOW
-from storage.common import _chunks, insert_ignoring_duplicates
+from storage.common import MAX_ERROR, _chunks, insert_ignoring_duplicates
 from storage.members.tables import chat_users, members, stores
 from storage.messaging.tables import chat_topics, outbox
-
-DELIVERY_CHANNEL = "telegram"  # the only channel with a messenger that can write first
-MAX_ERROR = 500
 
 
 def _values(message: OutboxMessage) -> dict[str, Any]:
@@ -104,23 +100,6 @@ class SqlOutboxRepository:
             await self.conn.execute(select(outbox).where(outbox.c.dedupe_key == dedupe_key))
         ).first()
         return _message(row) if row else None
-
-    async def reachable_chats(self, member_ids: Iterable[int]) -> dict[int, ChatTarget]:
-        """Per member, the Telegram chat they used most recently that has not blocked us."""
-        found: dict[int, ChatTarget] = {}
-        for chunk in _chunks(list(set(member_ids))):
-            rows = await self.conn.execute(
-                select(chat_users.c.id, chat_users.c.member_id, chat_users.c.chat_id)
-                .where(
-                    chat_users.c.member_id.in_(chunk),
-                    chat_users.c.channel == DELIVERY_CHANNEL,
-                    chat_users.c.reachable.is_(True),
-                )
-                .order_by(chat_users.c.updated_at, chat_users.c.id)
-            )
-            for row in rows:  # later rows win: the most recent chat
-                found[row.member_id] = ChatTarget(row.id, row.chat_id)
-        return found
 
     async def due(self, now: datetime, limit: int) -> list[OutboxMessage]:
         rows = await self.conn.execute(

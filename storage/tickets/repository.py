@@ -18,10 +18,7 @@ from domain.tickets.model import (
     TicketMessage,
     TicketStatus,
 )
-from storage.members.tables import members
 from storage.tickets.tables import audit_log, ticket_messages, tickets
-
-NAME_CHUNK = 5000  # member names are read in pages so a big chain never needs one huge result
 
 
 def ticket_values(ticket: Ticket) -> dict[str, Any]:
@@ -218,23 +215,6 @@ class SqlTicketRepository:
             .limit(limit)
         )
         return [_message(row) for row in reversed(list(rows))]
-
-    async def member_names(self) -> list[tuple[int, str]]:
-        found: list[tuple[int, str]] = []
-        after = 0
-        while True:
-            rows = list(
-                await self.conn.execute(
-                    select(members.c.id, members.c.name)
-                    .where(members.c.id > after)
-                    .order_by(members.c.id)
-                    .limit(NAME_CHUNK)
-                )
-            )
-            found.extend((int(row.id), str(row.name)) for row in rows)
-            if len(rows) < NAME_CHUNK:
-                return found
-            after = int(rows[-1].id)
 
 
 class SqlAuditRepository:

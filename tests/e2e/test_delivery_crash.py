@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from bot.bootstrap import build_app
 from bot.config import Settings
 from domain.messaging.model import MessageKind, OutboxMessage
-from domain.messaging.services import queue_message
+from domain.shared.outbox import queue_message
 from storage.messaging.tables import outbox
 from tests.support.paths import ROOT
 from tests.support.standin import TOKEN, BotApiStandIn

@@ -18,7 +18,7 @@ from bot.bootstrap import build_app
 from bot.config import Settings
 from domain.members.model import ChatUser, Member
 from domain.messaging.model import MessageKind, OutboxMessage
-from domain.messaging.services import queue_message
+from domain.shared.outbox import queue_message
 from tests.support.paths import ROOT
 from tests.support.standin import TOKEN, BotApiStandIn
 

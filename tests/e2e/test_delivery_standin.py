@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bot.bootstrap import App, build_messenger, build_sender
 from domain.members.model import ChatUser, Member
 from domain.messaging.model import MessageKind, OutboxMessage
-from domain.messaging.services import queue_message
+from domain.shared.outbox import queue_message
 from storage.messaging.tables import outbox
 from tests.support.standin import BotApiStandIn
 

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, MetaData, inspect
 
-import storage
 from storage.engine import create_engine
-from storage.metadata import metadata
+from storage.metadata import register_all_tables
 from storage.migrate import is_current, upgrade
 
 # Tables other software owns in our database (APScheduler's job store).
@@ -20,11 +17,8 @@ FOREIGN_TABLES = {"apscheduler_jobs"}
 
 
 def _all_tables() -> MetaData:
-    """The shared metadata with every storage/tables*.py module loaded, new ones included."""
-    for module in pkgutil.iter_modules(storage.__path__):
-        if module.name.startswith("tables"):
-            importlib.import_module(f"storage.{module.name}")
-    return metadata
+    """The shared metadata with every storage/<feature>/tables.py loaded, new ones included."""
+    return register_all_tables()
 
 
 def _include_name(name: str | None, type_: str, parent_names: Any) -> bool:

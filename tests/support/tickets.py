@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -52,7 +52,8 @@ async def seed_desk(app: App, *, staff_group: bool = True) -> Desk:
         manager = await uow.staff.save(StaffMember(str(MANAGER), Role.MANAGER, "Chen"))
         await uow.commit()
     if staff_group:
-        app.conversation.deps.extras["staff_chat_id"] = STAFF_GROUP
+        deps = app.conversation.deps
+        deps.desk = replace(deps.desk, staff_chat_id=str(STAFF_GROUP))
     return Desk(shop, member, other, agent, agent_2, manager)
 
 

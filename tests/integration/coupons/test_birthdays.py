@@ -8,12 +8,12 @@ from datetime import date
 from sqlalchemy import text
 
 from bot.bootstrap import App
-from domain.coupons.birthdays import issue_birthday_gifts
 from domain.coupons.model import CouponStatus
 from domain.coupons.policy import BirthdayPolicy
 from domain.shared.clock import FixedClock
 from domain.shared.policy import Policy
-from storage.coupons.repository import birthday_query
+from scheduler.jobs.coupons import issue_birthday_gifts
+from storage.members.repository import birthday_query
 from tests.support.coupons import add_member, count_coupons, moment, outbox_rows, seed_stores
 
 JUNE_15 = date(1990, 6, 15)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from datetime import timedelta
 from io import BytesIO
 
@@ -202,7 +203,8 @@ async def test_staff_redeem_and_everyone_else_sees_an_unknown_command(
 
 async def test_admins_from_settings_may_redeem_naming_the_store(app: App) -> None:
     await _member_with_coupons(app)
-    app.conversation.deps.extras["admin_ids"] = (777,)
+    deps = app.conversation.deps
+    deps.desk = replace(deps.desk, admin_ids=frozenset({"777"}))  # as ADMIN_IDS=777 does
     async with app.uow_factory() as uow:
         held = await uow.coupons.active_for(1, app.clock.now())
     (ask,) = await say(app, f"/redeem {held[0].code}", user=777)

@@ -51,7 +51,7 @@ async def test_the_sender_runs_inside_the_service(app: App) -> None:
     await add_member(app, "1", chat=501)
     messenger = FakeMessenger()
     from domain.messaging.model import MessageKind, OutboxMessage
-    from domain.messaging.services import queue_message
+    from domain.shared.outbox import queue_message
 
     async with app.uow_factory() as uow:
         await queue_message(

@@ -18,8 +18,8 @@ from domain.messaging.ports import (
     RateLimited,
     TransientSendError,
 )
-from domain.messaging.services import queue_message
 from domain.shared.clock import FixedClock
+from domain.shared.outbox import queue_message
 from domain.shared.policy import Policy
 from handlers.types import Inbound, InboundKind
 from scheduler.sender import OutboxSender

@@ -8,7 +8,9 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.bootstrap import App
-from domain.surveys.services import invite_after_purchases, invite_segment
+from domain.surveys.services import invite_segment
+from domain.tickets.model import Desk
+from scheduler.jobs.surveys import invite_after_purchases
 from storage.tickets.tables import tickets
 from tests.support.coupons import add_member, outbox_rows, seed_stores
 from tests.support.surveys import (
@@ -115,7 +117,7 @@ async def test_an_expired_survey_is_closed(any_app: App) -> None:
 
 async def test_a_detractor_gets_a_call_back_ticket_with_the_comment(any_app: App) -> None:
     app = any_app
-    app.conversation.deps.extras["staff_chat_id"] = STAFF_GROUP
+    app.conversation.deps.desk = Desk(STAFF_GROUP)
     _token, rows = await _invited(app)
     scored, _ask = await press(app, rows[0][1]["data"], user=MEI)  # 2 out of 5
     assert scored.key == "surveys.scored"
@@ -138,7 +140,7 @@ async def test_a_detractor_gets_a_call_back_ticket_with_the_comment(any_app: App
 
 async def test_a_promoter_is_thanked_with_a_link_to_share(any_app: App) -> None:
     app = any_app
-    app.conversation.deps.extras["bot_username"] = "mart_bot"
+    app.conversation.deps.bot_username = "mart_bot"
     _token, rows = await _invited(app, survey="nps")
     assert [b["text"] for row in rows for b in row] == [str(n) for n in range(11)]
     _scored, ask = await press(app, rows[1][4]["data"], user=MEI)  # 10

@@ -7,7 +7,8 @@ from datetime import timedelta
 
 from bot.bootstrap import App
 from domain.surveys.rules import sampled
-from domain.surveys.services import invite_after_purchases, invite_segment
+from domain.surveys.services import invite_segment
+from scheduler.jobs.surveys import invite_after_purchases
 from tests.support.coupons import add_member, outbox_rows, seed_stores
 from tests.support.surveys import add_receipt, every_purchase, hours, invitations
 

@@ -106,7 +106,8 @@ async def test_the_database_counts_by_store_and_local_month(any_app: App) -> Non
 
 
 async def test_the_weekly_summary_posts_figures_chart_and_lowest_comments(app: App) -> None:
-    app.settings = replace(app.settings, staff_chat_id=int(STAFF_GROUP))
+    deps = app.conversation.deps
+    deps.desk = replace(deps.desk, staff_chat_id=STAFF_GROUP)
     shop = await seed_stores(app)
     member = await add_member(app, "1", store=shop.shanghai, chat=501)
     assert member.id is not None

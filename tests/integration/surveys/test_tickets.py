@@ -7,9 +7,10 @@ from datetime import timedelta
 
 from bot.bootstrap import App
 from domain.staff.model import Role, StaffMember
-from domain.surveys.services import answer_survey, invite_after_purchases, invite_segment
+from domain.surveys.services import answer_survey, invite_segment
 from domain.tickets.model import Desk, StaffAction, Ticket
 from domain.tickets.services import act_on_ticket, open_ticket
+from scheduler.jobs.surveys import invite_after_purchases
 from tests.support.coupons import add_member, outbox_rows, seed_stores
 from tests.support.surveys import (
     add_receipt,
@@ -51,7 +52,7 @@ async def test_closing_a_ticket_asks_the_service_survey_and_its_answer_rates_it(
     any_app: App,
 ) -> None:
     app = any_app
-    app.conversation.deps.extras["staff_chat_id"] = STAFF_GROUP
+    app.conversation.deps.desk = DESK
     ticket, _member_id = await _closed_ticket(app)
     to_member = [r for r in await outbox_rows(app) if r.chat_id == str(MEI)]
     notice, invite = to_member
@@ -83,7 +84,7 @@ async def test_a_member_who_answered_lately_is_not_asked_about_the_ticket(any_ap
     await invite_after_purchases(app.uow_factory, app.policy, app.clock.now())
     (invitation,) = await invitations(app)
     async with app.uow_factory() as uow:
-        outcome = await answer_survey(uow, app.policy, DESK, invitation.id, 5, invitation.token,
+        outcome = await answer_survey(uow, app.policy, invitation.id, 5, invitation.token,
                                       member, app.clock.now())
         ticket = await open_ticket(uow, app.policy, DESK, member, category="billing",
                                    description="Charged twice", now=app.clock.now())

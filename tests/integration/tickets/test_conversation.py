@@ -4,6 +4,7 @@ who may see and do what, and the audit. On SQLite and PostgreSQL (any_app)."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -395,7 +396,8 @@ async def test_the_queue_puts_the_most_urgent_sla_first(any_app: App) -> None:
 
 async def test_admins_from_settings_work_tickets_and_are_named_in_the_audit(app: App) -> None:
     await seed_desk(app)
-    app.conversation.deps.extras["admin_ids"] = (777,)
+    deps = app.conversation.deps
+    deps.desk = replace(deps.desk, admin_ids=frozenset({"777"}))  # as ADMIN_IDS=777 does
     await complain(app)
     (taken,) = await say(app, "/take 1", user=777, name="Boss")
     assert taken.key == "desk.done.take" and "Boss" in taken.text

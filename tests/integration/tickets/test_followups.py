@@ -8,9 +8,8 @@ from datetime import timedelta
 from bot.bootstrap import App, job_context
 from domain.staff.model import Role, StaffMember
 from domain.tickets.model import Desk, TicketStatus
-from domain.tickets.services import follow_up_tickets
 from scheduler import registry
-from scheduler.jobs.tickets import TICKET_JOB, ticket_followups
+from scheduler.jobs.tickets import TICKET_JOB, follow_up_tickets, ticket_followups
 from tests.support.tickets import (
     AGENT,
     MANAGER,

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from bot.bootstrap import App
 from domain.members.model import Member
 from domain.messaging.model import ChatTopic, MessageKind, OutboxMessage
-from domain.messaging.services import queue_message
+from domain.shared.outbox import queue_message
 from domain.tickets.model import AuditEntry, Author, TicketMessage, TicketStatus, new_ticket
 from storage.engine import create_engine
 from storage.migrate import alembic_config, is_current, upgrade
