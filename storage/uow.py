@@ -8,9 +8,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.shared.events import NO_HANDLERS, Event, EventBus
+from domain.shared.member_data import MemberData
 from storage.coupons.repository import SqlCouponRepository
 from storage.jobs.repository import SqlJobRepository
 from storage.loyalty.repository import SqlLedgerRepository, SqlReceiptRepository
+from storage.member_data import member_data_for
 from storage.members.repository import (
     SqlChatUserRepository,
     SqlMemberRepository,
@@ -41,6 +43,7 @@ class SqlUnitOfWork:
     tickets: SqlTicketRepository
     audit: SqlAuditRepository
     surveys: SqlSurveyRepository
+    member_data: list[MemberData]
 
     def __init__(self, engine: AsyncEngine, bus: EventBus = NO_HANDLERS) -> None:
         self.engine = engine
@@ -86,6 +89,7 @@ class SqlUnitOfWork:
         self.tickets = SqlTicketRepository(conn)
         self.audit = SqlAuditRepository(conn)
         self.surveys = SqlSurveyRepository(conn)
+        self.member_data = member_data_for(conn)
         return self
 
     async def __aexit__(

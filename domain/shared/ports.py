@@ -3,6 +3,7 @@ domain/<feature>/ports.py); storage/ implements it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol
 
@@ -13,6 +14,7 @@ if TYPE_CHECKING:
     from domain.members.ports import ChatUserRepository, MemberRepository, StoreRepository
     from domain.messaging.ports import OutboxRepository
     from domain.shared.events import Event
+    from domain.shared.member_data import MemberData
     from domain.staff.ports import StaffRepository
     from domain.surveys.ports import SurveyRepository
     from domain.tickets.ports import AuditRepository, TicketRepository
@@ -46,6 +48,12 @@ class UnitOfWork(Protocol):
     def audit(self) -> AuditRepository: ...
     @property
     def surveys(self) -> SurveyRepository: ...
+
+    @property
+    def member_data(self) -> Sequence[MemberData]:
+        """Every feature's part of a member's footprint (export, erase, reassign), in the order
+        erase and reassign must run."""
+        ...
 
     @property
     def recorded(self) -> list[Event]:
