@@ -7,12 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # these modules use the unit of work themselves
-    from domain.messaging.model import (
-        ChatTopic,
-        OutboxMessage,
-        OutboxStatus,
-        Recipient,
-    )
+    from domain.messaging.model import ChatTopic, OutboxMessage, OutboxStatus, Recipient
 
 class OutboxRepository(Protocol):
     async def add(self, message: OutboxMessage) -> bool: ...

@@ -6,11 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Protocol
 
-from domain.surveys.model import (
-    AnswerCount,
-    InvitationCount,
-    LowComment,
-)
+from domain.surveys.model import AnswerCount, InvitationCount, LowComment
 
 if TYPE_CHECKING:  # these modules use the unit of work themselves
     from domain.surveys.model import (

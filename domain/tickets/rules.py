@@ -10,9 +10,7 @@ from zoneinfo import ZoneInfo
 from domain.staff.model import Role, StaffMember
 
 if TYPE_CHECKING:
-    from domain.tickets.model import (
-        Ticket,
-    )
+    from domain.tickets.model import Ticket
     from domain.tickets.policy import TicketPolicy
 
 SYSTEM = "system"

@@ -20,12 +20,7 @@ if TYPE_CHECKING:
     from domain.shared.policy import Policy
     from domain.shared.ports import UnitOfWork
     from domain.staff.model import StaffMember
-    from domain.tickets.model import (
-        AuditEntry,
-        QueueCounts,
-        Ticket,
-        TicketMessage,
-    )
+    from domain.tickets.model import AuditEntry, QueueCounts, Ticket, TicketMessage
 
 MEMBER_SEARCH_LIMIT = 5
 NAME_MATCH_MIN_SCORE = 70.0

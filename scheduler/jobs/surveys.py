@@ -15,11 +15,7 @@ from typing import TYPE_CHECKING
 from apscheduler.triggers.cron import CronTrigger
 
 from domain.surveys.model import InvitationRun
-from domain.surveys.services import (
-    due_purchase_invitations,
-    invite_receipts,
-    queue_weekly_summary,
-)
+from domain.surveys.services import due_purchase_invitations, invite_receipts, queue_weekly_summary
 from scheduler.batches import in_batches, in_transaction
 from scheduler.registry import JobContext, JobSpec, run_recorded
 

@@ -2,15 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    Boolean,
-    Column,
-    Integer,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
-)
+from sqlalchemy import Boolean, Column, Integer, String, Table, Text, UniqueConstraint
 
 from storage.metadata import metadata
 from storage.types import UtcDateTime

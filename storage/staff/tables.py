@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    Boolean,
-    Column,
-    Integer,
-    String,
-    Table,
-)
+from sqlalchemy import Boolean, Column, Integer, String, Table
 
 from storage.metadata import metadata
 from storage.types import UtcDateTime

@@ -11,16 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import (
-    Column,
-    ForeignKey,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    func,
-    select,
-)
+from sqlalchemy import Column, ForeignKey, Integer, MetaData, String, Table, func, select
 
 from bot.bootstrap import App, build_app
 from bot.config import Settings
