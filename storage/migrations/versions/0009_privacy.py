@@ -1,7 +1,7 @@
-"""callbacks: check-ins and the staff call queue with its log
+"""privacy: consent per purpose, erasure requests, member aliases, keyed hashes
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-29
 
 Reserved in the history so the features built in parallel keep one line of migrations; the
@@ -10,8 +10,8 @@ feature fills in upgrade() and downgrade().
 
 from __future__ import annotations
 
-revision = "0007"
-down_revision = "0006"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

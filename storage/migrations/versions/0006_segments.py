@@ -1,4 +1,4 @@
-"""segments and campaigns: member statistics, RFM segments, lifecycle, churn, campaigns, referrals
+"""segments: member statistics, RFM scores, named segments, lifecycle, churn
 
 Revision ID: 0006
 Revises: 0005
