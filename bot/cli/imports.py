@@ -14,6 +14,7 @@ so the report lists every bad row without doing work that is thrown away.
 
 from __future__ import annotations
 
+import argparse
 import codecs
 import csv
 import sys
@@ -25,6 +26,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from bot.cli.common import CliError, SubParsers, add_common_options, run_with_app
 from bot.cli.progress import Progress
 from domain.imports.model import ImportContext, MemberRow, RowError, SeenInFile, TransactionRow
 from domain.imports.rules import (
@@ -439,3 +441,33 @@ def write_csv(stream: TextIO, what: str, rows: Iterable[Mapping[str, str]]) -> i
         writer.writerow([row.get(column, "") for column in COLUMNS[what]])
         count += 1
     return count
+
+
+# -- the command --------------------------------------------------------------------------------
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import members or transactions from a CSV file; bad rows are reported by line."""
+    path = Path(args.file)
+    if not path.is_file():
+        raise CliError(f"{path} does not exist or is not a file")
+
+    async def work(app: App) -> int:
+        summary = await import_file(
+            app, args.what, path, strict=args.strict, progress=not args.quiet
+        )
+        print(summary.report())
+        return 1 if summary.failed else 0
+
+    return run_with_app(args, work)
+
+
+def add_import_commands(sub: SubParsers) -> None:
+    """`import members|transactions FILE`, on the main parser."""
+    p = sub.add_parser("import", help="import members or transactions from CSV")
+    add_common_options(p)
+    p.add_argument("what", choices=("members", "transactions"))
+    p.add_argument("file", help="the CSV file (UTF-8, with or without BOM)")
+    p.add_argument("--strict", action="store_true", help="reject the whole file on any bad row")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_import)

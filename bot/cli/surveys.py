@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.cli.common import CliError, SubParsers, add_common_options, run_with_app
 from bot.cli.progress import Progress
 from domain.surveys.model import Scores, local_day
 from domain.surveys.services import SurveyReport, figure, months_between, survey_report
@@ -22,10 +22,6 @@ INVITE_BATCH = 500  # members per transaction
 MAX_MEMBERS_FILE = 5_000_000  # lines: a typo'd path to a huge file stops with a reason
 
 
-class SurveyCliError(Exception):
-    """A one-line reason for the operator (bot.cli turns it into exit status 2)."""
-
-
 # -- surveys invite -----------------------------------------------------------------------------
 
 
@@ -33,12 +29,12 @@ def read_member_numbers(path: Path) -> list[str]:
     """Member numbers from a file: one per line, or the first column of a CSV (a header whose
     first cell is not a member number, such as `member_no`, is skipped)."""
     if not path.is_file():
-        raise SurveyCliError(f"{path} does not exist or is not a file")
+        raise CliError(f"{path} does not exist or is not a file")
     numbers: list[str] = []
     with path.open(encoding="utf-8-sig", newline="") as handle:
         for i, row in enumerate(csv.reader(handle)):
             if i >= MAX_MEMBERS_FILE:
-                raise SurveyCliError(f"{path} has more than {MAX_MEMBERS_FILE:,} lines")
+                raise CliError(f"{path} has more than {MAX_MEMBERS_FILE:,} lines")
             cell = row[0].strip() if row else ""
             if not cell or cell.startswith("#"):
                 continue
@@ -61,23 +57,23 @@ async def invite(app: App, args: argparse.Namespace) -> str:
     policy = app.policy
     if policy.surveys.survey(args.survey) is None:
         known = ", ".join(s.key for s in policy.surveys.surveys)
-        raise SurveyCliError(f"there is no survey {args.survey!r}; the surveys are: {known}")
+        raise CliError(f"there is no survey {args.survey!r}; the surveys are: {known}")
     now = app.clock.now()
     label = args.label or f"{args.survey}-{local_day(now, policy.timezone):%Y%m%d}"
     if len(label) > 64 or ":" in label:
-        raise SurveyCliError(f"--label is at most 64 characters without ':', not {label!r}")
+        raise CliError(f"--label is at most 64 characters without ':', not {label!r}")
     unknown: list[str] = []
     async with app.uow_factory() as uow:
         if args.tier:
             if args.tier not in {t.key for t in policy.tiers}:
                 tiers = ", ".join(t.key for t in policy.tiers)
-                raise SurveyCliError(f"there is no tier {args.tier!r}; the tiers are: {tiers}")
+                raise CliError(f"there is no tier {args.tier!r}; the tiers are: {tiers}")
             ids = await uow.surveys.member_ids(tier=args.tier)
             who = f"tier {args.tier}"
         elif args.store:
             store = await uow.stores.get_by_code(args.store.upper())
             if store is None:
-                raise SurveyCliError(f"there is no store with the code {args.store.upper()}")
+                raise CliError(f"there is no store with the code {args.store.upper()}")
             ids = await uow.surveys.member_ids(store_id=store.id)
             who = f"members of store {store.code}"
         else:
@@ -111,7 +107,7 @@ def parse_day(raw: str, option: str) -> date:
     try:
         return date.fromisoformat(raw)
     except ValueError as exc:
-        raise SurveyCliError(f"{option} must be a date such as 2026-06-30, not {raw!r}") from exc
+        raise CliError(f"{option} must be a date such as 2026-06-30, not {raw!r}") from exc
 
 
 def default_period(today: date) -> tuple[date, date]:
@@ -178,7 +174,7 @@ async def report(app: App, args: argparse.Namespace) -> str:
     day_to = parse_day(args.to, "--to") if args.to else last
     day_from = parse_day(args.from_, "--from") if args.from_ else first
     if day_to < day_from:
-        raise SurveyCliError(f"--to {day_to} is before --from {day_from}")
+        raise CliError(f"--to {day_to} is before --from {day_from}")
     async with app.uow_factory() as uow:
         result = await survey_report(uow, app.policy, day_from, day_to, args.store)
     text = format_report(result)
@@ -190,22 +186,40 @@ async def report(app: App, args: argparse.Namespace) -> str:
     return text
 
 
-# -- the parsers --------------------------------------------------------------------------------
+# -- the commands -------------------------------------------------------------------------------
 
 
-def add_survey_commands(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser],
-    common: Callable[[argparse.ArgumentParser], None],
-    run: Callable[[argparse.Namespace], int],
-    run_report: Callable[[argparse.Namespace], int],
-) -> None:
+def cmd_surveys_invite(args: argparse.Namespace) -> int:
+    """Invite a tier, a store's members or a file's members to a survey."""
+
+    async def work(app: App) -> int:
+        try:
+            print(await invite(app, args))
+        except (LookupError, ValueError) as exc:
+            raise CliError(str(exc)) from exc
+        return 0
+
+    return run_with_app(args, work)
+
+
+def cmd_report_surveys(args: argparse.Namespace) -> int:
+    """CSAT, NPS and response rate by store and month; the charts as PNG with --png."""
+
+    async def work(app: App) -> int:
+        print(await report(app, args))
+        return 0
+
+    return run_with_app(args, work)
+
+
+def add_survey_commands(sub: SubParsers) -> None:
     """`surveys invite` and `report surveys`, on the main parser."""
     p = sub.add_parser("surveys", help="satisfaction surveys: invite a segment")
     surveys = p.add_subparsers(dest="surveys_command", metavar="ACTION", required=True)
     q = surveys.add_parser(
         "invite", help="invite a tier, a store's members or a list of members to a survey"
     )
-    common(q)
+    add_common_options(q)
     q.add_argument("--survey", required=True, help="a key of [surveys.definitions]: csat, nps")
     group = q.add_mutually_exclusive_group(required=True)
     group.add_argument("--tier", help="every member of this tier (member, silver, gold)")
@@ -217,16 +231,16 @@ def add_survey_commands(
     )
     q.add_argument("--dry-run", action="store_true", help="count who would be invited")
     q.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    q.set_defaults(func=run)
+    q.set_defaults(func=cmd_surveys_invite)
 
     p = sub.add_parser("report", help="reports: report surveys")
     reports = p.add_subparsers(dest="report_command", metavar="REPORT", required=True)
     q = reports.add_parser(
         "surveys", help="CSAT, NPS and response rate by store and month, with PNG charts"
     )
-    common(q)
+    add_common_options(q)
     q.add_argument("--from", dest="from_", metavar="YYYY-MM-DD", help="first local day")
     q.add_argument("--to", metavar="YYYY-MM-DD", help="last local day (inclusive)")
     q.add_argument("--store", metavar="CODE", help="only this store")
     q.add_argument("--png", metavar="DIR", help="also write the charts as PNG files here")
-    q.set_defaults(func=run_report)
+    q.set_defaults(func=cmd_report_surveys)

@@ -1,11 +1,17 @@
-"""The outbox's Messenger on aiogram: Bot API calls, aiogram's errors mapped to the domain's."""
+"""Telegram on aiogram: the dispatcher, long polling, and aiogram's types for the Bot API calls.
+
+The calls themselves are written once for both frameworks in bot.telegram.messenger; here is
+what only aiogram has: its classes, and `send_error`, the one place aiogram's exceptions become
+the domain's SendErrors, for replies and outbox alike.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+import aiogram.types
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -16,54 +22,62 @@ from aiogram.exceptions import (
     TelegramMigrateToChat,
     TelegramRetryAfter,
 )
-from aiogram.types import (
-    BotCommand,
-    BufferedInputFile,
-    CallbackQuery,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    KeyboardButton,
-    Message,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
-    ReplyParameters,
-)
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
 
 from bot.config import ConfigError, Settings
 from bot.telegram.inbound import inbound_from_callback, inbound_from_message, remember_bot_username
-from bot.telegram.messenger import BotApiMessenger, rejected_or_gone
-from bot.telegram.replies import (
-    ChatLocks,
-    EditResult,
-    Part,
-    RetryLater,
-    contact_button_text,
-    is_not_modified,
-    photo_filename,
-    process,
-)
+from bot.telegram.messenger import BotApi, BotApiMessenger, BotApiSender, rejected_or_gone
+from bot.telegram.replies import ChatLocks, process
 from domain.messaging.ports import (
-    Buttons,
     ChatUnreachable,
     MessageRejected,
     RateLimited,
     SendError,
     TransientSendError,
 )
-from handlers.types import Keyboard
 
 if TYPE_CHECKING:
     from bot.bootstrap import App
 
-class AiogramMessenger(BotApiMessenger):
-    """Sends outbox messages with an aiogram Bot; raises only domain SendErrors."""
+logger = logging.getLogger(__name__)
+
+
+def send_error(exc: Exception) -> SendError:
+    """What aiogram raised, as the domain's SendError: the one mapping for every Bot API call."""
+    if isinstance(exc, TelegramForbiddenError):
+        return ChatUnreachable(exc.message)
+    if isinstance(exc, TelegramRetryAfter):
+        return RateLimited(float(exc.retry_after), exc.message)
+    if isinstance(exc, TelegramMigrateToChat):
+        return MessageRejected(f"the group moved to chat {exc.migrate_to_chat_id}")
+    if isinstance(exc, TelegramBadRequest | TelegramEntityTooLarge):
+        return rejected_or_gone(exc.message)
+    # server errors, network errors, timeouts, a restarting Telegram
+    return TransientSendError(f"{type(exc).__name__}: {exc}")
+
+
+class AiogramApi(BotApi):
+    """The Bot API calls with aiogram's types; raises only domain SendErrors."""
 
     bot: Bot
+    types = aiogram.types
+
+    def input_file(self, data: bytes, filename: str) -> BufferedInputFile:
+        return BufferedInputFile(data, filename=filename)
+
+    def send_error(self, exc: Exception) -> SendError:
+        return send_error(exc)
+
+
+class AiogramSender(AiogramApi, BotApiSender):
+    """The Bot API calls a reply needs, made with aiogram."""
+
+
+class AiogramMessenger(AiogramApi, BotApiMessenger):
+    """Sends outbox messages with an aiogram Bot."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AiogramMessenger:
-        pass
-
         return cls(build_bot(settings))
 
     async def start(self) -> None:
@@ -71,38 +85,6 @@ class AiogramMessenger(BotApiMessenger):
 
     async def close(self) -> None:
         await self.bot.session.close()
-
-    def input_file(self, data: bytes, filename: str) -> Any:
-        return BufferedInputFile(data, filename=filename)
-
-    def markup(self, buttons: Buttons) -> InlineKeyboardMarkup | None:
-        if not buttons:
-            return None
-        return InlineKeyboardMarkup(
-            inline_keyboard=[
-                [InlineKeyboardButton(text=label, callback_data=data) for label, data in row]
-                for row in buttons
-            ]
-        )
-
-    def reply_parameters(self, message_id: int) -> ReplyParameters:
-        return ReplyParameters(message_id=message_id, allow_sending_without_reply=True)
-
-    def send_error(self, exc: Exception) -> SendError:
-        if isinstance(exc, TelegramForbiddenError):
-            return ChatUnreachable(exc.message)
-        if isinstance(exc, TelegramRetryAfter):
-            return RateLimited(float(exc.retry_after), exc.message)
-        if isinstance(exc, TelegramMigrateToChat):
-            return MessageRejected(f"the group moved to chat {exc.migrate_to_chat_id}")
-        if isinstance(exc, TelegramBadRequest | TelegramEntityTooLarge):
-            return rejected_or_gone(exc.message)
-        # server errors, network errors, timeouts, a restarting Telegram
-        return TransientSendError(f"{type(exc).__name__}: {exc}")
-
-logger = logging.getLogger(__name__)
-
-Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
 
 
 def build_bot(settings: Settings) -> Bot:
@@ -142,7 +124,7 @@ def build_dispatcher(app: App) -> Dispatcher:
 
     async def on_startup(bot: Bot) -> None:
         remember_bot_username(conversation, (await bot.me()).username)
-        await register_commands(bot, conversation)
+        await AiogramApi(bot).register_commands(conversation)
 
     dispatcher = Dispatcher(name="retailbot")
     dispatcher.include_router(router)
@@ -153,20 +135,6 @@ def build_dispatcher(app: App) -> Dispatcher:
 def build(app: App) -> tuple[Bot, Dispatcher]:
     """The Bot and Dispatcher for `app`, ready for polling or a webhook."""
     return build_bot(app.settings), build_dispatcher(app)
-
-
-async def register_commands(bot: Bot, conversation: Any) -> None:
-    """The command menu in Chinese, in English, and English for every other language."""
-    try:
-        for language_code in ("zh", "en", None):
-            commands = [
-                BotCommand(command=name, description=description)
-                for name, description in conversation.bot_commands(language_code or "en")
-            ]
-            await bot.set_my_commands(commands, language_code=language_code)
-    except Exception:
-        # The bot still works without a command menu; the log says why it is missing.
-        logger.exception("registering the command menu with Telegram failed")
 
 
 async def run_polling(
@@ -198,69 +166,3 @@ async def run_polling(
         if not polling.done():
             await dispatcher.stop_polling()
         await polling  # re-raises what ended polling early, if anything did
-
-
-class AiogramSender:
-    """The Bot API calls a reply needs, made with aiogram and its errors mapped to ours."""
-
-    def __init__(self, bot: Bot) -> None:
-        self.bot = bot
-
-    async def send(self, chat_id: str, part: Part) -> None:
-        markup = _markup(part)
-        thread = int(part.thread_id) if part.thread_id else None
-        try:
-            if part.photo is not None:
-                photo = BufferedInputFile(part.photo, filename=photo_filename(part.photo))
-                await self.bot.send_photo(
-                    int(chat_id), photo, caption=part.text or None, reply_markup=markup,
-                    message_thread_id=thread,
-                )
-            else:
-                await self.bot.send_message(
-                    int(chat_id), part.text, reply_markup=markup, message_thread_id=thread
-                )
-        except TelegramForbiddenError as exc:
-            raise ChatUnreachable(exc.message) from exc
-        except TelegramRetryAfter as exc:
-            raise RetryLater(float(exc.retry_after)) from exc
-
-    async def edit(self, chat_id: str, message_id: str, part: Part) -> EditResult:
-        markup = _markup(part)
-        try:
-            await self.bot.edit_message_text(
-                text=part.text,
-                chat_id=int(chat_id),
-                message_id=int(message_id),
-                reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None,
-            )
-        except TelegramBadRequest as exc:
-            return EditResult.UNCHANGED if is_not_modified(exc.message) else EditResult.FAILED
-        except TelegramForbiddenError as exc:
-            raise ChatUnreachable(exc.message) from exc
-        except TelegramRetryAfter as exc:
-            raise RetryLater(float(exc.retry_after)) from exc
-        return EditResult.EDITED
-
-    async def answer_callback(self, callback_id: str) -> None:
-        await self.bot.answer_callback_query(callback_id)
-
-
-def _markup(part: Part) -> Markup:
-    if part.buttons:
-        return InlineKeyboardMarkup(
-            inline_keyboard=[
-                [InlineKeyboardButton(text=button.text, callback_data=button.data)
-                 for button in row]
-                for row in part.buttons
-            ]
-        )
-    if part.keyboard is Keyboard.REQUEST_CONTACT:
-        return ReplyKeyboardMarkup(
-            keyboard=[[KeyboardButton(text=contact_button_text(part), request_contact=True)]],
-            resize_keyboard=True,
-            one_time_keyboard=True,
-        )
-    if part.keyboard is Keyboard.REMOVE:
-        return ReplyKeyboardRemove()
-    return None

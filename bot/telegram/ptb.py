@@ -1,4 +1,8 @@
-"""The outbox's Messenger on python-telegram-bot: PTB's errors mapped to the domain's."""
+"""Telegram on python-telegram-bot (PTB): its Application, polling and Bot API types.
+
+As bot.telegram.aiogram does for aiogram: `send_error` maps PTB's exceptions to the domain's
+SendErrors for every call; `PtbApi` gives bot.telegram.messenger PTB's classes.
+"""
 
 from __future__ import annotations
 
@@ -10,19 +14,8 @@ import warnings
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
-from telegram import (
-    Bot,
-    BotCommand,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    InputFile,
-    KeyboardButton,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
-    ReplyParameters,
-    Update,
-)
-from telegram import Bot as PtbBot
+import telegram
+from telegram import Bot, InputFile, Update
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
@@ -36,37 +29,66 @@ from telegram.request import HTTPXRequest
 
 from bot.config import ConfigError, Settings
 from bot.telegram.inbound import inbound_from_callback, inbound_from_message, remember_bot_username
-from bot.telegram.messenger import BotApiMessenger, rejected_or_gone
-from bot.telegram.replies import (
-    ChatLocks,
-    EditResult,
-    Part,
-    RetryLater,
-    contact_button_text,
-    is_not_modified,
-    photo_filename,
-    process,
-)
+from bot.telegram.messenger import BotApi, BotApiMessenger, BotApiSender, rejected_or_gone
+from bot.telegram.replies import ChatLocks, process
 from domain.messaging.ports import (
-    Buttons,
     ChatUnreachable,
     MessageRejected,
     RateLimited,
     SendError,
     TransientSendError,
 )
-from handlers.types import Keyboard
 
 if TYPE_CHECKING:
     from bot.bootstrap import App
 
 POOL_SIZE = 32  # enough connections for the sender's concurrent calls
 
+logger = logging.getLogger(__name__)
 
-class PtbMessenger(BotApiMessenger):
-    """Sends outbox messages with a PTB Bot; raises only domain SendErrors."""
+
+def send_error(exc: Exception) -> SendError:
+    """What PTB raised, as the domain's SendError: the one mapping for every Bot API call."""
+    if isinstance(exc, Forbidden):
+        return ChatUnreachable(exc.message)
+    if isinstance(exc, RetryAfter):
+        return RateLimited(retry_after_seconds(exc), exc.message)
+    if isinstance(exc, ChatMigrated):
+        return MessageRejected(f"the group moved to chat {exc.new_chat_id}")
+    if isinstance(exc, BadRequest):
+        return rejected_or_gone(exc.message)
+    if isinstance(exc, TelegramError):  # NetworkError, TimedOut, server faults
+        return TransientSendError(f"{type(exc).__name__}: {exc.message}")
+    return TransientSendError(f"{type(exc).__name__}: {exc}")
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    """PTB 22 gives an int (deprecated) or a timedelta, depending on its settings."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+
+
+class PtbApi(BotApi):
+    """The Bot API calls with PTB's types; raises only domain SendErrors."""
 
     bot: Bot
+    types = telegram
+
+    def input_file(self, data: bytes, filename: str) -> InputFile:
+        return InputFile(data, filename=filename)
+
+    def send_error(self, exc: Exception) -> SendError:
+        return send_error(exc)
+
+
+class PtbSender(PtbApi, BotApiSender):
+    """The Bot API calls a reply needs, made with PTB."""
+
+
+class PtbMessenger(PtbApi, BotApiMessenger):
+    """Sends outbox messages with a PTB Bot."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PtbMessenger:
@@ -88,46 +110,7 @@ class PtbMessenger(BotApiMessenger):
     async def close(self) -> None:
         await self.bot.shutdown()
 
-    def input_file(self, data: bytes, filename: str) -> Any:
-        return InputFile(data, filename=filename)
 
-    def markup(self, buttons: Buttons) -> InlineKeyboardMarkup | None:
-        if not buttons:
-            return None
-        return InlineKeyboardMarkup(
-            [
-                [InlineKeyboardButton(label, callback_data=data) for label, data in row]
-                for row in buttons
-            ]
-        )
-
-    def reply_parameters(self, message_id: int) -> ReplyParameters:
-        return ReplyParameters(message_id=message_id, allow_sending_without_reply=True)
-
-    def send_error(self, exc: Exception) -> SendError:
-        if isinstance(exc, Forbidden):
-            return ChatUnreachable(exc.message)
-        if isinstance(exc, RetryAfter):
-            return RateLimited(retry_after_seconds(exc), exc.message)
-        if isinstance(exc, ChatMigrated):
-            return MessageRejected(f"the group moved to chat {exc.new_chat_id}")
-        if isinstance(exc, BadRequest):
-            return rejected_or_gone(exc.message)
-        if isinstance(exc, TelegramError):  # NetworkError, TimedOut, server faults
-            return TransientSendError(f"{type(exc).__name__}: {exc.message}")
-        return TransientSendError(f"{type(exc).__name__}: {exc}")
-
-
-def retry_after_seconds(exc: RetryAfter) -> float:
-    """PTB 22 gives an int (deprecated) or a timedelta, depending on its settings."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
-
-logger = logging.getLogger(__name__)
-
-Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
 PtbApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
@@ -188,7 +171,7 @@ def _post_init(app: App) -> Any:
     async def register(application: PtbApplication) -> None:
         # initialize() has asked Telegram who the bot is.
         remember_bot_username(app.conversation, application.bot.username)
-        await register_commands(application.bot, app.conversation)
+        await PtbApi(application.bot).register_commands(app.conversation)
 
     return register
 
@@ -197,20 +180,6 @@ async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None
     """Anything a handler let through: logged with its traceback, never swallowed."""
     update_id = update.update_id if isinstance(update, Update) else None
     logger.error("handling update %s failed", update_id, exc_info=context.error)
-
-
-async def register_commands(bot: PtbBot, conversation: Any) -> None:
-    """The command menu in Chinese, in English, and English for every other language."""
-    try:
-        for language_code in ("zh", "en", None):
-            commands = [
-                BotCommand(name, description)
-                for name, description in conversation.bot_commands(language_code or "en")
-            ]
-            await bot.set_my_commands(commands, language_code=language_code)
-    except Exception:
-        # The bot still works without a command menu; the log says why it is missing.
-        logger.exception("registering the command menu with Telegram failed")
 
 
 async def start_polling(application: PtbApplication, *, poll_timeout: float = 10) -> None:
@@ -268,66 +237,3 @@ async def run_polling(
             for sig in (signal.SIGINT, signal.SIGTERM):
                 with suppress(NotImplementedError):
                     loop.remove_signal_handler(sig)
-
-
-class PtbSender:
-    """The Bot API calls a reply needs, made with PTB and its errors mapped to ours."""
-
-    def __init__(self, bot: PtbBot) -> None:
-        self.bot = bot
-
-    async def send(self, chat_id: str, part: Part) -> None:
-        markup = _markup(part)
-        thread = int(part.thread_id) if part.thread_id else None
-        try:
-            if part.photo is not None:
-                photo = InputFile(part.photo, filename=photo_filename(part.photo))
-                await self.bot.send_photo(
-                    int(chat_id), photo, caption=part.text or None, reply_markup=markup,
-                    message_thread_id=thread,
-                )
-            else:
-                await self.bot.send_message(
-                    int(chat_id), part.text, reply_markup=markup, message_thread_id=thread
-                )
-        except Forbidden as exc:
-            raise ChatUnreachable(exc.message) from exc
-        except RetryAfter as exc:
-            raise RetryLater(retry_after_seconds(exc)) from exc
-
-    async def edit(self, chat_id: str, message_id: str, part: Part) -> EditResult:
-        markup = _markup(part)
-        try:
-            await self.bot.edit_message_text(
-                part.text,
-                chat_id=int(chat_id),
-                message_id=int(message_id),
-                reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None,
-            )
-        except BadRequest as exc:
-            return EditResult.UNCHANGED if is_not_modified(exc.message) else EditResult.FAILED
-        except Forbidden as exc:
-            raise ChatUnreachable(exc.message) from exc
-        except RetryAfter as exc:
-            raise RetryLater(retry_after_seconds(exc)) from exc
-        return EditResult.EDITED
-
-    async def answer_callback(self, callback_id: str) -> None:
-        await self.bot.answer_callback_query(callback_id)
-
-
-def _markup(part: Part) -> Markup:
-    if part.buttons:
-        return InlineKeyboardMarkup(
-            [[InlineKeyboardButton(button.text, callback_data=button.data) for button in row]
-             for row in part.buttons]
-        )
-    if part.keyboard is Keyboard.REQUEST_CONTACT:
-        return ReplyKeyboardMarkup(
-            [[KeyboardButton(contact_button_text(part), request_contact=True)]],
-            resize_keyboard=True,
-            one_time_keyboard=True,
-        )
-    if part.keyboard is Keyboard.REMOVE:
-        return ReplyKeyboardRemove()
-    return None

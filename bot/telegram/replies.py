@@ -1,8 +1,8 @@
-"""What both Telegram adapters share: reading updates into Inbound values and sending replies.
+"""What both Telegram adapters share for replies: planning, editing, retrying and apologising.
 
-aiogram and python-telegram-bot name the fields of a Message, User, Chat and CallbackQuery the
-same way, so the conversion here reads them by attribute and works for both; only the final
-Bot API calls (and the exceptions they raise) differ, behind the small `Sender` protocol.
+The replies are framework-neutral here; the Bot API calls they need sit behind the small
+`Sender` protocol (bot.telegram.messenger.BotApiSender, with each framework's types), which
+raises only the domain's SendErrors, the same ones the outbox's messenger raises.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from enum import Enum
 from typing import Any, Protocol
 
 from domain.members.model import language_from_telegram
-from domain.messaging.ports import ChatUnreachable
+from domain.messaging.ports import ChatUnreachable, RateLimited
 from handlers.types import Inbound, InboundKind, Keyboard, OutgoingMessage, RenderedButton
 
 logger = logging.getLogger(__name__)
@@ -100,16 +100,12 @@ class EditResult(Enum):
     FAILED = "failed"  # too old, deleted, not ours...: send a new message instead
 
 
-class RetryLater(Exception):
-    """Telegram asked us to slow down for `seconds`."""
-
-    def __init__(self, seconds: float) -> None:
-        super().__init__(f"Telegram asked to retry after {seconds} s")
-        self.seconds = seconds
-
-
 class Sender(Protocol):
-    """The few Bot API calls a reply needs, implemented once per framework."""
+    """The few Bot API calls a reply needs (bot.telegram.messenger.BotApiSender makes them).
+
+    Like the outbox's Messenger, a Sender raises only the domain's SendErrors: ChatUnreachable
+    for a blocked chat, RateLimited for a 429, and so on.
+    """
 
     async def send(self, chat_id: str, part: Part) -> None: ...
 
@@ -245,12 +241,12 @@ async def _try_edit(sender: Sender, inbound: Inbound, parts: list[Part]) -> bool
 async def _send_with_one_retry(sender: Sender, chat_id: str, part: Part) -> None:
     try:
         await sender.send(chat_id, part)
-    except RetryLater as exc:
-        if exc.seconds > MAX_REPLY_RETRY_AFTER:
+    except RateLimited as exc:
+        if exc.retry_after > MAX_REPLY_RETRY_AFTER:
             raise
-        logger.warning("Telegram asked to wait %s s before replying in chat %s", exc.seconds,
-                       chat_id)
-        await asyncio.sleep(exc.seconds)
+        logger.warning("Telegram asked to wait %s s before replying in chat %s",
+                       exc.retry_after, chat_id)
+        await asyncio.sleep(exc.retry_after)
         await sender.send(chat_id, part)
 
 
@@ -295,8 +291,8 @@ async def process(
         await deliver(sender, inbound, replies)
     except ChatUnreachable:
         logger.warning("chat %s blocked the bot; the reply was not delivered", inbound.chat_id)
-    except RetryLater as exc:
+    except RateLimited as exc:
         logger.error("Telegram asked to wait %s s; the reply to chat %s was dropped",
-                     exc.seconds, inbound.chat_id)
+                     exc.retry_after, inbound.chat_id)
     except Exception:
         logger.exception("sending the reply to chat %s failed", inbound.chat_id)

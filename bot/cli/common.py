@@ -1,0 +1,64 @@
+"""What every `retailbot` command shares: its one error type, the common options, the app."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeAlias
+from zoneinfo import ZoneInfo
+
+from bot.bootstrap import App, build_app
+from bot.config import Settings
+
+# What a feature module's `add_..._commands` receives: the sub-commands of `retailbot`.
+SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+class CliError(Exception):
+    """A one-line reason shown to the operator; the command exits with status 2."""
+
+
+def add_common_options(parser: argparse.ArgumentParser) -> None:
+    """--database and --config, which every command that opens the database takes."""
+    parser.add_argument(
+        "--database", help="SQLAlchemy URL (default: DATABASE_URL or retailbot.db)"
+    )
+    parser.add_argument(
+        "--config", help="policy file (default: RETAILBOT_CONFIG or retailbot.toml)"
+    )
+
+
+def settings_for(args: argparse.Namespace) -> Settings:
+    """The environment's settings, with --database and --config when they were given."""
+    settings = Settings.from_env()
+    overrides: dict[str, Any] = {}
+    if getattr(args, "database", None):
+        overrides["database_url"] = args.database
+    if getattr(args, "config", None):
+        overrides["config_path"] = Path(args.config)
+    if overrides:
+        settings = replace(settings, **overrides)
+    return settings
+
+
+async def with_app(args: argparse.Namespace, work: Callable[[App], Awaitable[int]]) -> int:
+    """Build the app for these options, run `work` with it and close it whatever happens."""
+    app = await build_app(settings_for(args))
+    try:
+        return await work(app)
+    finally:
+        await app.close()
+
+
+def run_with_app(args: argparse.Namespace, work: Callable[[App], Awaitable[int]]) -> int:
+    """`with_app` on a new event loop: the body of most commands."""
+    return asyncio.run(with_app(args, work))
+
+
+def local_time(moment: datetime | None, tz: ZoneInfo) -> str:
+    """A moment as the operator reads it, in the chain's time zone ("-" for none)."""
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %z") if moment else "-"
