@@ -4,63 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.coupons.model import Coupon, CouponStatus
-from storage.common import _chunks, from_cents, insert_ignoring_duplicates, to_cents
+from storage.common import RowMapping, _chunks, insert_ignoring_duplicates
 from storage.coupons.tables import coupons
 from storage.members.tables import members
 
-if TYPE_CHECKING:
-    pass
-
-
-def _values(coupon: Coupon) -> dict[str, Any]:
-    return {
-        "member_id": coupon.member_id,
-        "code": coupon.code,
-        "source": coupon.source,
-        "template_key": coupon.template_key,
-        "kind": coupon.kind,
-        "value_cents": to_cents(coupon.value),
-        "min_spend_cents": to_cents(coupon.min_spend),
-        "stores": list(coupon.stores),
-        "name_en": coupon.name_en,
-        "name_zh": coupon.name_zh,
-        "status": coupon.status.value,
-        "issued_at": coupon.issued_at,
-        "expires_at": coupon.expires_at,
-        "redeemed_at": coupon.redeemed_at,
-        "redeemed_store": coupon.redeemed_store,
-        "redeemed_by": coupon.redeemed_by,
-        "reminded_at": coupon.reminded_at,
-    }
-
-
-def _coupon(row: Any) -> Coupon:
-    return Coupon(
-        id=row.id,
-        member_id=row.member_id,
-        code=row.code,
-        source=row.source,
-        template_key=row.template_key,
-        kind=row.kind,
-        value=from_cents(row.value_cents),
-        min_spend=from_cents(row.min_spend_cents),
-        stores=tuple(row.stores or ()),
-        name_en=row.name_en,
-        name_zh=row.name_zh,
-        status=CouponStatus(row.status),
-        issued_at=row.issued_at,
-        expires_at=row.expires_at,
-        redeemed_at=row.redeemed_at,
-        redeemed_store=row.redeemed_store,
-        redeemed_by=row.redeemed_by,
-        reminded_at=row.reminded_at,
-    )
+COUPONS = RowMapping(
+    Coupon, coupons, cents=("value", "min_spend"), enums={"status": CouponStatus},
+    tuples=("stores",),
+)
+_values, _coupon = COUPONS.values, COUPONS.entity
 
 
 class SqlCouponRepository:

@@ -5,27 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.loyalty.model import EntryKind, LedgerEntry, Receipt
-from storage.common import _chunks, from_cents, insert_ignoring_duplicates, to_cents
+from storage.common import RowMapping, _chunks, from_cents, insert_ignoring_duplicates, to_cents
 from storage.loyalty.tables import points_ledger, receipts
 
-
-def _entry(row: Any) -> LedgerEntry:
-    return LedgerEntry(
-        id=row.id,
-        member_id=row.member_id,
-        kind=EntryKind(row.kind),
-        points=row.points,
-        source_key=row.source_key,
-        occurred_at=row.occurred_at,
-        expires_at=row.expires_at,
-        note=row.note,
-    )
+_entry = RowMapping(LedgerEntry, points_ledger, enums={"kind": EntryKind}).entity
 
 
 class SqlLedgerRepository:
@@ -81,18 +69,7 @@ class SqlLedgerRepository:
         return int(total or 0)
 
 
-def _receipt(row: Any) -> Receipt:
-    return Receipt(
-        id=row.id,
-        receipt_no=row.receipt_no,
-        store_id=row.store_id,
-        member_id=row.member_id,
-        occurred_at=row.occurred_at,
-        amount=from_cents(row.amount_cents),
-        currency=row.currency,
-        original_receipt_no=row.original_receipt_no,
-        points=row.points,
-    )
+_receipt = RowMapping(Receipt, receipts, cents=("amount",)).entity
 
 
 class SqlReceiptRepository:

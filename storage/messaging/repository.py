@@ -19,64 +19,15 @@ from domain.messaging.model import (
     Recipient,
 )
 from domain.messaging.rules import CAP_WINDOW
-from storage.common import MAX_ERROR, _chunks, insert_ignoring_duplicates
+from storage.common import MAX_ERROR, RowMapping, _chunks, insert_ignoring_duplicates
 from storage.members.tables import chat_users, members, stores
 from storage.messaging.tables import chat_topics, outbox
 
-
-def _values(message: OutboxMessage) -> dict[str, Any]:
-    return {
-        "dedupe_key": message.dedupe_key,
-        "member_id": message.member_id,
-        "chat_user_id": message.chat_user_id,
-        "chat_id": message.chat_id,
-        "kind": message.kind.value,
-        "message_key": message.message_key,
-        "params": message.params,
-        "text": message.text,
-        "photo": message.photo,
-        "photo_file_id": message.photo_file_id,
-        "buttons": message.buttons,
-        "quiet_hours": message.quiet_hours,
-        "topic": message.topic,
-        "topic_title": message.topic_title,
-        "language": message.language,
-        "status": message.status.value,
-        "attempts": message.attempts,
-        "next_attempt_at": message.next_attempt_at,
-        "last_error": message.last_error,
-        "created_at": message.created_at,
-        "sent_at": message.sent_at,
-        "sent_message_id": message.sent_message_id,
-    }
-
-
-def _message(row: Any) -> OutboxMessage:
-    return OutboxMessage(
-        id=row.id,
-        dedupe_key=row.dedupe_key,
-        member_id=row.member_id,
-        chat_user_id=row.chat_user_id,
-        chat_id=row.chat_id,
-        kind=MessageKind(row.kind),
-        message_key=row.message_key,
-        params=dict(row.params or {}),
-        text=row.text,
-        photo=row.photo,
-        photo_file_id=row.photo_file_id,
-        buttons=list(row.buttons or []),
-        quiet_hours=bool(row.quiet_hours),
-        topic=row.topic,
-        topic_title=row.topic_title,
-        language=row.language,
-        status=OutboxStatus(row.status),
-        attempts=row.attempts,
-        next_attempt_at=row.next_attempt_at,
-        last_error=row.last_error,
-        created_at=row.created_at,
-        sent_at=row.sent_at,
-        sent_message_id=row.sent_message_id,
-    )
+OUTBOX = RowMapping(
+    OutboxMessage, outbox, enums={"kind": MessageKind, "status": OutboxStatus},
+    lists=("buttons",), dicts=("params",), bools=("quiet_hours",),
+)
+_values, _message = OUTBOX.values, OUTBOX.entity
 
 
 class SqlOutboxRepository:

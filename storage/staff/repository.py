@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.staff.model import Role, StaffMember
+from storage.common import RowMapping
 from storage.staff.tables import staff
 
-
-def _staff(row: Any) -> StaffMember:
-    return StaffMember(
-        id=row.id,
-        telegram_user_id=row.telegram_user_id,
-        role=Role(row.role),
-        display_name=row.display_name,
-        store_code=row.store_code,
-        active=bool(row.active),
-    )
+_staff = RowMapping(StaffMember, staff, enums={"role": Role}, bools=("active",)).entity
 
 
 class SqlStaffRepository:

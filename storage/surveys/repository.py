@@ -21,51 +21,18 @@ from domain.surveys.model import (
     Trigger,
     month_of,
 )
-from storage.common import _chunks, insert_ignoring_duplicates
+from storage.common import RowMapping, _chunks, insert_ignoring_duplicates
 from storage.loyalty.tables import receipts
 from storage.members.tables import members, stores
 from storage.surveys.tables import survey_answers, survey_invitations
 
-
-def _invitation(row: Any) -> SurveyInvitation:
-    return SurveyInvitation(
-        id=row.id,
-        member_id=row.member_id,
-        survey_key=row.survey_key,
-        kind=SurveyKind(row.kind),
-        trigger=Trigger(row.trigger),
-        trigger_ref=row.trigger_ref,
-        dedupe_key=row.dedupe_key,
-        token=row.token,
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        day=row.day,
-        store_id=row.store_id,
-        category=row.category,
-        chat_user_id=row.chat_user_id,
-        status=InvitationStatus(row.status),
-        answered_at=row.answered_at,
-    )
-
-
-def _answer(row: Any) -> SurveyAnswer:
-    return SurveyAnswer(
-        id=row.id,
-        invitation_id=row.invitation_id,
-        member_id=row.member_id,
-        survey_key=row.survey_key,
-        kind=SurveyKind(row.kind),
-        score=row.score,
-        trigger=Trigger(row.trigger),
-        trigger_ref=row.trigger_ref,
-        category=row.category,
-        store_id=row.store_id,
-        answered_at=row.answered_at,
-        day=row.day,
-        comment=row.comment,
-        commented_at=row.commented_at,
-        recovery_ticket_id=row.recovery_ticket_id,
-    )
+_invitation = RowMapping(
+    SurveyInvitation, survey_invitations,
+    enums={"kind": SurveyKind, "trigger": Trigger, "status": InvitationStatus},
+).entity
+_answer = RowMapping(
+    SurveyAnswer, survey_answers, enums={"kind": SurveyKind, "trigger": Trigger}
+).entity
 
 
 def _period(columns: Any, day_from: date, day_to: date) -> list[Any]:

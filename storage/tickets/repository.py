@@ -18,80 +18,25 @@ from domain.tickets.model import (
     TicketMessage,
     TicketStatus,
 )
+from storage.common import RowMapping
 from storage.tickets.tables import audit_log, ticket_messages, tickets
+
+TICKETS = RowMapping(
+    Ticket, tickets, enums={"priority": Priority, "status": TicketStatus}, tuples=("tags",)
+)
+ticket_from_row = TICKETS.entity
+_message = RowMapping(
+    TicketMessage, ticket_messages, enums={"author": Author}, bools=("internal",)
+).entity
 
 
 def ticket_values(ticket: Ticket) -> dict[str, Any]:
+    """The row of a ticket, with the clock that runs now (`sla_due_at`) for the queue's order."""
     return {
-        "member_id": ticket.member_id,
-        "category": ticket.category,
-        "description": ticket.description,
-        "priority": ticket.priority.value,
-        "status": ticket.status.value,
-        "store_id": ticket.store_id,
-        "assignee_id": ticket.assignee_id,
-        "tags": list(ticket.tags),
-        "created_at": ticket.created_at,
+        **TICKETS.values(ticket),
         "updated_at": ticket.updated_at or ticket.created_at,
-        "first_response_due": ticket.first_response_due,
-        "resolution_due": ticket.resolution_due,
-        "first_responded_at": ticket.first_responded_at,
-        "resolved_at": ticket.resolved_at,
-        "closed_at": ticket.closed_at,
-        "close_reason": ticket.close_reason,
-        "waiting_since": ticket.waiting_since,
-        "escalated_at": ticket.escalated_at,
-        "member_reminded_at": ticket.member_reminded_at,
-        "followed_up_at": ticket.followed_up_at,
-        "sla_notified": ticket.sla_notified,
-        "satisfaction": ticket.satisfaction,
-        "rated_at": ticket.rated_at,
         "sla_due_at": ticket.sla_due,
-        "next_check_at": ticket.next_check_at,
     }
-
-
-def ticket_from_row(row: Any) -> Ticket:
-    return Ticket(
-        id=row.id,
-        member_id=row.member_id,
-        category=row.category,
-        description=row.description,
-        priority=Priority(row.priority),
-        status=TicketStatus(row.status),
-        store_id=row.store_id,
-        assignee_id=row.assignee_id,
-        tags=tuple(row.tags or ()),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        first_response_due=row.first_response_due,
-        resolution_due=row.resolution_due,
-        first_responded_at=row.first_responded_at,
-        resolved_at=row.resolved_at,
-        closed_at=row.closed_at,
-        close_reason=row.close_reason,
-        waiting_since=row.waiting_since,
-        escalated_at=row.escalated_at,
-        member_reminded_at=row.member_reminded_at,
-        followed_up_at=row.followed_up_at,
-        sla_notified=row.sla_notified,
-        satisfaction=row.satisfaction,
-        rated_at=row.rated_at,
-        next_check_at=row.next_check_at,
-    )
-
-
-def _message(row: Any) -> TicketMessage:
-    return TicketMessage(
-        id=row.id,
-        ticket_id=row.ticket_id,
-        author=Author(row.author),
-        author_id=row.author_id,
-        text=row.text,
-        photo_file_id=row.photo_file_id,
-        internal=bool(row.internal),
-        at=row.at,
-    )
 
 
 def queue_query(limit: int) -> Any:
