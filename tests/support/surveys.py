@@ -14,8 +14,9 @@ from domain.loyalty.model import Receipt
 from domain.members.model import Store
 from domain.shared.policy import Policy
 from domain.surveys.policy import SurveyPolicy
-from handlers.types import Inbound, InboundKind, OutgoingMessage
+from handlers.types import InboundKind, OutgoingMessage
 from storage.surveys.tables import survey_answers, survey_invitations
+from tests.support.conversation import inbound
 
 
 def every_purchase(policy: Policy, **changes: Any) -> Policy:
@@ -54,19 +55,6 @@ async def answers(app: App) -> list[Any]:
     async with app.engine.connect() as conn:
         return list(await conn.execute(select(survey_answers).order_by(survey_answers.c.id)))
 
-
-def inbound(kind: InboundKind, payload: str = "", *, user: int, command: str = "",
-            lang: str = "en") -> Inbound:
-    return Inbound(
-        channel="telegram",
-        user_id=str(user),
-        chat_id=str(user),
-        kind=kind,
-        payload=payload,
-        command=command,
-        language_code=lang,
-        callback_id="cb" if kind is InboundKind.BUTTON else None,
-    )
 
 
 async def press(app: App, data: str, *, user: int) -> list[OutgoingMessage]:

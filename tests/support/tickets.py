@@ -13,12 +13,11 @@ from domain.members.model import Member
 from domain.messaging.ports import Buttons
 from domain.shared.clock import FixedClock
 from domain.staff.model import Role, StaffMember
-from handlers.types import Inbound, InboundKind, OutgoingMessage
 from storage.messaging.tables import outbox
 from storage.tickets.tables import audit_log
+from tests.support.conversation import MEMBER, press, say
 from tests.support.coupons import Shop, add_member, seed_stores
 
-MEMBER = 501  # Telegram user (and private chat) of the member
 OTHER_MEMBER = 502
 AGENT = 6001
 AGENT_2 = 6002
@@ -56,62 +55,6 @@ async def seed_desk(app: App, *, staff_group: bool = True) -> Desk:
         deps.desk = replace(deps.desk, staff_chat_id=str(STAFF_GROUP))
     return Desk(shop, member, other, agent, agent_2, manager)
 
-
-def inbound(
-    kind: InboundKind,
-    payload: str = "",
-    *,
-    user: int = MEMBER,
-    chat: int | None = None,
-    command: str = "",
-    lang: str = "en",
-    text: str = "",
-    thread_id: str | None = None,
-    reply_to: str | None = None,
-    name: str = "",
-) -> Inbound:
-    chat_id = user if chat is None else chat
-    return Inbound(
-        channel="telegram",
-        user_id=str(user),
-        chat_id=str(chat_id),
-        kind=kind,
-        payload=payload,
-        command=command,
-        language_code=lang,
-        display_name=name,
-        callback_id="cb" if kind is InboundKind.BUTTON else None,
-        is_private=chat_id == user,
-        text=text,
-        thread_id=thread_id,
-        reply_to_message_id=reply_to,
-    )
-
-
-async def say(app: App, text: str, **kw: Any) -> list[OutgoingMessage]:
-    if text.startswith("/"):
-        name, _, args = text[1:].partition(" ")
-        return await app.conversation.handle(
-            inbound(InboundKind.COMMAND, args, command=name, **kw)
-        )
-    return await app.conversation.handle(inbound(InboundKind.TEXT, text, **kw))
-
-
-async def press(app: App, data: str, **kw: Any) -> list[OutgoingMessage]:
-    return await app.conversation.handle(inbound(InboundKind.BUTTON, data, **kw))
-
-
-async def photo(app: App, file_id: str, caption: str = "", **kw: Any) -> list[OutgoingMessage]:
-    return await app.conversation.handle(inbound(InboundKind.PHOTO, file_id, text=caption, **kw))
-
-
-def button(replies: list[OutgoingMessage], prefix: str) -> str:
-    for message in replies:
-        for row in message.buttons:
-            for b in row:
-                if b.data.startswith(prefix):
-                    return b.data
-    raise AssertionError(f"no button {prefix!r} in {[m.key for m in replies]}")
 
 
 async def complain(
@@ -175,6 +118,7 @@ class ForumMessenger:
     sent: list[SentToChat] = field(default_factory=list)
     topics: list[tuple[str, str, str]] = field(default_factory=list)  # chat, name, thread
     next_id: int = 100
+    edits: list[tuple[str, str, str, Buttons]] = field(default_factory=list)  # chat, id, ...
 
     async def send_text(
         self,
@@ -191,6 +135,11 @@ class ForumMessenger:
         self.sent.append(SentToChat(chat_id, text, photo, buttons, thread_id, reply_to,
                                     photo_file_id, str(self.next_id)))
         return str(self.next_id)
+
+    async def edit_text(
+        self, chat_id: str, message_id: str, text: str, buttons: Buttons = ()
+    ) -> None:
+        self.edits.append((chat_id, message_id, text, buttons))
 
     async def create_topic(self, chat_id: str, name: str) -> str | None:
         if chat_id not in self.forums:

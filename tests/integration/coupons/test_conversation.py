@@ -16,47 +16,12 @@ from domain.coupons.rules import format_code
 from domain.coupons.services import exchange_points, issue_coupon
 from domain.loyalty.model import PointsLedger
 from domain.staff.model import Role, StaffMember
-from handlers.types import Inbound, InboundKind, OutgoingMessage
+from tests.support.conversation import button, press, say
 from tests.support.coupons import add_member, count_coupons, seed_stores
 
 MEMBER_CHAT = 501
 STAFF_CHAT = 900
 
-
-def _in(kind: InboundKind, payload: str = "", *, user: int = MEMBER_CHAT, command: str = "",
-        lang: str = "en") -> Inbound:
-    return Inbound(
-        channel="telegram",
-        user_id=str(user),
-        chat_id=str(user),
-        kind=kind,
-        payload=payload,
-        command=command,
-        language_code=lang,
-        callback_id="cb" if kind is InboundKind.BUTTON else None,
-    )
-
-
-async def say(app: App, text: str, **kw: object) -> list[OutgoingMessage]:
-    if text.startswith("/"):
-        name, _, args = text[1:].partition(" ")
-        inbound = _in(InboundKind.COMMAND, args, command=name, **kw)  # type: ignore[arg-type]
-    else:
-        inbound = _in(InboundKind.TEXT, text, **kw)  # type: ignore[arg-type]
-    return await app.conversation.handle(inbound)
-
-
-async def press(app: App, data: str, **kw: object) -> list[OutgoingMessage]:
-    return await app.conversation.handle(_in(InboundKind.BUTTON, data, **kw))  # type: ignore[arg-type]
-
-
-def button(replies: list[OutgoingMessage], prefix: str) -> str:
-    for message in replies:
-        for row in message.buttons:
-            for b in row:
-                if b.data.startswith(prefix):
-                    return b.data
-    raise AssertionError(f"no button {prefix!r} in {[m.key for m in replies]}")
 
 
 async def _member_with_coupons(app: App) -> None:

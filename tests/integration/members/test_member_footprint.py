@@ -11,10 +11,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, ForeignKey, Integer, MetaData, String, Table, func, select
+from sqlalchemy import Column, ForeignKey, Integer, MetaData, String, Table, func, insert, select
 
 from bot.bootstrap import App, build_app
 from bot.config import Settings
+from domain.campaigns.services import queue_wave, start_campaign, wave_audience
 from domain.coupons.services import issue_coupon
 from domain.messaging.model import MessageKind, OutboxMessage
 from domain.shared.clock import FixedClock
@@ -26,6 +27,8 @@ from domain.shared.member_data import (
     reassign_member,
 )
 from domain.surveys.services import invite_segment, queue_weekly_summary
+from scheduler.jobs.segments import refresh_segments
+from storage.campaigns.tables import referrals
 from storage.coupons.member_data import merged_source
 from storage.coupons.tables import coupons
 from storage.loyalty.tables import points_ledger, receipts
@@ -41,20 +44,13 @@ from storage.messaging.tables import outbox
 from storage.metadata import register_all_tables
 from storage.surveys.tables import survey_answers
 from storage.tickets.tables import ticket_messages, tickets
+from tests.support.callbacks import call_back_on_the_phone
+from tests.support.campaigns import campaign_toml, new_campaign
+from tests.support.conversation import MEMBER, photo, say
 from tests.support.surveys import add_receipt
 from tests.support.surveys import press as press_survey
 from tests.support.surveys import write as write_survey
-from tests.support.tickets import (
-    AGENT,
-    MANAGER,
-    MEMBER,
-    OTHER_MEMBER,
-    STAFF_GROUP,
-    complain,
-    photo,
-    say,
-    seed_desk,
-)
+from tests.support.tickets import AGENT, MANAGER, OTHER_MEMBER, STAFF_GROUP, complain, seed_desk
 
 # Wednesday 10 June 2026, 10:00 in Shanghai: the weekly summary of that week comes on the 15th.
 SEEDED_AT = datetime(2026, 6, 10, 2, 0, tzinfo=UTC)
@@ -72,6 +68,9 @@ COMMENT = "Nobody called me back about the yoghurt"
 STAFF_ANSWER = f"Dear {NAME}, we are sorry and will refund you"
 GREETING_TEXT = f"Happy birthday, {NAME}!"
 BIRTHDAY_SOURCE = "birthday:2026"
+
+# Tables keyed by the member (a summary per member): a merge adds them up, it does not move rows.
+PER_MEMBER_SUMMARIES = {"member_stats", "member_segments"}
 
 # What must be gone after an erase, wherever it was copied to.
 PERSONAL = [NAME, NATIONAL, BIRTHDAY.isoformat(), DESCRIPTION, FOLLOW_UP, CAPTION, PHOTO_ID,
@@ -196,6 +195,9 @@ async def _seed_footprint(app: App) -> Footprint:
     shop = desk.shop
     await add_receipt(app, "R-FP-1", member.id, shop.shanghai, now - timedelta(hours=3), "88.50")
     await add_receipt(app, "R-FP-2", other.id, shop.shanghai, now - timedelta(hours=2), "12.00")
+    # Segments: the refresh builds both members' statistics from the receipts and scores them.
+    await refresh_segments(app.uow_factory, app.policy, now)
+    await _campaign_footprint(app, member.id, other.id)
 
     ticket_id = await complain(app, DESCRIPTION)
     (added,) = await say(app, FOLLOW_UP)
@@ -205,6 +207,7 @@ async def _seed_footprint(app: App) -> Footprint:
     (replied, *_) = await say(app, f"/reply {ticket_id} {STAFF_ANSWER}", user=AGENT)
     assert replied.key.startswith("desk."), replied.key
     await say(app, f"/member {PHONE}", user=MANAGER)  # audited: member.search, member.view
+    await call_back_on_the_phone(app, ticket_id, STAFF_ANSWER)  # callbacks, their log, a flag
 
     async with app.uow_factory() as uow:
         run = await invite_segment(uow, app.policy, [member.id], "nps", now, label="footprint")
@@ -228,6 +231,28 @@ async def _seed_footprint(app: App) -> Footprint:
     assert "queued" in done, done
     assert member.id is not None
     return Footprint(member.id, other.id)
+
+
+async def _campaign_footprint(app: App, member_id: int, other_id: int) -> None:
+    """A campaign wave reaches the member (their own coupon and offer); each member referred
+    the other."""
+    campaign = await new_campaign(
+        app, campaign_toml("Footprint", extra="control_share = 0", audience="consent = false")
+    )
+    now = app.clock.now()
+    async with app.uow_factory() as uow:
+        await start_campaign(uow, campaign.id or 0, "cli", now)
+        reached = await wave_audience(uow, app.policy, campaign, now, member_ids=[member_id])
+        await queue_wave(uow, app.policy, campaign, "once", reached, now)
+        await uow.commit()
+    async with app.engine.begin() as conn:
+        for referrer, referred in ((member_id, other_id), (other_id, member_id)):
+            await conn.execute(
+                insert(referrals).values(
+                    referrer_member_id=referrer, referred_member_id=referred,
+                    status="attributed", clicked_at=app.clock.now(),
+                )
+            )
 
 
 async def _survey_buttons(app: App, member_id: int) -> Any:
@@ -326,7 +351,9 @@ async def test_reassign_moves_every_row_to_the_kept_member(desk_app: App) -> Non
     }
     kept = await _export(app, fp.other_id)
     for table, rows in before.items():
-        if table == "members":
+        # One row per member, merged into the kept member's row rather than moved (see
+        # tests/integration/segments for the sums).
+        if table == "members" or table in PER_MEMBER_SUMMARIES:
             continue
         ids = {r["id"] for r in kept[table]}
         assert {r["id"] for r in rows} <= ids, table

@@ -12,7 +12,8 @@ from bot.bootstrap import build_app
 from bot.cli.main import main
 from bot.config import Settings
 from domain.shared.clock import FixedClock
-from tests.support.tickets import AGENT, MANAGER, complain, say, seed_desk
+from tests.support.conversation import say
+from tests.support.tickets import AGENT, MANAGER, complain, seed_desk
 
 T0 = datetime(2026, 6, 15, 10, 0, tzinfo=UTC)
 

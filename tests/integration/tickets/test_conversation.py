@@ -11,21 +11,17 @@ import pytest
 
 from bot.bootstrap import App
 from domain.tickets.model import TicketStatus
+from tests.support.conversation import MEMBER, button, photo, press, say
 from tests.support.tickets import (
     AGENT,
     AGENT_2,
     MANAGER,
-    MEMBER,
     OTHER_MEMBER,
     STAFF_GROUP,
     audit_rows,
-    button,
     clock,
     complain,
     outbox_to,
-    photo,
-    press,
-    say,
     seed_desk,
 )
 

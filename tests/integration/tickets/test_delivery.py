@@ -6,15 +6,13 @@ from __future__ import annotations
 from bot.bootstrap import App, build_sender
 from domain.messaging.policy import DeliveryPolicy
 from scheduler.sender import OutboxSender
+from tests.support.conversation import MEMBER, photo, say
 from tests.support.tickets import (
     AGENT,
-    MEMBER,
     STAFF_GROUP,
     ForumMessenger,
     complain,
     outbox_to,
-    photo,
-    say,
     seed_desk,
 )
 

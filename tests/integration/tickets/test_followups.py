@@ -10,16 +10,15 @@ from domain.staff.model import Role, StaffMember
 from domain.tickets.model import Desk, TicketStatus
 from scheduler import registry
 from scheduler.jobs.tickets import TICKET_JOB, follow_up_tickets, ticket_followups
+from tests.support.conversation import MEMBER, say
 from tests.support.tickets import (
     AGENT,
     MANAGER,
-    MEMBER,
     STAFF_GROUP,
     audit_rows,
     clock,
     complain,
     outbox_to,
-    say,
     seed_desk,
 )
 
