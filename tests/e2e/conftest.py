@@ -7,6 +7,7 @@ sees HTTP, and a handler that crashed after answering would otherwise pass unnot
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections.abc import AsyncIterator, Iterator
@@ -15,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.bootstrap import App, build_app
+from bot.bootstrap import App, build_app, build_messenger, build_sender
 from bot.config import Settings
 from bot.telegram import aiogram as telegram_aiogram
 from bot.telegram import ptb as telegram_ptb
@@ -149,19 +150,36 @@ async def member_by_phone(app: App, phone: str = MEMBER_PHONE) -> Member:
     return member
 
 
-@pytest.fixture
-async def polling_bot(shop: App, standin: BotApiStandIn, engine: str) -> AsyncIterator[App]:
+@contextlib.asynccontextmanager
+async def polling(app: App, standin: BotApiStandIn, engine: str) -> AsyncIterator[App]:
     """The real adapter of `engine` long-polling the stand-in, through its production entry."""
     stop = asyncio.Event()
     if engine == "aiogram":
-        task = asyncio.create_task(telegram_aiogram.run_polling(shop, stop=stop,
+        task = asyncio.create_task(telegram_aiogram.run_polling(app, stop=stop,
                                                                 polling_timeout=1))
     else:
-        task = asyncio.create_task(telegram_ptb.run_polling(shop, stop=stop, poll_timeout=1))
+        task = asyncio.create_task(telegram_ptb.run_polling(app, stop=stop, poll_timeout=1))
     try:
         # Polling has begun (and the start-up work before it is done) once getUpdates arrives.
         await standin.wait_for_call("getUpdates", timeout=10)
-        yield shop
+        yield app
     finally:
         stop.set()
         await asyncio.wait_for(task, STOP_TIMEOUT)
+
+
+async def deliver_outbox(app: App) -> None:
+    """Run the outbox sender once over everything due, through the configured engine."""
+    messenger = build_messenger(app.settings)
+    await messenger.start()
+    try:
+        await build_sender(app, messenger).drain(max_seconds=20)
+    finally:
+        await messenger.close()
+
+
+@pytest.fixture
+async def polling_bot(shop: App, standin: BotApiStandIn, engine: str) -> AsyncIterator[App]:
+    """The demo shop's app polling the stand-in on `engine`."""
+    async with polling(shop, standin, engine) as app:
+        yield app

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from bot.bootstrap import App, build_messenger, build_sender, job_context
+from bot.bootstrap import App, job_context
 from domain.coupons.rules import format_code
 from domain.coupons.services import issue_coupon
 from domain.loyalty.model import EntryKind, LedgerEntry
 from domain.staff.model import Role, StaffMember
 from scheduler import registry
 from scheduler.jobs.coupons import birthday_coupons
-from tests.e2e.conftest import MEMBER_PHONE, MEMBER_POINTS, member_by_phone
+from tests.e2e.conftest import MEMBER_PHONE, MEMBER_POINTS, deliver_outbox, member_by_phone
 from tests.support.standin import BotApiStandIn, find_output
 
 MEI = 5001
@@ -31,14 +31,6 @@ async def _link(app: App, standin: BotApiStandIn, lang: str = "zh-hans") -> dict
     await standin.wait_for_messages(MEI, 2)
     return mei
 
-
-async def _deliver_outbox(app: App) -> None:
-    messenger = build_messenger(app.settings)
-    await messenger.start()
-    try:
-        await build_sender(app, messenger).drain(max_seconds=20)
-    finally:
-        await messenger.close()
 
 
 async def test_a_birthday_greeting_arrives_and_the_coupon_is_in_coupons(
@@ -58,7 +50,7 @@ async def test_a_birthday_greeting_arrives_and_the_coupon_is_in_coupons(
     finally:
         registry.install(None)
     assert "1 coupons issued, 1 greetings queued" in summary
-    await _deliver_outbox(app)
+    await deliver_outbox(app)
 
     (greeting,) = await standin.wait_for_messages(MEI, 1)
     assert greeting.text.startswith("🎂") and member.name in greeting.text
@@ -84,7 +76,7 @@ async def test_a_birthday_greeting_arrives_and_the_coupon_is_in_coupons(
         await birthday_coupons()
     finally:
         registry.install(None)
-    await _deliver_outbox(app)
+    await deliver_outbox(app)
     await standin.assert_quiet(MEI)
 
 

@@ -9,15 +9,12 @@ days; Sam pressing Mei's button from his own chat counts for nothing.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.bootstrap import App, build_app, build_messenger, build_sender, job_context
-from bot.telegram import aiogram as telegram_aiogram
-from bot.telegram import ptb as telegram_ptb
+from bot.bootstrap import App, build_app, job_context
 from domain.members.model import Member
 from domain.shared.clock import FixedClock
 from domain.shared.policy import Policy
@@ -27,9 +24,10 @@ from scheduler.jobs.surveys import survey_invitations
 from tests.e2e.conftest import (
     MEMBER_NAME,
     MEMBER_PHONE,
-    STOP_TIMEOUT,
+    deliver_outbox,
     e2e_settings,
     member_by_phone,
+    polling,
     seed_member,
 )
 from tests.support.standin import BOT_USERNAME, BotApiStandIn, find_output
@@ -56,25 +54,14 @@ async def survey_bot(
         clock=e2e_clock,
         policy=every_purchase(Policy()),
     )
-    stop = asyncio.Event()
-    task: asyncio.Task[None] | None = None
     try:
         await seed_member(app)
         async with app.uow_factory() as uow:
             await uow.members.add(Member("100002", "Sam", SAM_PHONE, e2e_clock.now()))
             await uow.commit()
-        if engine == "aiogram":
-            task = asyncio.create_task(
-                telegram_aiogram.run_polling(app, stop=stop, polling_timeout=1)
-            )
-        else:
-            task = asyncio.create_task(telegram_ptb.run_polling(app, stop=stop, poll_timeout=1))
-        await standin.wait_for_call("getUpdates", timeout=10)
-        yield app
+        async with polling(app, standin, engine):
+            yield app
     finally:
-        stop.set()
-        if task is not None:
-            await asyncio.wait_for(task, STOP_TIMEOUT)
         await app.close()
 
 
@@ -94,14 +81,6 @@ async def _run_job(app: App) -> str:
     finally:
         registry.install(None)
 
-
-async def _deliver_outbox(app: App) -> None:
-    messenger = build_messenger(app.settings)
-    await messenger.start()
-    try:
-        await build_sender(app, messenger).drain(max_seconds=20)
-    finally:
-        await messenger.close()
 
 
 async def test_a_purchase_survey_from_the_till_to_the_staff_group(
@@ -124,11 +103,11 @@ async def test_a_purchase_survey_from_the_till_to_the_staff_group(
     assert "0 invited" in await _run_job(app)
     clock.set(shanghai(15, 22, 45))  # due at 22:30, but it is night in Shanghai
     assert "1 invited" in await _run_job(app)
-    await _deliver_outbox(app)
+    await deliver_outbox(app)
     await standin.assert_quiet(MEI)
 
     clock.set(shanghai(16, 9, 1))  # quiet hours are over
-    await _deliver_outbox(app)
+    await deliver_outbox(app)
     (invite,) = await standin.wait_for_messages(MEI, 1)
     assert "People's Square" in invite.text and invite.text.startswith("📝")
     assert [b["text"] for b in invite.inline_buttons] == ["1", "2", "3", "4", "5"]
@@ -157,7 +136,7 @@ async def test_a_purchase_survey_from_the_till_to_the_staff_group(
     assert answer.score == 2 and answer.comment.startswith("The fish")
     assert answer.recovery_ticket_id is not None
 
-    await _deliver_outbox(app)
+    await deliver_outbox(app)
     staff = standin.outputs(STAFF_GROUP)
     card = find_output(staff, "T-000001")
     assert "CSAT" in card.text and "SH01-0001" in card.text and MEMBER_NAME in card.text
@@ -173,7 +152,7 @@ async def test_a_purchase_survey_from_the_till_to_the_staff_group(
                                     label="june")
         await uow.commit()
     assert wave.invited == 0 and wave.limited == 1
-    await _deliver_outbox(app)
+    await deliver_outbox(app)
     await standin.assert_quiet(MEI)
 
 
@@ -189,7 +168,7 @@ async def test_a_promoter_gets_a_link_naming_the_running_bot(
                                     label="june")
         await uow.commit()
     assert wave.invited == 1
-    await _deliver_outbox(app)  # 18:00 in Shanghai: it goes at once
+    await deliver_outbox(app)  # 18:00 in Shanghai: it goes at once
     (invite,) = await standin.wait_for_messages(MEI, 1)
     assert [b["text"] for b in invite.inline_buttons] == [str(n) for n in range(11)]
     standin.press(mei, invite, standin.button_data(invite, "10"))

@@ -7,23 +7,21 @@ unknown.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.bootstrap import App, build_app, build_messenger, build_sender
-from bot.telegram import aiogram as telegram_aiogram
-from bot.telegram import ptb as telegram_ptb
+from bot.bootstrap import App, build_app
 from domain.members.model import ChatUser, Member
 from domain.shared.clock import FixedClock
 from domain.staff.model import Role, StaffMember
 from domain.tickets.model import TicketStatus
 from tests.e2e.conftest import (
     MEMBER_PHONE,
-    STOP_TIMEOUT,
+    deliver_outbox,
     e2e_settings,
     member_by_phone,
+    polling,
     seed_member,
 )
 from tests.support.standin import BotApiStandIn, BotOutput
@@ -48,8 +46,6 @@ async def desk_bot(
     app = await build_app(
         e2e_settings(standin, tmp_path, engine, staff_chat_id=STAFF_GROUP), clock=e2e_clock
     )
-    stop = asyncio.Event()
-    task: asyncio.Task[None] | None = None
     try:
         await seed_member(app)
         async with app.uow_factory() as uow:
@@ -57,29 +53,11 @@ async def desk_bot(
             await uow.staff.save(StaffMember(str(ZHAO), Role.AGENT, "Zhao"))
             await uow.staff.save(StaffMember(str(CHEN), Role.MANAGER, "Chen"))
             await uow.commit()
-        if engine == "aiogram":
-            task = asyncio.create_task(
-                telegram_aiogram.run_polling(app, stop=stop, polling_timeout=1)
-            )
-        else:
-            task = asyncio.create_task(telegram_ptb.run_polling(app, stop=stop, poll_timeout=1))
-        await standin.wait_for_call("getUpdates", timeout=10)
-        yield app
+        async with polling(app, standin, engine):
+            yield app
     finally:
-        stop.set()
-        if task is not None:
-            await asyncio.wait_for(task, STOP_TIMEOUT)
         await app.close()
 
-
-async def _deliver_outbox(app: App) -> None:
-    """What the sender of `retailbot run` does, once, with the engine's own messenger."""
-    messenger = build_messenger(app.settings)
-    await messenger.start()
-    try:
-        await build_sender(app, messenger).drain(max_seconds=20)
-    finally:
-        await messenger.close()
 
 
 async def _link(standin: BotApiStandIn, user_id: int, phone: str) -> dict[str, object]:
@@ -121,7 +99,7 @@ async def test_a_complaint_from_the_member_to_the_staff_topic_and_back(
                             within=t("en", "complaint.within_an_hour"))
 
     # The sender opens the ticket's topic in the staff forum and posts the card there.
-    await _deliver_outbox(app)
+    await deliver_outbox(app)
     ((thread, name),) = standin.topics(STAFF_GROUP).items()
     assert name == "T-000001 · Product quality"
     (card,) = await standin.wait_for_messages(STAFF_GROUP, 1)
@@ -143,7 +121,7 @@ async def test_a_complaint_from_the_member_to_the_staff_topic_and_back(
                       thread_id=thread)
     (noted,) = await standin.wait_for_messages(STAFF_GROUP, 1)
     assert noted.text == t("en", "desk.noted", number="T-000001")
-    await _deliver_outbox(app)
+    await deliver_outbox(app)
     (reply,) = await standin.wait_for_messages(MEI, 1)
     assert reply.text == t("en", "ticket.staff_reply", number="T-000001",
                            text="So sorry! We refund you today.")
@@ -152,13 +130,13 @@ async def test_a_complaint_from_the_member_to_the_staff_topic_and_back(
     standin.send_photo(mei, "the receipt", name="receipt")
     (added,) = await standin.wait_for_messages(MEI, 1)
     assert added.text == t("en", "complaint.added", number="T-000001")
-    await _deliver_outbox(app)
+    await deliver_outbox(app)
     (relayed,) = await standin.wait_for_messages(STAFF_GROUP, 1)
     assert relayed.method == "sendphoto" and relayed.thread_id == thread
     assert standin.calls_to("sendPhoto")[-1].params["photo"] == "AgACAgIAAxkBreceipt800"
     standin.press(wang, card, "tk:res:1")
     await standin.wait_for_messages(STAFF_GROUP, 1)
-    await _deliver_outbox(app)
+    await deliver_outbox(app)
     (resolved,) = await standin.wait_for_messages(MEI, 1)
     assert resolved.text == t("en", "ticket.resolved", number="T-000001",
                               days=app.policy.tickets.reopen_days)
@@ -167,7 +145,7 @@ async def test_a_complaint_from_the_member_to_the_staff_topic_and_back(
     standin.press(mei, resolved, "ct:reopen:1")
     (reopened,) = await standin.wait_for_messages(MEI, 1)
     assert reopened.text == t("en", "ticket.reopened", number="T-000001")
-    await _deliver_outbox(app)
+    await deliver_outbox(app)
     (notice,) = await standin.wait_for_messages(STAFF_GROUP, 1)
     assert notice.text == t("en", "desk.reopened", number="T-000001")
     assert notice.thread_id == thread
@@ -177,7 +155,7 @@ async def test_a_complaint_from_the_member_to_the_staff_topic_and_back(
     standin.send_text(chen, "/close 1")
     (closed,) = await standin.wait_for_messages(CHEN, 1)
     assert closed.text == t("en", "desk.done.close", number="T-000001", who="Chen")
-    await _deliver_outbox(app)
+    await deliver_outbox(app)
     notice, question = await standin.wait_for_messages(MEI, 2)
     assert notice.text == t("en", "ticket.closed_notice", number="T-000001")
     assert "T-000001" in question.text
