@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import sqlite3
 import statistics
@@ -31,7 +30,7 @@ import asyncpg
 from sqlalchemy import Integer, cast, extract, or_, select
 from sqlalchemy.engine import make_url
 
-from bench.common import temporary_postgres
+from bench.common import PG_SKIPPED, add_pg_option, temporary_postgres
 from bot.bootstrap import App, build_app
 from bot.config import Settings
 from domain.coupons.rules import birthday_mds
@@ -193,8 +192,7 @@ async def bench_postgres(count: int, base_url: str) -> None:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=1_000_000)
-    parser.add_argument("--pg", default=os.environ.get("TEST_DATABASE_URL"),
-                        help="a PostgreSQL URL (default: TEST_DATABASE_URL)")
+    add_pg_option(parser)
     args = parser.parse_args()
     print(f"birthday query for one zone's day, median of {REPEAT} runs")
     with tempfile.TemporaryDirectory() as tmp:
@@ -202,7 +200,7 @@ async def main() -> None:
     if args.pg:
         await bench_postgres(args.members, args.pg)
     else:
-        print("  PostgreSQL: skipped (give --pg URL or set TEST_DATABASE_URL)")
+        print(f"  {PG_SKIPPED}")
 
 
 if __name__ == "__main__":

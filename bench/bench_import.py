@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
-import os
 import random
 import sys
 import tempfile
@@ -32,6 +31,7 @@ from pathlib import Path
 from sqlalchemy import Column, MetaData, Numeric, String, Table, insert, text
 from sqlalchemy.engine import make_url
 
+from bench.common import PG_SKIPPED, add_pg_option
 from bot.bootstrap import App, build_app
 from bot.cli.imports import import_file, write_csv
 from bot.config import Settings
@@ -245,8 +245,7 @@ async def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000, help="receipts (100,000)")
     parser.add_argument("--members", type=int, default=0, help="members (rows / 10)")
-    parser.add_argument("--pg", default=os.environ.get("TEST_DATABASE_URL"),
-                        help="PostgreSQL server URL (default: TEST_DATABASE_URL)")
+    add_pg_option(parser)
     parser.add_argument("--no-pg", action="store_true", help="SQLite only")
     parser.add_argument(
         "--refund-every", type=int, default=100, help="one refund per N rows (100; 0: none)"
@@ -270,7 +269,7 @@ async def main(argv: list[str] | None = None) -> int:
         if args.pg and not args.no_pg:
             results.append(await with_postgres(args.pg, members_csv, transactions_csv))
         else:
-            print("PostgreSQL skipped (no --pg URL and no TEST_DATABASE_URL)", file=sys.stderr)
+            print(PG_SKIPPED, file=sys.stderr)
 
     print()
     refunds = f"1 in {args.refund_every} a refund" if args.refund_every else "no refunds"

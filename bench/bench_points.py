@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import tempfile
 import time
@@ -26,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from aiogram import Bot, Dispatcher, Router
 from aiogram.types import Message
 
-from bench.common import describe, temporary_postgres
+from bench.common import PG_SKIPPED, add_pg_option, describe, median, temporary_postgres
 from bot.bootstrap import App, build_app
 from bot.config import Settings
 from bot.telegram import aiogram as telegram_aiogram
@@ -153,15 +152,12 @@ async def run_on(label: str, url: str, standin: BotApiStandIn, args: argparse.Na
         print(f"  echo handler  {describe(base_lat)}  {base_tp:7.1f} updates/s")
         print(f"  /points       {describe(lat)}  {tp:7.1f} updates/s")
         print(
-            f"  ratio /points : echo  p50 x{_p50(lat) / _p50(base_lat):.2f}  "
+            f"  ratio /points : echo  p50 x{median(lat) / median(base_lat):.2f}  "
             f"throughput {tp / base_tp:.2f}"
         )
     finally:
         await app.close()
 
-
-def _p50(samples: list[float]) -> float:
-    return sorted(samples)[len(samples) // 2]
 
 
 async def main() -> None:
@@ -169,11 +165,7 @@ async def main() -> None:
     parser.add_argument("--members", type=int, default=200)
     parser.add_argument("--entries", type=int, default=40, help="ledger entries per member")
     parser.add_argument("--updates", type=int, default=1000)
-    parser.add_argument(
-        "--pg",
-        default=os.environ.get("TEST_DATABASE_URL"),
-        help="PostgreSQL URL to benchmark on as well",
-    )
+    add_pg_option(parser)
     args = parser.parse_args()
     async with BotApiStandIn() as standin:
         with tempfile.TemporaryDirectory() as folder:
@@ -182,7 +174,7 @@ async def main() -> None:
             async with temporary_postgres(args.pg) as url:
                 await run_on("PostgreSQL", url, standin, args)
         else:
-            print("\n(PostgreSQL skipped: pass --pg URL or set TEST_DATABASE_URL)")
+            print(f"\n({PG_SKIPPED})")
 
 
 if __name__ == "__main__":

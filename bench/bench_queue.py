@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import sys
 import tempfile
@@ -27,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert, select
 
-from bench.common import describe, temporary_postgres
+from bench.common import PG_SKIPPED, add_pg_option, describe, median, temporary_postgres
 from bot.bootstrap import App, build_app
 from bot.config import Settings
 from domain.members.model import ChatUser, Store
@@ -133,15 +132,12 @@ async def run_on(label: str, url: str, args: argparse.Namespace) -> None:
         print(f"  /queue (whole conversation)   {describe(queue)}")
         print(f"  bare SELECT of its 20 rows    {describe(bare)}")
         print(f"  SELECT of every open ticket   {describe(full)}")
-        print(f"  ratio /queue : bare SELECT    p50 x{_p50(queue) / _p50(bare):.1f}")
-        print(f"  ratio every open : /queue     p50 x{_p50(full) / _p50(queue):.1f}")
+        print(f"  ratio /queue : bare SELECT    p50 x{median(queue) / median(bare):.1f}")
+        print(f"  ratio every open : /queue     p50 x{median(full) / median(queue):.1f}")
         print(f"  first line shown: {shown}")
     finally:
         await app.close()
 
-
-def _p50(samples: list[float]) -> float:
-    return sorted(samples)[len(samples) // 2]
 
 
 async def main() -> None:
@@ -149,11 +145,7 @@ async def main() -> None:
     parser.add_argument("--tickets", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument(
-        "--pg",
-        default=os.environ.get("TEST_DATABASE_URL"),
-        help="PostgreSQL URL to benchmark on as well",
-    )
+    add_pg_option(parser)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         await run_on("SQLite", f"sqlite+aiosqlite:///{folder}/bench.db", args)
@@ -161,7 +153,7 @@ async def main() -> None:
         async with temporary_postgres(args.pg) as url:
             await run_on("PostgreSQL", url, args)
     else:
-        print("\n(PostgreSQL skipped: pass --pg URL or set TEST_DATABASE_URL)")
+        print(f"\n({PG_SKIPPED})")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import sqlite3
 import statistics
@@ -34,7 +33,7 @@ import asyncpg
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from bench.common import temporary_postgres
+from bench.common import PG_SKIPPED, add_pg_option, temporary_postgres
 from bot.bootstrap import App, build_app
 from bot.config import Settings
 from domain.members.model import Store
@@ -249,8 +248,7 @@ async def bench_postgres(answers: int, base_url: str) -> None:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--answers", type=int, default=1_000_000)
-    parser.add_argument("--pg", default=os.environ.get("TEST_DATABASE_URL"),
-                        help="a PostgreSQL URL (default: TEST_DATABASE_URL)")
+    add_pg_option(parser)
     parser.add_argument("--skip-sqlite", action="store_true")
     args = parser.parse_args()
     print(f"survey report over {PERIOD[0]}..{PERIOD[1]}, median of {REPEAT} runs")
@@ -260,7 +258,7 @@ async def main() -> None:
     if args.pg:
         await bench_postgres(args.answers, args.pg)
     else:
-        print("  PostgreSQL: skipped (give --pg URL or set TEST_DATABASE_URL)")
+        print(f"  {PG_SKIPPED}")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import os
 import statistics
 import uuid
 from collections.abc import AsyncIterator
@@ -44,3 +46,16 @@ def describe(samples: list[float]) -> str:
         f"p50 {percentile(ms, 0.5):6.2f} ms  p99 {percentile(ms, 0.99):6.2f} ms  "
         f"mean {statistics.fmean(ms):6.2f} ms"
     )
+
+
+def median(samples: list[float]) -> float:
+    return sorted(samples)[len(samples) // 2]
+
+
+def add_pg_option(parser: argparse.ArgumentParser) -> None:
+    """`--pg URL`: also measure on a throwaway database of this PostgreSQL server."""
+    parser.add_argument("--pg", default=os.environ.get("TEST_DATABASE_URL"),
+                        help="a PostgreSQL server URL (default: TEST_DATABASE_URL)")
+
+
+PG_SKIPPED = "PostgreSQL skipped: pass --pg URL or set TEST_DATABASE_URL"
