@@ -8,7 +8,6 @@ modules, and sync_jobs updates a stored reference in place instead of replacing 
 
 from __future__ import annotations
 
-import asyncio
 import pickle
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,7 +20,7 @@ from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.util import ref_to_obj
 
-from bot.bootstrap import App, build_app, build_delivery, job_context
+from bot.bootstrap import App, build_app, job_context
 from bot.config import Settings
 from domain.shared.clock import FixedClock
 from domain.shared.policy import Policy
@@ -31,6 +30,7 @@ from scheduler.service import JOBSTORE_TABLE, build_scheduler, sync_jobs
 from storage.engine import create_engine
 from storage.jobs.scheduling import jobstore_engine_options, stored_next_runs, sync_url
 from storage.migrate import alembic_config, is_current, upgrade
+from tests.support.jobs import lead_until_job_ran
 
 WAIT = 15.0
 
@@ -213,18 +213,7 @@ async def test_a_daily_job_missed_before_the_move_runs_once_after_it(
 
     app = await build_app(Settings(database_url=database_url), clock=clock)  # migrates
     try:
-        service = build_delivery(app, None)
-        service.check_seconds = 0.2
-        async with service:
-            await asyncio.wait_for(service.leading.wait(), WAIT)
-            for _ in range(int(WAIT / 0.1)):
-                async with app.uow_factory() as uow:
-                    run = (await uow.jobs.runs()).get(EXPIRY_JOB)
-                if run is not None and run.ok is not None:
-                    break
-                await asyncio.sleep(0.1)
-        async with app.uow_factory() as uow:
-            runs = await uow.jobs.runs()
+        runs = await lead_until_job_ran(app, EXPIRY_JOB)
         assert runs[EXPIRY_JOB].runs == 1 and runs[EXPIRY_JOB].ok
         stored = await stored_next_runs(app.engine)
         later = stored[EXPIRY_JOB]

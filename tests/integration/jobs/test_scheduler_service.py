@@ -25,6 +25,7 @@ from storage.jobs.scheduling import (
     sync_url,
 )
 from tests.support.coupons import FakeMessenger, add_member, outbox_rows
+from tests.support.jobs import lead_until_job_ran
 from tests.support.paths import ROOT
 
 WAIT = 15.0
@@ -212,17 +213,7 @@ async def test_a_daily_job_missed_while_down_runs_once_at_start_up(app: App) -> 
     scheduler.modify_job(EXPIRY_JOB, next_run_time=missed)
     scheduler.shutdown(wait=False)
 
-    service = build_delivery(app, None)
-    async with service:
-        await asyncio.wait_for(service.leading.wait(), WAIT)
-        for _ in range(int(WAIT / 0.1)):
-            async with app.uow_factory() as uow:
-                run = (await uow.jobs.runs()).get(EXPIRY_JOB)
-            if run is not None and run.ok is not None:
-                break
-            await asyncio.sleep(0.1)
-    async with app.uow_factory() as uow:
-        runs = await uow.jobs.runs()
+    runs = await lead_until_job_ran(app, EXPIRY_JOB)
     assert runs[EXPIRY_JOB].runs == 1 and runs[EXPIRY_JOB].ok  # coalesced: once, not twice
     stored = await stored_next_runs(app.engine)
     later = stored[EXPIRY_JOB]
