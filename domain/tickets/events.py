@@ -26,3 +26,15 @@ class RecoveryTicketOpened(Event):
     answer_id: int
     ticket_id: int
     number: str
+
+
+@dataclass(frozen=True)
+class TicketResolved(Event):
+    """Staff resolved a ticket (callbacks call the member back about it)."""
+
+    ticket_id: int
+    number: str
+    member_id: int
+    store_id: int | None
+    category: str
+    tags: tuple[str, ...]

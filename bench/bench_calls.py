@@ -1,0 +1,162 @@
+"""/calls with 10,000 queued callbacks and 10,000 closed ones, against a bare SELECT of the
+rows it shows, in the same run.
+
+The staff's /calls goes through the whole conversation: who is talking, the staff check, the 10
+most overdue calls that are unassigned or mine (by the index on status and due time), each
+one's member, and the translated text with one button per call. The baseline on the same
+database is the bare SELECT of the same 10 rows; a second one reads every queued call (what a
+queue without the index on status and due time would have to read and sort).
+
+    PYTHONPATH=. python bench/bench_calls.py [--calls 10000] [--runs 200] [--pg URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import insert, or_, select
+
+from bench.common import PG_SKIPPED, add_pg_option, describe, median, temporary_postgres
+from bot.bootstrap import App, build_app
+from bot.config import Settings
+from domain.callbacks.model import Callback, CallbackStatus, Channel, Outcome, Rule
+from domain.members.model import ChatUser, Store
+from domain.shared.clock import FixedClock
+from domain.staff.model import Role, StaffMember
+from handlers.types import Inbound, InboundKind
+from storage.callbacks.repository import CALLBACK_ROWS
+from storage.callbacks.tables import callbacks
+from storage.members.tables import members
+
+NOW = datetime(2026, 6, 15, 10, 0, tzinfo=UTC)
+AGENT = "900001"
+CHUNK = 1000
+
+
+async def seed(app: App, count: int, seed: int) -> int:
+    """`count` queued calls due over the last and next three days (a quarter held by one of ten
+    agents), and as many closed ones; returns the bench agent's staff id."""
+    rng = random.Random(seed)
+    async with app.uow_factory() as uow:
+        store = await uow.stores.add(Store("SH01", "Shanghai", "Asia/Shanghai"))
+        staff = [
+            await uow.staff.save(StaffMember(str(900_000 + i), Role.AGENT, f"Agent {i}"))
+            for i in range(1, 11)
+        ]
+        await uow.chat_users.save(ChatUser("telegram", AGENT, AGENT, telegram_language="en"))
+        await uow.commit()
+    member_rows = [
+        {
+            "member_no": f"C{i:06d}", "name": f"Member {i}", "phone": f"+86139{i:08d}",
+            "tier": "member", "spend_12m_cents": 0, "marketing_consent": False,
+            "joined_at": NOW - timedelta(days=400), "home_store_id": store.id,
+        }
+        for i in range(count * 2)
+    ]
+    async with app.engine.begin() as conn:
+        for start in range(0, len(member_rows), CHUNK):
+            await conn.execute(insert(members), member_rows[start : start + CHUNK])
+        ids = [row.id for row in await conn.execute(select(members.c.id))]
+        rows = []
+        for n, member_id in enumerate(ids):
+            due = NOW + timedelta(minutes=rng.randrange(-3 * 24 * 60, 3 * 24 * 60))
+            call = Callback(
+                member_id=member_id, rule=rng.choice(list(Rule)), channel=Channel.CALL,
+                status=CallbackStatus.QUEUED if n % 2 else CallbackStatus.DONE,
+                dedupe_key=f"bench:{member_id}", created_at=due - timedelta(hours=4),
+                due_at=due, context=f"T-{n:06d}", store_id=store.id,
+            )
+            if call.status is CallbackStatus.DONE:
+                call.outcome, call.closed_at = Outcome.ALL_GOOD, due
+            elif rng.random() < 0.25:
+                call.assignee_id = rng.choice(staff).id
+            rows.append(CALLBACK_ROWS.values(call))
+        for start in range(0, len(rows), CHUNK):
+            await conn.execute(insert(callbacks), rows[start : start + CHUNK])
+    assert staff[0].id is not None
+    return staff[0].id
+
+
+async def timed(runs: int, work: Callable[[], Awaitable[object]]) -> list[float]:
+    await work()  # warm caches and connections
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        await work()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+async def run_on(label: str, url: str, args: argparse.Namespace) -> None:
+    app = await build_app(Settings(database_url=url), clock=FixedClock(NOW))
+    try:
+        started = time.perf_counter()
+        staff_id = await seed(app, args.calls, args.seed)
+        seeded = time.perf_counter() - started
+        inbound = Inbound("telegram", AGENT, AGENT, InboundKind.COMMAND, command="calls",
+                          language_code="en")
+
+        async def calls_command() -> object:
+            (reply,) = await app.conversation.handle(inbound)
+            assert reply.key == "callbacks.queue", reply.key
+            return reply
+
+        mine = or_(callbacks.c.assignee_id.is_(None), callbacks.c.assignee_id == staff_id)
+
+        async def bare_select() -> object:
+            async with app.engine.connect() as conn:
+                return (await conn.execute(
+                    select(callbacks)
+                    .where(callbacks.c.status == "queued", callbacks.c.due_at <= NOW, mine)
+                    .order_by(callbacks.c.due_at, callbacks.c.id).limit(10)
+                )).all()
+
+        async def every_queued_call() -> object:
+            async with app.engine.connect() as conn:
+                return (await conn.execute(
+                    select(callbacks).where(callbacks.c.status == "queued")
+                    .order_by(callbacks.c.due_at)
+                )).all()
+
+        command = await timed(args.runs, calls_command)
+        bare = await timed(args.runs, bare_select)
+        full = await timed(max(10, args.runs // 10), every_queued_call)
+        print(f"\n{label}: {args.calls} queued and {args.calls} closed callbacks "
+              f"(seeded in {seeded:.1f} s), {args.runs} runs")
+        print(f"  /calls (whole conversation)   {describe(command)}")
+        print(f"  bare SELECT of its 10 rows    {describe(bare)}")
+        print(f"  SELECT of every queued call   {describe(full)}")
+        print(f"  ratio /calls : bare SELECT    p50 x{median(command) / median(bare):.1f}")
+        print(f"  ratio every queued : /calls   p50 x{median(full) / median(command):.1f}")
+    finally:
+        await app.close()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=7)
+    add_pg_option(parser)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        await run_on("SQLite", f"sqlite+aiosqlite:///{folder}/bench.db", args)
+    if args.pg:
+        async with temporary_postgres(args.pg) as url:
+            await run_on("PostgreSQL", url, args)
+    else:
+        print(f"\n({PG_SKIPPED})")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,1 @@
+"""Storage of callbacks: their table, the log, the flags, the repository."""
