@@ -1,0 +1,1 @@
+"""Integration tests of how free text, guesses and mistyped commands are answered."""
