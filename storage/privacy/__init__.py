@@ -1,0 +1,1 @@
+"""Privacy: consent per purpose, the member's own data, erasure, merges, retention."""
