@@ -1,0 +1,1 @@
+"""Storage of handled Telegram update ids."""
