@@ -24,6 +24,7 @@ from domain.callbacks.model import STAFF_OUTCOMES, CallbackRefused, Outcome
 from domain.callbacks.rules import safe_cell, unquote_cell
 from domain.callbacks.services import record_call
 from domain.callbacks.views import CallbackReport, callback_report
+from domain.privacy.model import Purpose
 from domain.staff.model import Role, StaffMember
 from domain.tickets.model import AuditEntry
 
@@ -50,8 +51,11 @@ async def export_calls(app: App, store_code: str, path: Path) -> int:
         end_of_day = datetime.combine(now.astimezone(zone).date() + timedelta(days=1), time(0),
                                       tzinfo=zone)
         calls = await uow.callbacks.call_list(store.id, end_of_day)
+        allowed = await uow.consents.allowed({c.member_id for c in calls}, Purpose.CALLS)
         rows = []
         for call in calls:
+            if call.member_id not in allowed:
+                continue  # withdrew their consent to calls after the call was queued
             member = await uow.members.get(call.member_id)
             if member is None:
                 continue

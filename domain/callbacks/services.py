@@ -44,6 +44,7 @@ from domain.callbacks.rules import (
     rule_for_ticket,
 )
 from domain.messaging.model import MessageKind, OutboxMessage
+from domain.privacy.model import Purpose
 from domain.segments.model import Lifecycle
 from domain.shared.outbox import queue_message
 from domain.staff.model import Role, StaffMember
@@ -115,7 +116,7 @@ async def schedule_callback(
     if not admission.allowed:
         log.info("member %s: no %s callback now (%s)", member_id, rule.value, admission.why)
         return None
-    calls_allowed = not await uow.callbacks.flags(member_id)
+    calls_allowed = await may_call(uow, member_id)
     reachable = spec.channel is Channel.CHECKIN and await _reachable(uow, member)
     if reachable:
         status = CallbackStatus.CHECKIN
@@ -144,6 +145,14 @@ async def schedule_callback(
     log.info("member %s: %s callback %s (%s)", member_id, rule.value, callback.number,
              status.value)
     return callback
+
+
+async def may_call(uow: UnitOfWork, member_id: int) -> bool:
+    """Staff may phone the member: no flag (wrong number, do not call) and the member has not
+    withdrawn their consent to calls (/privacy)."""
+    if await uow.callbacks.flags(member_id):
+        return False
+    return member_id in await uow.consents.allowed([member_id], Purpose.CALLS)
 
 
 async def _reachable(uow: UnitOfWork, member: Member) -> bool:

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from domain.callbacks.model import REACHED, Callback, CallbackStatus, LogEntry, Outcome
 from domain.callbacks.services import load_call
+from domain.privacy.model import Purpose
 from domain.shared.phones import mask_phone
 from domain.tickets.model import AuditEntry
 from domain.tickets.rules import sees_personal_data, staff_actor
@@ -42,7 +43,11 @@ async def call_queue(
     """My due calls and the unassigned ones, the most overdue first (managers see every due
     call held by nobody or by them, like agents: the queue is for calling, not supervising)."""
     calls = await uow.callbacks.call_queue(staff.id, now, limit)
-    return [QueueLine(c, await uow.members.get(c.member_id)) for c in calls]
+    # A member who withdrew their consent to calls after the call was queued is not shown.
+    allowed = await uow.consents.allowed({c.member_id for c in calls}, Purpose.CALLS)
+    return [
+        QueueLine(c, await uow.members.get(c.member_id)) for c in calls if c.member_id in allowed
+    ]
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from sqlalchemy import select
 from bot.bootstrap import App
 from domain.callbacks.model import CallbackStatus, FlagKind, Outcome, Rule
 from domain.callbacks.services import schedule_callback
+from domain.privacy.model import Purpose
+from domain.privacy.services import set_consent
 from domain.tickets.services import open_ticket
 from storage.tickets.tables import tickets
 from tests.support.callbacks import all_callbacks, log_rows, resolved_complaint, run_job
@@ -246,3 +248,25 @@ async def test_a_detractors_recovery_ticket_is_called_back_under_its_own_rule(
     assert (call.rule, call.dedupe_key, call.category) == (
         Rule.DETRACTOR, f"detractor:ticket:{ticket.id}", "service"
     )
+
+
+async def test_a_member_who_refused_calls_never_enters_the_call_queue(any_app: App) -> None:
+    app = any_app
+    desk = await seed_desk(app)
+    assert desk.member.id is not None and desk.other.id is not None
+    queued_before = await _call(app, desk.other.id, "t:before")
+    now = app.clock.now()
+    async with app.uow_factory() as uow:
+        for member_id in (desk.member.id, desk.other.id):
+            await set_consent(uow, app.policy, member_id, Purpose.CALLS, False, now)
+        await uow.commit()
+    async with app.uow_factory() as uow:
+        refused = await schedule_callback(uow, app.policy, member_id=desk.member.id,
+                                          rule=Rule.COMPLAINT, due_at=now,
+                                          dedupe_key="t:after", now=now)
+        await uow.commit()
+    assert refused is None
+    # The call queued before the member said no is no longer shown to anyone.
+    (queue,) = await say(app, "/calls", user=AGENT)
+    assert queue.key == "callbacks.queue_empty"
+    assert f"C-{queued_before}" not in queue.text
