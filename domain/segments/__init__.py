@@ -1,0 +1,1 @@
+"""Segments: per-member purchase statistics, RFM scores, named segments, lifecycle and churn."""

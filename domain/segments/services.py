@@ -1,0 +1,475 @@
+"""Use cases of segments: keep purchase statistics current as receipts are booked, refresh
+every member's scores, segment, lifecycle stage and churn figures, and queue the staff's weekly
+digest of moves. None of them commits: the booking, job or command that calls them does.
+
+A refresh runs in steps, each its own transaction (scheduler/jobs/segments.py):
+1. `move_window`: the window figures of the statistics move forward to the new window start,
+   recorded in a new refresh row in the same transaction (so a crash never subtracts twice);
+2. `load_stats` reads every member's statistics, `compute_refresh` scores them in memory
+   (numpy; the BG/NBD fit) without holding a transaction;
+3. `write_slice` writes the scores a slice at a time and records `LifecycleChanged` and
+   `SegmentChanged` for the members of the slice whose stage or segment changed;
+4. `finish_refresh` stores the model, segment sizes and the counts of moves.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from domain.loyalty.events import ReceiptsBooked
+from domain.messaging.model import MessageKind, OutboxMessage
+from domain.segments import churn, rules
+from domain.segments.events import LifecycleChanged, SegmentChanged
+from domain.segments.model import Lifecycle, MemberSegment
+from domain.segments.views import (
+    MemberStatsDelta,
+    Overview,
+    OverviewRow,
+    RefreshRecord,
+    SegmentMove,
+    SegmentSize,
+    StatsColumns,
+)
+from domain.shared.outbox import queue_message
+
+if TYPE_CHECKING:
+    from domain.segments.policy import SegmentPolicy
+    from domain.shared.policy import Policy
+    from domain.shared.ports import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+DAY = 86_400.0
+HORIZON_DAYS = 90  # expected purchases are for this many days ahead
+NONE_KEY = ""  # "in no segment" / "not scored before" in sizes and moves
+DIGEST_TOP = 8  # moves listed in the weekly digest
+
+
+# -- statistics kept current on booking ------------------------------------------------------
+
+
+def stats_deltas(
+    receipts: ReceiptsBooked, window_start: datetime | None
+) -> list[MemberStatsDelta]:
+    """What a booking adds to each member's statistics. A sale is a purchase; a refund lowers
+    spend and is no purchase (as in the points rules). Window figures count receipts from
+    `window_start` on (none before the first refresh, which builds them from the receipts)."""
+    by_member: dict[int, list[int | datetime | None]] = {}
+    for receipt in receipts.receipts:
+        cents = int(receipt.amount * 100)
+        sale = cents > 0
+        in_window = window_start is not None and receipt.occurred_at >= window_start
+        entry = by_member.setdefault(receipt.member_id, [None, None, 0, 0, 0, 0])
+        if sale:
+            first, last = entry[0], entry[1]
+            assert first is None or isinstance(first, datetime)
+            assert last is None or isinstance(last, datetime)
+            entry[0] = receipt.occurred_at if first is None else min(first, receipt.occurred_at)
+            entry[1] = receipt.occurred_at if last is None else max(last, receipt.occurred_at)
+        entry[2] = _int(entry[2]) + (1 if sale else 0)
+        entry[3] = _int(entry[3]) + cents
+        entry[4] = _int(entry[4]) + (1 if sale and in_window else 0)
+        entry[5] = _int(entry[5]) + (cents if in_window else 0)
+    return [
+        MemberStatsDelta(
+            member_id=member_id,
+            first_purchase_at=_time(e[0]),
+            last_purchase_at=_time(e[1]),
+            purchases=_int(e[2]),
+            spend_cents=_int(e[3]),
+            window_purchases=_int(e[4]),
+            window_spend_cents=_int(e[5]),
+        )
+        for member_id, e in sorted(by_member.items())
+    ]
+
+
+def _int(value: int | datetime | None) -> int:
+    return value if isinstance(value, int) else 0
+
+
+def _time(value: int | datetime | None) -> datetime | None:
+    return value if isinstance(value, datetime) else None
+
+
+async def on_receipts_booked(uow: UnitOfWork, event: ReceiptsBooked) -> None:
+    """Add booked receipts to the members' statistics, in the booking's transaction."""
+    window_start = await uow.segments.window_start()
+    await uow.segments.add_to_stats(stats_deltas(event, window_start), event.at)
+
+
+# -- the refresh -------------------------------------------------------------------------------
+
+
+def window_start_for(policy: SegmentPolicy, now: datetime) -> datetime:
+    return now - timedelta(days=policy.window_days)
+
+
+async def move_window(
+    uow: UnitOfWork, policy: Policy, now: datetime, *, rebuild: bool = False
+) -> RefreshRecord:
+    """Step 1: bring the window figures to the new window start and open this refresh's
+    record. The first time (or with `rebuild`: receipts were written around the booking, by
+    hand or by an older version) the statistics are built from the receipts."""
+    new_start = window_start_for(policy.segments, now)
+    old_start = await uow.segments.window_start(moving=True)
+    if old_start is None or rebuild:
+        await uow.segments.rebuild_stats(new_start, now)
+    elif new_start > old_start:
+        await uow.segments.slide_window(old_start, new_start, now)
+    else:
+        new_start = old_start  # the clock went back: never count a receipt twice
+    record = RefreshRecord(
+        refreshed_at=now,
+        window_start=new_start,
+        method=policy.segments.method,
+        members=0,
+        scored=0,
+        model="pending",
+    )
+    refresh_id = await uow.segments.add_refresh(record)
+    return replace(record, id=refresh_id)
+
+
+async def load_stats(uow: UnitOfWork) -> tuple[StatsColumns, dict[int, tuple[str | None, str]]]:
+    """Step 2a: every member's statistics and their segment and stage of the last refresh."""
+    return await uow.segments.all_stats(), await uow.segments.previous()
+
+
+@dataclass
+class RefreshPlan:
+    """What a refresh computed, before it is written."""
+
+    record: RefreshRecord
+    segments: list[MemberSegment]
+    previous: dict[int, tuple[str | None, str]]
+    first_refresh: bool
+    sizes: list[SegmentSize] = field(default_factory=list)
+    moves: list[SegmentMove] = field(default_factory=list)
+    events: int = 0
+
+
+def compute_refresh(
+    policy: SegmentPolicy,
+    stats: StatsColumns,
+    previous: dict[int, tuple[str | None, str]],
+    record: RefreshRecord,
+    now: datetime,
+) -> RefreshPlan:
+    """Step 2b: scores, segments, stages and churn figures of every member, in memory."""
+    n = len(stats)
+    now_s = now.timestamp()
+    purchases = np.asarray(stats.purchases, dtype=np.float64)
+    bought = purchases > 0
+    first = np.array([v if v is not None else now_s for v in stats.first_purchase_at])
+    last = np.array([v if v is not None else now_s for v in stats.last_purchase_at])
+    since_first = np.maximum(now_s - first, 0.0) / DAY
+    since_last = np.maximum(now_s - last, 0.0) / DAY
+    span = np.maximum(last - first, 0.0) / DAY
+    recency_days = np.floor(since_last).astype(np.int64)
+    w_purchases = np.asarray(stats.window_purchases, dtype=np.int64)
+    w_spend = np.asarray(stats.window_spend_cents, dtype=np.int64)
+
+    scored = bought & (w_purchases > 0)
+    r = np.zeros(n, dtype=np.int64)
+    f = np.zeros(n, dtype=np.int64)
+    m = np.zeros(n, dtype=np.int64)
+    if np.any(scored):
+        r[scored], f[scored], m[scored] = rules.rfm_scores(
+            policy, recency_days[scored], w_purchases[scored], w_spend[scored]
+        )
+    grid = rules.segment_grid(policy.segments)
+    stages = rules.lifecycle_stages(policy, purchases, since_first, since_last, span)
+
+    # Churn: BG/NBD on the members who bought, in whole days since their first purchase
+    # (whole days lose nothing that matters, and members with equal figures are then fitted
+    # once with a weight: a chain's million members are a few hundred thousand triples).
+    x = np.where(bought, purchases - 1, 0.0)
+    t_x = np.round(span)[bought]
+    age = np.maximum(np.round(since_first)[bought], t_x)
+    fit, note = _fit(policy, x[bought], t_x, age)
+    alive = np.full(n, np.nan)
+    expected = np.full(n, np.nan)
+    if fit is not None and np.any(bought):
+        alive[bought] = churn.p_alive(fit, x[bought], t_x, age)
+        expected[bought] = churn.expected_purchases(fit, HORIZON_DAYS, x[bought], t_x, age)
+
+    # The per-member loop runs on Python lists: indexing numpy arrays one element at a time
+    # costs several times more than the rest of the loop together.
+    grid_of = [[grid[ri][fi] for fi in range(6)] for ri in range(6)]
+    stage_list = [rules.STAGES[k] for k in stages.tolist()]
+    alive_list = [None if v != v else round(v, 4) for v in alive.tolist()]  # NaN != NaN
+    expected_list = [None if v != v else round(v, 3) for v in expected.tolist()]
+    segments: list[MemberSegment] = []
+    for member_id, is_scored, ri, fi, mi, buyer, days, w_buys, w_cents, stage, p, e, xi in zip(
+        stats.member_ids, scored.tolist(), r.tolist(), f.tolist(), m.tolist(), bought.tolist(),
+        recency_days.tolist(), w_purchases.tolist(), w_spend.tolist(), stage_list, alive_list,
+        expected_list, x.tolist(), strict=True,
+    ):
+        high = is_scored and mi >= policy.high_value_min_m
+        segments.append(
+            MemberSegment(
+                member_id=member_id,
+                recency_days=days if buyer else None,
+                frequency=w_buys,
+                monetary=rules.money(w_cents),
+                r=ri if is_scored else None,
+                f=fi if is_scored else None,
+                m=mi if is_scored else None,
+                segment=grid_of[ri][fi] if is_scored else None,
+                lifecycle=stage,
+                p_alive=p,
+                expected_purchases_90d=e,
+                churn_flag=rules.churn_flag(policy, high, p, stage, int(xi)),
+                high_value=high,
+                refreshed_at=now,
+            )
+        )
+    done = replace(
+        record,
+        members=n,
+        scored=int(scored.sum()),
+        model="bgnbd" if fit is not None else "fallback",
+        bg_r=fit.r if fit else None,
+        bg_alpha=fit.alpha if fit else None,
+        bg_a=fit.a if fit else None,
+        bg_b=fit.b if fit else None,
+        log_likelihood=fit.log_likelihood if fit else None,
+        note=note,
+    )
+    plan = RefreshPlan(done, segments, previous, first_refresh=not previous)
+    plan.sizes = segment_sizes(segments)
+    plan.moves = segment_moves(segments, previous)
+    return plan
+
+
+def _fit(
+    policy: SegmentPolicy,
+    x: NDArray[np.float64],
+    t_x: NDArray[np.float64],
+    T: NDArray[np.float64],
+) -> tuple[churn.BgNbdFit | None, str]:
+    """The fitted model, or None and why the lifecycle rules stand in for it."""
+    if policy.churn_model != "bgnbd":
+        return None, "churn model off (churn_model = \"rules\"): lifecycle rules only"
+    repeaters = int(np.count_nonzero(x > 0))
+    if repeaters < policy.min_repeat_members:
+        return None, (
+            f"too little data to fit BG/NBD: {repeaters} members bought more than once, "
+            f"{policy.min_repeat_members} needed; lifecycle rules only"
+        )
+    fit = churn.fit_bgnbd(x, t_x, T)
+    if not fit.converged or not all(
+        np.isfinite(v) for v in (fit.r, fit.alpha, fit.a, fit.b, fit.log_likelihood)
+    ):
+        return None, "the BG/NBD fit did not converge; lifecycle rules only"
+    return fit, f"BG/NBD fitted on {fit.members} members ({repeaters} repeat buyers)"
+
+
+def segment_sizes(segments: list[MemberSegment]) -> list[SegmentSize]:
+    """Members, spend and P(alive) per segment and per lifecycle stage."""
+    totals: dict[tuple[str, str], list[float]] = {}
+    for s in segments:
+        cents = int(s.monetary.scaleb(2))
+        alive = s.p_alive
+        for key in (("segment", s.segment or NONE_KEY), ("lifecycle", s.lifecycle.value)):
+            t = totals.get(key)
+            if t is None:
+                t = totals[key] = [0, 0, 0.0, 0]
+            t[0] += 1
+            t[1] += cents
+            if alive is not None:
+                t[2] += alive
+                t[3] += 1
+    return [
+        SegmentSize(kind, key, int(t[0]), int(t[1]), float(t[2]), int(t[3]))
+        for (kind, key), t in sorted(totals.items())
+    ]
+
+
+def segment_moves(
+    segments: list[MemberSegment], previous: dict[int, tuple[str | None, str]]
+) -> list[SegmentMove]:
+    """How many members moved between segments and between stages since the last refresh."""
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for s in segments:
+        before = previous.get(s.member_id)
+        if before is None:
+            continue  # first scored now: a start, not a move
+        old_segment, old_stage = before
+        if (old_segment or NONE_KEY) != (s.segment or NONE_KEY):
+            counts["segment", old_segment or NONE_KEY, s.segment or NONE_KEY] += 1
+        if old_stage != s.lifecycle.value:
+            counts["lifecycle", old_stage, s.lifecycle.value] += 1
+    return [SegmentMove(k, o, n, c) for (k, o, n), c in sorted(counts.items())]
+
+
+async def write_slice(uow: UnitOfWork, plan: RefreshPlan, start: int, stop: int) -> int:
+    """Step 3: write members [start, stop) of the plan and record the events of those whose
+    stage or segment changed; returns how many events."""
+    await write_rows(uow, plan, start, stop)
+    return await record_changes(uow, plan, start, stop)
+
+
+async def write_rows(uow: UnitOfWork, plan: RefreshPlan, start: int, stop: int) -> None:
+    """Write members [start, stop) of the plan."""
+    await uow.segments.write(plan.segments[start:stop])
+
+
+async def record_changes(uow: UnitOfWork, plan: RefreshPlan, start: int, stop: int) -> int:
+    """Record `LifecycleChanged` and `SegmentChanged` for the members [start, stop) whose stage
+    or segment changed; returns how many. The very first refresh records none: it is where
+    everyone starts, not a move (campaigns would otherwise all fire at once)."""
+    if plan.first_refresh:
+        return 0
+    recorded = 0
+    at = plan.record.refreshed_at
+    for s in plan.segments[start:stop]:
+        before = plan.previous.get(s.member_id)
+        old_segment, old_stage = before if before is not None else (None, None)
+        if before is None or old_stage != s.lifecycle.value:
+            await uow.record(
+                LifecycleChanged(
+                    at=at,
+                    member_id=s.member_id,
+                    old=Lifecycle(old_stage) if old_stage else None,
+                    new=s.lifecycle,
+                    high_value=s.high_value,
+                    churn_flag=s.churn_flag,
+                )
+            )
+            recorded += 1
+        if (old_segment or None) != s.segment and (before is not None or s.segment):
+            await uow.record(
+                SegmentChanged(at=at, member_id=s.member_id, old=old_segment, new=s.segment)
+            )
+            recorded += 1
+    plan.events += recorded
+    return recorded
+
+
+async def finish_refresh(uow: UnitOfWork, plan: RefreshPlan) -> None:
+    """Step 4: the model, the sizes and the moves of this refresh, for `show` and the digest."""
+    await uow.segments.complete_refresh(plan.record, plan.sizes, plan.moves)
+    log.info(
+        "segments refreshed: %d members, %d scored, model %s, %d events",
+        plan.record.members,
+        plan.record.scored,
+        plan.record.model,
+        plan.events,
+    )
+
+
+# -- seeing them ---------------------------------------------------------------------------------
+
+
+async def segments_overview(uow: UnitOfWork, policy: Policy, lang: str = "en") -> Overview | None:
+    """Members, share, average spend and P(alive) per segment and per stage after the last
+    refresh, with the change since the one before; None before the first refresh."""
+    records = await uow.segments.refreshes(2)
+    if not records:
+        return None
+    latest = records[0]
+    before = records[1] if len(records) > 1 else None
+    assert latest.id is not None
+    sizes = await uow.segments.sizes(latest.id)
+    earlier = (
+        {(s.kind, s.key): s.members for s in await uow.segments.sizes(before.id)}
+        if before is not None and before.id is not None
+        else None
+    )
+    total = max(latest.members, 1)
+
+    def row(size: SegmentSize, name: str) -> OverviewRow:
+        return OverviewRow(
+            key=size.key,
+            name=name,
+            members=size.members,
+            share=size.members / total,
+            average_spend=rules.money(size.monetary_cents) / size.members
+            if size.members
+            else None,
+            average_p_alive=size.p_alive_sum / size.p_alive_members
+            if size.p_alive_members
+            else None,
+            change=None
+            if earlier is None
+            else size.members - earlier.get((size.kind, size.key), 0),
+        )
+
+    by_key = {(s.kind, s.key): s for s in sizes}
+    segment_rows = [
+        row(by_key["segment", named.key], named.name(lang))
+        for named in policy.segments.segments
+        if ("segment", named.key) in by_key
+    ]
+    segment_rows += [
+        row(s, s.key or ("no purchase in the window" if lang == "en" else "窗口期内未购买"))
+        for s in sizes
+        if s.kind == "segment" and policy.segments.segment(s.key) is None
+    ]
+    stage_rows = [
+        row(by_key["lifecycle", stage.value], policy.segments.lifecycle_name(stage.value, lang))
+        for stage in rules.STAGES
+        if ("lifecycle", stage.value) in by_key
+    ]
+    return Overview(latest, before, segment_rows, stage_rows)
+
+
+# -- the weekly digest ---------------------------------------------------------------------------
+
+
+def digest_key(week_start: datetime) -> str:
+    return f"segments:digest:{week_start.date().isoformat()}"
+
+
+async def queue_weekly_digest(
+    uow: UnitOfWork, policy: Policy, staff_chat_id: str | None, now: datetime
+) -> str:
+    """Queue last seven days' segment moves (the largest first) for the staff group, once per
+    week; returns what it did."""
+    if not staff_chat_id:
+        return "no staff chat (STAFF_CHAT_ID): nothing to post"
+    since = now - timedelta(days=7)
+    key = digest_key(since.replace(hour=0, minute=0, second=0, microsecond=0))
+    if await uow.outbox.get_by_dedupe_key(key) is not None:
+        return "this week's segment digest was queued before"
+    totals: Counter[tuple[str, str]] = Counter()
+    for move in await uow.segments.moves_since(since):
+        if move.kind == "segment":
+            totals[move.old, move.new] += move.members
+    latest = await uow.segments.last_refresh()
+    top = totals.most_common(DIGEST_TOP)
+    lines = {
+        lang: "\n".join(
+            f"• {policy.segments.segment_name(old or None, lang) or '—'} → "
+            f"{policy.segments.segment_name(new or None, lang) or '—'}: {count:,}"
+            for (old, new), count in top
+        )
+        for lang in ("en", "zh")
+    }
+    await queue_message(
+        uow,
+        OutboxMessage(
+            dedupe_key=key,
+            chat_id=staff_chat_id,
+            kind=MessageKind.SERVICE,
+            message_key="segments.digest" if top else "segments.digest_quiet",
+            params={
+                "since": since.date().isoformat(),
+                "moves": sum(totals.values()),
+                "lines": lines,
+                "members": latest.members if latest else 0,
+                "model": latest.model if latest else "—",
+            },
+        ),
+        now,
+    )
+    return f"queued the segment digest ({sum(totals.values())} moves)"

@@ -1,0 +1,1 @@
+"""Storage of segments: member statistics, scores and the history of refreshes."""
