@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from domain.privacy.model import Purpose
 from domain.shared.events import Event
 
 
@@ -14,6 +15,14 @@ class MembersMerged(Event):
 
     kept_id: int
     dropped_id: int
+
+
+@dataclass(frozen=True)
+class ConsentWithdrawn(Event):
+    """A member said no to `purpose`; features using the data for it stop at once."""
+
+    member_id: int
+    purpose: Purpose
 
 
 @dataclass(frozen=True)

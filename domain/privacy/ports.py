@@ -24,6 +24,11 @@ class ConsentRepository(Protocol):
         """Those of `member_ids` whose data may be used for `purpose`."""
         ...
 
+    async def refused(self, purpose: Purpose) -> set[int]:
+        """Every member who said no to `purpose` (usually few: the cheap way to leave them out
+        of a whole-chain computation such as the nightly segments refresh)."""
+        ...
+
     async def recorded(self, member_id: int) -> dict[Purpose, Consent]:
         """The purposes the member (or an import) decided about; the others are default."""
         ...

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from domain.members.events import MarketingConsentChanged
-from domain.privacy.events import MemberErased, MembersMerged
+from domain.privacy.events import ConsentWithdrawn, MemberErased, MembersMerged
 from domain.privacy.model import (
     Consent,
     ConsentSource,
@@ -84,6 +84,8 @@ async def set_consent(
             member.withdraw_consent(now)
         await uow.members.update(member)
     await uow.consents.save(member_id, consent)
+    if not granted:
+        await uow.record(ConsentWithdrawn(at=now, member_id=member_id, purpose=purpose))
     return consent
 
 

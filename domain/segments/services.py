@@ -25,6 +25,8 @@ from numpy.typing import NDArray
 
 from domain.loyalty.events import ReceiptsBooked
 from domain.messaging.model import MessageKind, OutboxMessage
+from domain.privacy.events import ConsentWithdrawn
+from domain.privacy.model import Purpose
 from domain.segments import churn, rules
 from domain.segments.events import LifecycleChanged, SegmentChanged
 from domain.segments.model import Lifecycle, MemberSegment
@@ -139,8 +141,36 @@ async def move_window(
 
 
 async def load_stats(uow: UnitOfWork) -> tuple[StatsColumns, dict[int, tuple[str | None, str]]]:
-    """Step 2a: every member's statistics and their segment and stage of the last refresh."""
-    return await uow.segments.all_stats(), await uow.segments.previous()
+    """Step 2a: every member's statistics and their segment and stage of the last refresh.
+
+    Members who withdrew their consent to profiling are left out, and their old scores are
+    removed: they are in no segment, no lifecycle list and no churn list.
+    """
+    refused = await uow.consents.refused(Purpose.PROFILING)
+    stats = without_members(await uow.segments.all_stats(), refused)
+    if refused:
+        await uow.segments.forget(refused)
+    return stats, await uow.segments.previous()
+
+
+def without_members(stats: StatsColumns, left_out: set[int]) -> StatsColumns:
+    """`stats` without the members in `left_out`."""
+    if not left_out:
+        return stats
+    keep = [i for i, member_id in enumerate(stats.member_ids) if member_id not in left_out]
+    n = len(stats.member_ids)
+    return StatsColumns(  # a column a repository did not fill (empty) stays empty
+        **{
+            name: [column[i] for i in keep] if len(column) == n else column
+            for name, column in vars(stats).items()
+        }
+    )
+
+
+async def when_consent_withdrawn(uow: UnitOfWork, event: ConsentWithdrawn) -> None:
+    """A member who says no to profiling leaves every segment at once, not at the next refresh."""
+    if event.purpose is Purpose.PROFILING:
+        await uow.segments.forget([event.member_id])
 
 
 @dataclass

@@ -59,6 +59,15 @@ class SqlConsentRepository:
             found.update(member_id for member_id in chunk if member_id not in refused)
         return found
 
+    async def refused(self, purpose: Purpose) -> set[int]:
+        if purpose is Purpose.MARKETING:
+            query = select(members.c.id).where(members.c.marketing_consent.is_(False))
+        else:
+            query = select(member_consents.c.member_id).where(
+                member_consents.c.purpose == purpose.value, member_consents.c.granted.is_(False)
+            )
+        return set(await self.conn.scalars(query))
+
     async def recorded(self, member_id: int) -> dict[Purpose, Consent]:
         rows = await self.conn.execute(
             select(member_consents).where(member_consents.c.member_id == member_id)

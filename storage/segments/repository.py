@@ -21,6 +21,7 @@ from domain.segments.views import (
     SegmentSize,
     StatsColumns,
 )
+from storage.common import _chunks
 from storage.loyalty.tables import receipts
 from storage.members.tables import members
 from storage.segments.tables import (
@@ -291,6 +292,15 @@ class SqlSegmentRepository:
     async def previous(self) -> dict[int, tuple[str | None, str]]:
         rows = await self._plain_rows("SELECT member_id, segment, lifecycle FROM member_segments")
         return {row[0]: (row[1], row[2]) for row in rows}
+
+    async def forget(self, member_ids: Iterable[int]) -> int:
+        removed = 0
+        for chunk in _chunks(sorted(set(member_ids))):
+            result = await self.conn.execute(
+                delete(member_segments).where(member_segments.c.member_id.in_(chunk))
+            )
+            removed += result.rowcount or 0
+        return removed
 
     async def write(self, segments: Sequence[MemberSegment]) -> None:
         """Upsert the members' rows: a refresh writes every member, so the rows go to the

@@ -7,6 +7,8 @@ from datetime import timedelta
 from typing import Any
 
 from bot.bootstrap import App
+from domain.privacy.model import Purpose
+from domain.privacy.services import set_consent
 from domain.segments.events import LifecycleChanged, SegmentChanged
 from domain.segments.model import Lifecycle
 from domain.shared.member_data import erase_member, export_member, reassign_member
@@ -120,3 +122,31 @@ async def test_a_members_segment_figures_are_exported_erased_and_merged(any_app:
         await erase_member(uow.member_data, kept.id)
         await uow.commit()
     assert kept.id not in await stats_rows(app) and kept.id not in await segment_rows(app)
+
+
+async def test_a_member_who_refused_profiling_is_in_no_segment_and_no_churn_list(
+    any_app: App,
+) -> None:
+    app = any_app
+    shops = await seed_stores(app)
+    keeps = await add_member(app, "3001")
+    refuses = await add_member(app, "3002")
+    assert keeps.id is not None and refuses.id is not None
+    for member in (keeps, refuses):
+        assert member.id is not None
+        for days in (60, 30, 5):
+            await shop(app, member.id, shops.shanghai, days, "120.00")
+    await refresh(app)
+    assert {keeps.id, refuses.id} <= set(await segment_rows(app))
+
+    # Saying no in /privacy removes the member's scores at once...
+    async with app.uow_factory() as uow:
+        await set_consent(uow, app.policy, refuses.id, Purpose.PROFILING, False,
+                          app.clock.now())
+        await uow.commit()
+    assert refuses.id not in await segment_rows(app)
+    # ...and no later refresh scores them again, while the others are scored as before.
+    clock(app).advance(timedelta(days=1))
+    await refresh(app)
+    rows = await segment_rows(app)
+    assert keeps.id in rows and refuses.id not in rows
