@@ -1,0 +1,1 @@
+"""Campaigns: targeted offers with control groups and measured uplift, and referrals."""

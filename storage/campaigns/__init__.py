@@ -1,0 +1,1 @@
+"""Campaign tables, repository and footprint: audiences, recipients, referrals."""

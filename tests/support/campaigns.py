@@ -1,0 +1,122 @@
+"""Builders for the campaign tests: a campaign from TOML text, segment rows, recipients."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from bot.bootstrap import App
+from domain.campaigns.model import Campaign, WaveRun
+from domain.campaigns.rules import spec_from_mapping
+from domain.campaigns.services import create_campaign, start_campaign
+from scheduler.jobs.campaigns import send_wave
+from storage.campaigns.tables import campaign_recipients
+from storage.messaging.tables import outbox
+from storage.segments.tables import member_segments, member_stats
+
+ONCE = """
+name = "{name}"
+priority = {priority}
+{extra}
+[audience]
+{audience}
+[message]
+en = "Hi {{name}}, your code {{coupon_code}} is valid until {{coupon_expires}} at {{store}}."
+zh = "{{name}}，您的优惠码 {{coupon_code}}，{{coupon_expires}} 前在{{store}}使用。"
+[coupon]
+template = "ten_off"
+[schedule]
+{schedule}
+"""
+
+
+def campaign_toml(
+    name: str = "Come back",
+    *,
+    priority: int = 50,
+    audience: str = "",
+    schedule: str = 'type = "once"\nat = "2026-06-15 10:00"',
+    extra: str = "",
+) -> str:
+    return ONCE.format(
+        name=name, priority=priority, audience=audience, schedule=schedule, extra=extra
+    )
+
+
+async def new_campaign(app: App, text: str) -> Campaign:
+    spec = spec_from_mapping(tomllib.loads(text), app.policy)
+    async with app.uow_factory() as uow:
+        campaign = await create_campaign(uow, spec, "cli", app.clock.now())
+        await uow.commit()
+    return campaign
+
+
+async def start_and_send(app: App, campaign: Campaign, *, batch: int = 2000) -> WaveRun | None:
+    assert campaign.id is not None
+    async with app.uow_factory() as uow:
+        await start_campaign(uow, campaign.id, "cli", app.clock.now())
+        await uow.commit()
+    return await send_wave(app.uow_factory, app.policy, campaign.id, app.clock.now(), batch=batch)
+
+
+async def set_segment(
+    app: App,
+    member_id: int,
+    *,
+    lifecycle: str = "active",
+    segment: str | None = None,
+    p_alive: float | None = None,
+    last_purchase_days: int | None = None,
+    first_purchase_days: int | None = None,
+) -> None:
+    """The member's row as the nightly refresh would leave it (and their purchase statistics)."""
+    now = app.clock.now()
+    async with app.engine.begin() as conn:
+        await conn.execute(
+            insert(member_segments).values(
+                member_id=member_id,
+                lifecycle=lifecycle,
+                segment=segment,
+                p_alive=p_alive,
+                refreshed_at=now,
+            )
+        )
+        if last_purchase_days is not None or first_purchase_days is not None:
+            last = now - timedelta(days=last_purchase_days or 0)
+            first = now - timedelta(days=first_purchase_days or last_purchase_days or 0)
+            await conn.execute(
+                insert(member_stats).values(
+                    member_id=member_id,
+                    first_purchase_at=first,
+                    last_purchase_at=last,
+                    purchases=1,
+                    spend_cents=1000,
+                    updated_at=now,
+                )
+            )
+
+
+async def recipients(app: App, campaign_id: int | None = None) -> list[Any]:
+    query = select(campaign_recipients).order_by(campaign_recipients.c.id)
+    if campaign_id is not None:
+        query = query.where(campaign_recipients.c.campaign_id == campaign_id)
+    async with app.engine.connect() as conn:
+        return list(await conn.execute(query))
+
+
+async def campaign_outbox(app: App, campaign_id: int) -> list[Any]:
+    async with app.engine.connect() as conn:
+        return list(
+            await conn.execute(
+                select(outbox)
+                .where(outbox.c.dedupe_key.like(f"campaign:{campaign_id}:%"))
+                .order_by(outbox.c.id)
+            )
+        )
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
