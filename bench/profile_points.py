@@ -1,0 +1,76 @@
+"""Where the time of `/points` goes: the aiogram path of bench_points.py under cProfile.
+
+    PYTHONPATH=. python bench/profile_points.py [--updates 500] [--pg URL] [--top 25]
+
+Seeds the same members as bench_points.py, answers `/points` one update at a time through the
+real dispatcher and the stand-in, and prints the functions with the most time of their own and
+the most time including what they call. The notes in bench/README.md come from this.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import pstats
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.bench_points import FIRST_USER, seed, update
+from bench.common import add_pg_option, temporary_postgres
+from bot.bootstrap import build_app
+from bot.config import Settings
+from bot.telegram import aiogram as telegram_aiogram
+from tests.support.standin import TOKEN, BotApiStandIn
+
+
+async def profile(url: str, args: argparse.Namespace) -> None:
+    async with BotApiStandIn() as standin:
+        for i in range(args.members):
+            standin.user(FIRST_USER + i, "Bench", language_code="en")
+        settings = Settings(database_url=url, bot_token=TOKEN, telegram_api_url=standin.base_url)
+        app = await build_app(settings)
+        try:
+            await seed(app, args.members, args.entries)
+            bot, dispatcher = telegram_aiogram.build(app)
+            try:
+                await bot.me()
+                for i in range(args.members):  # warm: every member's summary exists
+                    await dispatcher.feed_raw_update(bot, update(FIRST_USER + i, "/points"))
+                profiler = cProfile.Profile()
+                profiler.enable()
+                for i in range(args.updates):
+                    user = FIRST_USER + i % args.members
+                    await dispatcher.feed_raw_update(bot, update(user, "/points"))
+                profiler.disable()
+            finally:
+                await bot.session.close()
+        finally:
+            await app.close()
+    stats = pstats.Stats(profiler)
+    stats.sort_stats("tottime").print_stats(args.top)
+    stats.sort_stats("cumulative").print_stats(args.top)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--members", type=int, default=200)
+    parser.add_argument("--entries", type=int, default=40)
+    parser.add_argument("--updates", type=int, default=500)
+    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--sqlite", action="store_true", help="profile SQLite, not PostgreSQL")
+    add_pg_option(parser)
+    args = parser.parse_args()
+    if args.pg and not args.sqlite:
+        async with temporary_postgres(args.pg) as url:
+            await profile(url, args)
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        await profile(f"sqlite+aiosqlite:///{folder}/profile.db", args)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
