@@ -27,7 +27,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import asyncpg
-from sqlalchemy import Integer, cast, extract, or_, select
+from sqlalchemy import Date, Integer, String, cast, extract, func, or_, select, type_coerce
 from sqlalchemy.engine import make_url
 
 from bench.common import PG_SKIPPED, add_pg_option, temporary_postgres
@@ -89,7 +89,9 @@ async def load_postgres(url: str, rows: list[tuple[Any, ...]]) -> None:
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     conn = await asyncpg.connect(dsn)
     try:
-        await conn.copy_records_to_table("members", records=rows, columns=list(COLUMNS))
+        # The birthday column holds text since encryption at rest (storage.protection).
+        records = [(r[0], r[1], r[2].isoformat(), *r[3:]) for r in rows]
+        await conn.copy_records_to_table("members", records=records, columns=list(COLUMNS))
         await conn.execute("ANALYZE members")
     finally:
         await conn.close()
@@ -98,8 +100,10 @@ async def load_postgres(url: str, rows: list[tuple[Any, ...]]) -> None:
 def scan_query(day: date, store_ids: list[int], unassigned: bool) -> Any:
     """The baseline: the same members, found from the birthday column row by row."""
     days = [md % 100 for md in birthday_mds(day)]
-    month = extract("month", members.c.birthday)
-    day_of = extract("day", members.c.birthday)
+    # The column is text (ISO dates, or ciphertext under a data key): read as a date per row.
+    born = func.date(type_coerce(members.c.birthday, String), type_=Date)
+    month = extract("month", born)
+    day_of = extract("day", born)
     stores = or_(members.c.home_store_id.in_(store_ids), members.c.home_store_id.is_(None))
     if not unassigned:
         stores = members.c.home_store_id.in_(store_ids)

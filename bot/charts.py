@@ -28,6 +28,7 @@ from matplotlib.patches import Patch
 from domain.surveys.model import SurveyKind
 
 if TYPE_CHECKING:
+    from domain.campaigns.model import CampaignReport
     from domain.surveys.services import SurveyReport
     from domain.surveys.views import StoreBar, TrendPoint
 
@@ -238,3 +239,55 @@ def write_charts(report: SurveyReport, directory: Path) -> list[Path]:
         path.write_bytes(png)
         written.append(path)
     return written
+
+
+def write_campaign_chart(report: CampaignReport, directory: Path) -> Path:
+    """A campaign's treated and control groups side by side: purchase rate and revenue per
+    member within the attribution window, as `campaign_<id>.png` in `directory`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    title = printable(f"Campaign {report.campaign.id}: {report.campaign.name}")
+    groups = (("treated", report.treated), ("control", report.control))
+    with _fonts():
+        figure = _figure(7.0, 3.2)
+        rate, revenue = figure.subplots(1, 2)
+        names = [name for name, _g in groups]
+        rates = [100 * g.buyers / g.members if g.members else 0.0 for _n, g in groups]
+        per = [float(g.revenue) / g.members if g.members else 0.0 for _n, g in groups]
+        rate.bar(names, rates, color=["#2a9d8f", "#adb5bd"])
+        rate.set_ylabel(f"bought within {report.attribution_days} days (%)")
+        revenue.bar(names, per, color=["#2a9d8f", "#adb5bd"])
+        revenue.set_ylabel("revenue per member")
+        figure.suptitle(title)
+        png = _png(figure, title)
+    path = directory / f"campaign_{report.campaign.id}.png"
+    path.write_bytes(png)
+    return path
+
+
+def write_callback_chart(
+    outcomes_by_rule: Mapping[str, Mapping[str, int]], title: str, directory: Path
+) -> Path:
+    """Callbacks' outcomes per rule as stacked bars, as `callbacks_outcomes.png` in
+    `directory` (see `retailbot report callbacks --png`)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    rules = sorted(outcomes_by_rule)
+    outcomes = sorted({o for counts in outcomes_by_rule.values() for o in counts})
+    with _fonts():
+        figure = _figure(8, 4.5)
+        axes = figure.add_subplot()
+        bottoms = [0] * len(rules)
+        for outcome in outcomes:
+            heights = [outcomes_by_rule[r].get(outcome, 0) for r in rules]
+            axes.bar(rules, heights, bottom=bottoms, label=outcome)
+            bottoms = [b + h for b, h in zip(bottoms, heights, strict=True)]
+        if not rules:
+            axes.text(0.5, 0.5, "No callbacks in this period", ha="center", va="center",
+                      transform=axes.transAxes, color=GREY)
+        else:
+            axes.legend(fontsize=8)
+        axes.set_ylabel("callbacks")
+        figure.suptitle(printable(title))
+        png = _png(figure, printable(title))
+    path = directory / "callbacks_outcomes.png"
+    path.write_bytes(png)
+    return path

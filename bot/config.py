@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from bot.logs import check_level
 from domain.shared.errors import PolicyError
 from domain.shared.policy import Policy, policy_from_mapping
 
@@ -37,6 +39,10 @@ class Settings:
     webhook_secret: str | None = None
     webhook_listen: str = "127.0.0.1:8080"
     log_level: str = "INFO"
+    # Encryption at rest of phones, names and birthdays (storage.protection); the old keys are
+    # still read while `retailbot keys rotate` re-encrypts under the new one.
+    data_key: str | None = None
+    old_data_keys: tuple[str, ...] = ()
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -70,7 +76,12 @@ class Settings:
             webhook_url=values.get("WEBHOOK_URL") or None,
             webhook_secret=values.get("WEBHOOK_SECRET") or None,
             webhook_listen=values.get("WEBHOOK_LISTEN") or "127.0.0.1:8080",
-            log_level=(values.get("LOG_LEVEL") or "INFO").upper(),
+            log_level=_log_level(values.get("LOG_LEVEL") or "INFO"),
+            data_key=values.get("RETAILBOT_DATA_KEY") or None,
+            old_data_keys=tuple(
+                k.strip() for k in values.get("RETAILBOT_OLD_DATA_KEYS", "").split(",")
+                if k.strip()
+            ),
         )
 
     def load_policy(self) -> Policy:
@@ -87,6 +98,32 @@ class Settings:
             return policy_from_mapping(data)
         except PolicyError as exc:
             raise ConfigError(f"{self.config_path}: {exc}") from exc
+
+
+# What @BotFather hands out: the bot's numeric id, a colon, and a secret of letters, digits, _ and
+# -. Checked before anything starts, so a pasted quote or a missing half is one clear line.
+_TOKEN_PATTERN = re.compile(r"[0-9]{3,20}:[A-Za-z0-9_-]{20,100}")
+
+
+def check_token(token: str | None) -> str:
+    """The token when it looks like one @BotFather issues; else a ConfigError that never
+    repeats the token (it is a secret even when mistyped)."""
+    if not token:
+        raise ConfigError("BOT_TOKEN is not set: create a bot with @BotFather and set its token")
+    if not _TOKEN_PATTERN.fullmatch(token):
+        shape = "has spaces or quotes" if re.search(r"[\s'\"]", token) else "is malformed"
+        raise ConfigError(
+            f"BOT_TOKEN {shape}: it must look like 123456789:AA... (digits, a colon, then "
+            "letters, digits, _ and -), exactly as @BotFather gave it"
+        )
+    return token
+
+
+def _log_level(raw: str) -> str:
+    try:
+        return check_level(raw)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def _int_or_none(raw: str | None, name: str) -> int | None:

@@ -6,9 +6,12 @@ import asyncio
 import hashlib
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from handlers.types import Inbound, InboundKind, Keyboard, OutgoingMessage
+from bot.terminal_qr import qr_blocks
+from domain.shared.text import parse_number, safe_display
+from handlers.types import Document, Inbound, InboundKind, Keyboard, OutgoingMessage
 
 if TYPE_CHECKING:
     from handlers.engine import Conversation
@@ -17,6 +20,10 @@ CHANNEL = "terminal"
 # A staff member at the server's console: the operator already holds the database, so the
 # console is trusted to speak for the staff account it names (see handlers.coupons.staff_of).
 STAFF_CHANNEL = "console"
+STAFF_HELP = (
+    "Staff desk: /desk lists the commands (/queue, /ticket N, /take N, /reply N text, "
+    "/member 5799...). A number presses the button shown with it, :quit leaves."
+)
 HELP = (
     "Type as you would in Telegram: /start, /points, my points... "
     "A number presses the button shown with it. :contact shares your phone, "
@@ -40,8 +47,11 @@ class TerminalChat:
         out: IO[str] | None = None,
         *,
         staff_id: str | None = None,
+        files_dir: Path | None = None,
     ) -> None:
         self.conversation = conversation
+        # Where documents sent in the chat (a member's copy of their data) are written.
+        self.files_dir = files_dir or Path.cwd() / "retailbot-files"
         self.phone = phone
         self.channel = STAFF_CHANNEL if staff_id else CHANNEL
         self.user_id = staff_id or terminal_user_id(phone)
@@ -78,8 +88,9 @@ class TerminalChat:
             return self._inbound(InboundKind.CONTACT, self.phone, contact_user_id=self.user_id)
         if text == ":sticker":
             return self._inbound(InboundKind.OTHER)
-        if text.isdigit() and self._buttons and 1 <= int(text) <= len(self._buttons):
-            return self._inbound(InboundKind.BUTTON, self._buttons[int(text) - 1])
+        pressed = parse_number(text, maximum=len(self._buttons))
+        if pressed:  # "²" or "①" or a huge number is text, never a button nor a crash
+            return self._inbound(InboundKind.BUTTON, self._buttons[pressed - 1])
         if text.startswith("/") and len(text) > 1:
             name, _, args = text[1:].partition(" ")
             return self._inbound(
@@ -95,20 +106,32 @@ class TerminalChat:
         self.show(replies)
         return replies
 
+    def _save(self, document: Document) -> Path:
+        """Write a document where the person at the keyboard can open it; only the file's
+        own name is used, so a name cannot point elsewhere."""
+        self.files_dir.mkdir(parents=True, exist_ok=True)
+        path = self.files_dir / Path(document.filename).name
+        path.write_bytes(document.data)
+        return path
+
     def show(self, replies: list[OutgoingMessage]) -> None:
         buttons: list[str] = []
         for message in replies:
             if not message.text:
                 continue
-            self.out.write("\n" + message.text.strip() + "\n")
+            # Member text (a ticket thread, a name) may hold escape codes: shown, never obeyed.
+            self.out.write("\n" + safe_display(message.text.strip()) + "\n")
             for row in message.buttons:
                 labels = []
                 for button in row:
                     buttons.append(button.data)
-                    labels.append(f"[{len(buttons)}] {button.text}")
+                    labels.append(f"[{len(buttons)}] {safe_display(button.text)}")
                 self.out.write("   ".join(labels) + "\n")
             if message.photo:
-                self.out.write(f"(a picture of {len(message.photo)} bytes)\n")
+                drawn = qr_blocks(message.photo)
+                self.out.write(drawn if drawn else f"(a picture of {len(message.photo)} bytes)\n")
+            if message.document is not None:
+                self.out.write(f"(a file, written to {self._save(message.document)})\n")
             if message.keyboard is Keyboard.REQUEST_CONTACT:
                 self._contact_offered = True
                 self.out.write(f"[0] {message.contact_button_text}\n")
@@ -120,16 +143,33 @@ class TerminalChat:
 
     async def run(self, read_line: Callable[[], str] | None = None) -> None:
         """Loop until end of input or :quit; reads standard input by default."""
-        reader = read_line or sys.stdin.readline
         interactive = self.out.isatty() and read_line is None and sys.stdin.isatty()
-        self.out.write(HELP + "\n")
+        reader = read_line or (line_editor() if interactive else sys.stdin.readline)
+        self.out.write((STAFF_HELP if self.channel == STAFF_CHANNEL else HELP) + "\n")
         while True:
-            if interactive:
+            if interactive and reader == sys.stdin.readline:
                 self.out.write("> ")
                 self.out.flush()
             line = await asyncio.to_thread(reader)
             if not line or line.strip() in (":quit", ":q", "/quit"):
                 break
             if not interactive:
-                self.out.write(f"> {line.rstrip()}\n")
+                self.out.write(f"> {safe_display(line.rstrip())}\n")
             await self.send(line)
+
+
+def line_editor() -> Callable[[], str]:
+    """Reads a line with editing and history when readline exists: arrow keys move the cursor
+    instead of sending escape codes into an open complaint. End of input gives ""."""
+    try:
+        import readline  # noqa: F401  (importing it is what makes input() edit lines)
+    except ImportError:  # some platforms have no readline; plain lines still work
+        return sys.stdin.readline
+
+    def read() -> str:
+        try:
+            return input("> ") + "\n"
+        except EOFError:
+            return ""
+
+    return read

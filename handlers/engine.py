@@ -7,11 +7,15 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
+from rapidfuzz import fuzz, process
+
 from domain.members.model import ChatUser, Member
 from domain.shared.errors import DomainError
-from handlers.intents import IntentMatcher
+from handlers.cleaning import clean_inbound
+from handlers.intents import Guess, IntentMatcher, Match, is_cjk
 from handlers.routing import Context, Deps, Handler, Router
 from handlers.types import (
+    Button,
     Inbound,
     InboundKind,
     Keyboard,
@@ -24,6 +28,13 @@ from handlers.types import (
 log = logging.getLogger(__name__)
 
 IDLE = ""
+GUESS_BUTTON = "dym"  # "did you mean": dym:i:<intent>, dym:f:<faq key>, dym:c:<command>
+# A mistyped command this close (0-100) to a command of the menu is offered as a button.
+COMMAND_MIN_SCORE = 70.0
+# What a member who wrote something the bot did not understand may tap instead of retyping.
+MENU_GUESSES = ("points", "coupons", "exchange", "complaint", "help")
+# Commands that end a paused flow (joining) rather than pause it.
+RESTARTING_COMMANDS = ("cancel", "start")
 
 
 class Conversation:
@@ -53,6 +64,7 @@ class Conversation:
 
     async def handle(self, inbound: Inbound) -> list[OutgoingMessage]:
         """Answer one event. Never raises for anything a person can send."""
+        inbound = clean_inbound(inbound)  # NUL, control characters, invalid code points
         try:
             chat_user, member = await self._identify(inbound)
         except Exception:
@@ -66,6 +78,8 @@ class Conversation:
         loaded = (chat_user.state, dict(chat_user.state_data))
         try:
             outcome = await self._dispatch(ctx)
+            if inbound.kind is InboundKind.COMMAND:
+                outcome = self._suggest_commands(outcome, inbound.command)
         except DomainError as exc:
             outcome = Outcome((Reply(exc.key, exc.params),))
         except Exception:
@@ -80,16 +94,24 @@ class Conversation:
 
     async def _identify(self, inbound: Inbound) -> tuple[ChatUser, Member | None]:
         async with self.deps.uow_factory() as uow:
-            chat_user = await uow.chat_users.get(inbound.channel, inbound.user_id)
+            # One query for the account and its member: most messages need nothing more.
+            chat_user, member = await uow.chat_users.get_with_member(
+                inbound.channel, inbound.user_id
+            )
             changed = False
             if chat_user is None:
-                chat_user = ChatUser(
-                    channel=inbound.channel,
-                    user_id=inbound.user_id,
-                    chat_id=inbound.chat_id,
-                    telegram_language=inbound.language_code,
+                # A new person's first two messages may reach two workers at once: end the read
+                # (SQLite refuses to turn an outdated read into a write) and insert-or-get.
+                await uow.rollback()
+                chat_user = await uow.chat_users.add_or_get(
+                    ChatUser(
+                        channel=inbound.channel,
+                        user_id=inbound.user_id,
+                        chat_id=inbound.chat_id,
+                        telegram_language=inbound.language_code,
+                    )
                 )
-                changed = True
+                await uow.commit()
             else:
                 if inbound.language_code and chat_user.telegram_language != inbound.language_code:
                     chat_user.telegram_language = inbound.language_code
@@ -103,7 +125,10 @@ class Conversation:
             if changed:
                 await uow.chat_users.save(chat_user)
                 await uow.commit()
-            member = await uow.members.get(chat_user.member_id) if chat_user.member_id else None
+            if chat_user.member_id is None:
+                member = None
+            elif member is None or member.id != chat_user.member_id:
+                member = await uow.members.get(chat_user.member_id)
         return chat_user, member
 
     async def _dispatch(self, ctx: Context) -> Outcome:
@@ -119,10 +144,19 @@ class Conversation:
             spec = router.commands.get(inbound.command)
             if spec is None:
                 return self._unknown_command(ctx)
+            paused = (ctx.chat_user.state, dict(ctx.chat_user.state_data))
+            resumes = paused[0] in router.resumable and inbound.command not in RESTARTING_COMMANDS
+            if resumes:
+                ctx.paused_state = paused[0]
             ctx.chat_user.state, ctx.chat_user.state_data = IDLE, {}  # a command starts afresh
-            return await self._guarded(ctx, spec.handler, spec.member_only)
+            outcome = await self._guarded(ctx, spec.handler, spec.member_only)
+            if resumes:
+                return await self._resume(ctx, outcome, paused)
+            return outcome
         if inbound.kind is InboundKind.BUTTON:
             prefix = inbound.payload.split(":", 1)[0]
+            if prefix == GUESS_BUTTON:
+                return await self._chosen_guess(ctx)
             found = router.buttons.get(prefix)
             if found is None:
                 return Outcome((Reply("button.expired"),))
@@ -143,6 +177,16 @@ class Conversation:
             return await self._free_text(ctx)
         return Outcome((Reply("other.unsupported"),))
 
+    async def _resume(
+        self, ctx: Context, outcome: Outcome, paused: tuple[str, dict[str, Any]]
+    ) -> Outcome:
+        """After a command sent mid-flow, the flow's state and data come back (a name and a
+        birthday already given are kept) and its question is asked again."""
+        state, data = paused
+        ctx.chat_user.state, ctx.chat_user.state_data = state, data
+        again = await self.router.resumable[state](ctx)
+        return Outcome((*outcome.replies, *again.replies), next_state=state, state_data=data)
+
     async def _guarded(self, ctx: Context, handler: Handler, member_only: bool) -> Outcome:
         if member_only and not ctx.inbound.is_private:
             # Points, coupons and profiles are personal: never shown to a whole group.
@@ -155,20 +199,89 @@ class Conversation:
         text = ctx.inbound.payload
         if len(text) > self.deps.policy.max_text_length:
             return Outcome((Reply("text.too_long", {"max": self.deps.policy.max_text_length}),))
-        match = self.matcher.match(text)
-        if match is None:
-            fallback = self.router.states.get("fallback")
-            if fallback is not None:
-                return await fallback(ctx)
-            return Outcome((Reply("text.not_understood"),))
+        guess = self.matcher.guess(text)
+        if guess.sure is not None:
+            return await self._run_match(ctx, guess.sure)
+        fallback = self.router.states.get("fallback")
+        if fallback is not None:
+            # A feature may still take it (more about an open complaint, or an offer to open
+            # one); when it has nothing to say, the member gets guesses to tap, never a wall.
+            outcome = await fallback(ctx)
+            if outcome.replies and outcome.replies[0].key != "text.not_understood":
+                return outcome
+        return Outcome((self._guess_reply(ctx, guess),))
+
+    async def _run_match(self, ctx: Context, match: Match) -> Outcome:
         if match.kind == "faq":
             entry = next(e for e in self.deps.policy.faq if e.key == match.name)
             return Outcome((Reply("faq.answer", {"answer": entry.answer(ctx.lang)}),))
         handler, _phrases, member_only = self.router.intents[match.name]
         return await self._guarded(ctx, handler, member_only)
 
+    def _guess_reply(self, ctx: Context, guess: Guess) -> Reply:
+        """Did you mean: the top guesses as buttons, or the main menu when there are none."""
+        if guess.guesses:
+            rows = [(self._guess_button(ctx, m),) for m in guess.guesses]
+            return Reply("guess.ask", buttons=tuple(rows))
+        rows = [
+            (self._guess_button(ctx, Match("intent", name, 0.0)),)
+            for name in MENU_GUESSES
+            if name in self.router.intents
+        ]
+        return Reply("guess.none", buttons=tuple(rows))
+
+    def _guess_button(self, ctx: Context, match: Match) -> Button:
+        if match.kind == "faq":
+            entry = next(e for e in self.deps.policy.faq if e.key == match.name)
+            # The FAQ has no titles: its first question in the member's script stands for it.
+            wanted = ctx.lang == "zh"
+            title = next((q for q in entry.questions if is_cjk(q) == wanted), entry.key)
+            return Button("", f"{GUESS_BUTTON}:f:{match.name}"[:64], literal=f"❔ {title}")
+        return Button(f"guess.label.{match.name}", f"{GUESS_BUTTON}:i:{match.name}"[:64])
+
+    async def _chosen_guess(self, ctx: Context) -> Outcome:
+        """A "did you mean" button: run what it names, as if typed or sent as a command."""
+        parts = ctx.inbound.payload.split(":", 2)
+        kind, name = (parts[1], parts[2]) if len(parts) == 3 else ("", "")
+        if kind == "c" and name in self.router.commands:
+            spec = self.router.commands[name]
+            ctx.chat_user.state, ctx.chat_user.state_data = IDLE, {}
+            ctx.inbound = replace(ctx.inbound, kind=InboundKind.COMMAND, command=name, payload="")
+            return await self._guarded(ctx, spec.handler, spec.member_only)
+        if kind == "i" and name in self.router.intents:
+            ctx.inbound = replace(ctx.inbound, kind=InboundKind.TEXT, payload="")
+            return await self._run_match(ctx, Match("intent", name, 1.0))
+        if kind == "f" and any(e.key == name for e in self.deps.policy.faq):
+            return await self._run_match(ctx, Match("faq", name, 1.0))
+        return Outcome((Reply("guess.expired"),))
+
     def _unknown_command(self, ctx: Context) -> Outcome:
         return Outcome((Reply("command.unknown", {"command": ctx.inbound.command[:32]}),))
+
+    def _suggest_commands(self, outcome: Outcome, command: str) -> Outcome:
+        """A mistyped command (/point) gets the menu's closest commands as buttons.
+
+        Applied to every "unknown command" answer, including the one non-staff get for a staff
+        command, so the two stay indistinguishable. Only menu commands are suggested: staff
+        commands are never revealed.
+        """
+        if len(outcome.replies) != 1 or outcome.replies[0].key != "command.unknown":
+            return outcome
+        menu = [name for name, spec in self.router.commands.items() if spec.description_key]
+        close = process.extract(
+            command.lower(), menu, scorer=fuzz.ratio, limit=3, score_cutoff=COMMAND_MIN_SCORE
+        )
+        if not close:
+            return outcome
+        rows = tuple(
+            (Button("", f"{GUESS_BUTTON}:c:{name}", literal=f"/{name}"),)
+            for name, _score, _i in close
+        )
+        return Outcome(
+            (Reply("guess.command", {"command": command[:32]}, buttons=rows),),
+            outcome.next_state,
+            outcome.state_data,
+        )
 
     async def _save_state(
         self, ctx: Context, outcome: Outcome, loaded: tuple[str, dict[str, Any]]
@@ -222,6 +335,7 @@ class Conversation:
                     else "",
                     photo=item.photo,
                     edit=item.edit,
+                    document=item.document,
                 )
             )
         if callback_id is not None and out:

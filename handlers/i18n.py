@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import tomllib
 from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,24 @@ def load_catalogs(folder: Path = LOCALES) -> dict[str, dict[str, str]]:
             merged.update(table)
         catalogs[lang] = merged
     return catalogs
+
+
+# How each language writes an amount of a currency; others are written "12.50 EUR".
+MONEY_FORMATS = {
+    ("zh", "CNY"): "{amount} 元",
+    ("en", "CNY"): "¥{amount}",
+}
+
+
+def money(lang: str, amount: Decimal | float | int, currency: str) -> str:
+    """An amount the one way this language writes it: "10 元" in Chinese, "¥10" in English.
+
+    Whole amounts drop their decimals (20, not 20.00); others keep two (12.50).
+    """
+    value = Decimal(str(amount))
+    text = f"{value:.0f}" if value == value.to_integral_value() else f"{value:.2f}"
+    pattern = MONEY_FORMATS.get((lang, currency.upper()), "{amount} {currency}")
+    return pattern.format(amount=text, currency=currency)
 
 
 class _Params(dict[str, Any]):

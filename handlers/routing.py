@@ -40,6 +40,8 @@ class Context:
     chat_user: ChatUser
     member: Member | None
     deps: Deps
+    # The flow a command interrupted (joining), which resumes after the command's answer.
+    paused_state: str = ""
 
     @property
     def lang(self) -> str:
@@ -76,6 +78,8 @@ class Router:
         self.buttons: dict[str, tuple[Handler, bool]] = {}
         self.states: dict[str, Handler] = {}
         self.intents: dict[str, tuple[Handler, tuple[str, ...], bool]] = {}
+        # States a command only pauses (joining): the step that asks their question again.
+        self.resumable: dict[str, Handler] = {}
 
     def command(
         self, *names: str, description_key: str | None = None, member_only: bool = False
@@ -123,12 +127,24 @@ class Router:
 
         return register
 
+    def resume(self, *states: str) -> Callable[[Handler], Handler]:
+        """A command sent in one of `states` (other than /cancel and /start) runs, and then the
+        conversation comes back to the state with its data and this step asks again."""
+
+        def register(handler: Handler) -> Handler:
+            for name in states:
+                self.resumable[name] = handler
+            return handler
+
+        return register
+
     def include(self, other: Router) -> None:
         tables: list[tuple[dict[str, Any], dict[str, Any]]] = [
             (self.commands, other.commands),
             (self.buttons, other.buttons),
             (self.states, other.states),
             (self.intents, other.intents),
+            (self.resumable, other.resumable),
         ]
         for table, incoming in tables:
             clash = table.keys() & incoming.keys()

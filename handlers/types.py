@@ -56,6 +56,14 @@ class Keyboard(enum.StrEnum):
 
 
 @dataclass(frozen=True)
+class Document:
+    """A file sent in the chat (a member's copy of their data): its name and its bytes."""
+
+    filename: str
+    data: bytes
+
+
+@dataclass(frozen=True)
 class Reply:
     """A message to send, as a message key and parameters; the translator writes the text."""
 
@@ -65,6 +73,7 @@ class Reply:
     keyboard: Keyboard = Keyboard.NONE
     photo: bytes | None = None
     edit: bool = False  # replace the message the pressed button belongs to
+    document: Document | None = None  # sent as a file, the text as its caption
 
 
 @dataclass(frozen=True)
@@ -94,3 +103,4 @@ class OutgoingMessage:
     photo: bytes | None = None
     edit: bool = False
     answer_callback: str | None = None  # callback id to acknowledge, if a button was pressed
+    document: Document | None = None

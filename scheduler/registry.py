@@ -99,8 +99,12 @@ class JobSpec:
 def job_specs(policy: Policy) -> list[JobSpec]:
     """Every job, with its trigger under `policy`: each feature's jobs module lists its own."""
     # Imported here: the feature modules build on this one (JobContext, run_recorded).
+    from scheduler.jobs.callbacks import callbacks_job_specs
+    from scheduler.jobs.campaigns import campaign_job_specs
     from scheduler.jobs.coupons import coupon_job_specs
     from scheduler.jobs.messaging import messaging_job_specs
+    from scheduler.jobs.privacy import privacy_job_specs
+    from scheduler.jobs.segments import segments_job_specs
     from scheduler.jobs.surveys import survey_job_specs
     from scheduler.jobs.tickets import ticket_job_specs
 
@@ -109,6 +113,10 @@ def job_specs(policy: Policy) -> list[JobSpec]:
         *messaging_job_specs(policy),
         *ticket_job_specs(policy),
         *survey_job_specs(policy),
+        *segments_job_specs(policy),
+        *privacy_job_specs(policy),
+        *campaign_job_specs(policy),
+        *callbacks_job_specs(policy),
     ]
 
 

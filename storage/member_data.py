@@ -10,10 +10,14 @@ from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.shared.member_data import MemberData
+from storage.callbacks.member_data import SqlCallbacksData
+from storage.campaigns.member_data import SqlCampaignsData
 from storage.coupons.member_data import SqlCouponsData
 from storage.loyalty.member_data import SqlLoyaltyData
 from storage.members.member_data import SqlMembersData
 from storage.messaging.member_data import SqlMessagingData
+from storage.privacy.member_data import SqlPrivacyData
+from storage.segments.member_data import SqlSegmentsData
 from storage.surveys.member_data import SqlSurveysData
 from storage.tickets.member_data import SqlTicketsData
 
@@ -25,6 +29,10 @@ MEMBER_DATA = (
     SqlMessagingData,
     SqlTicketsData,
     SqlSurveysData,
+    SqlSegmentsData,
+    SqlCallbacksData,
+    SqlCampaignsData,
+    SqlPrivacyData,
     SqlMembersData,
 )
 

@@ -9,6 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.shared.events import NO_HANDLERS, Event, EventBus
 from domain.shared.member_data import MemberData
+from storage.callbacks.repository import SqlCallbackRepository
+from storage.campaigns.repository import SqlCampaignRepository
 from storage.coupons.repository import SqlCouponRepository
 from storage.jobs.repository import SqlJobRepository
 from storage.loyalty.repository import SqlLedgerRepository, SqlReceiptRepository
@@ -19,9 +21,12 @@ from storage.members.repository import (
     SqlStoreRepository,
 )
 from storage.messaging.repository import SqlOutboxRepository
+from storage.privacy.repository import SqlConsentRepository, SqlPrivacyRepository
+from storage.segments.repository import SqlSegmentRepository
 from storage.staff.repository import SqlStaffRepository
 from storage.surveys.repository import SqlSurveyRepository
 from storage.tickets.repository import SqlAuditRepository, SqlTicketRepository
+from storage.updates.repository import SqlHandledUpdateRepository
 
 # What a caller outside storage/ catches when the database refuses a write (a constraint, a
 # lost connection): the name keeps SQLAlchemy's exception types inside this package.
@@ -43,6 +48,12 @@ class SqlUnitOfWork:
     tickets: SqlTicketRepository
     audit: SqlAuditRepository
     surveys: SqlSurveyRepository
+    segments: SqlSegmentRepository
+    campaigns: SqlCampaignRepository
+    handled_updates: SqlHandledUpdateRepository
+    consents: SqlConsentRepository
+    privacy: SqlPrivacyRepository
+    callbacks: SqlCallbackRepository
     member_data: list[MemberData]
 
     def __init__(self, engine: AsyncEngine, bus: EventBus = NO_HANDLERS) -> None:
@@ -89,6 +100,12 @@ class SqlUnitOfWork:
         self.tickets = SqlTicketRepository(conn)
         self.audit = SqlAuditRepository(conn)
         self.surveys = SqlSurveyRepository(conn)
+        self.segments = SqlSegmentRepository(conn)
+        self.campaigns = SqlCampaignRepository(conn)
+        self.handled_updates = SqlHandledUpdateRepository(conn)
+        self.consents = SqlConsentRepository(conn)
+        self.privacy = SqlPrivacyRepository(conn)
+        self.callbacks = SqlCallbackRepository(conn)
         self.member_data = member_data_for(conn)
         return self
 

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
 from pathlib import Path
 
 from bot.bootstrap import App, build_delivery, build_messenger, build_sender
 from bot.cli.common import CliError, SubParsers, add_common_options, run_with_app, settings_for
+from bot.config import check_token
+from bot.telegram.preflight import check_bot_api, check_port_free
 from domain.shared.errors import InvalidPhone
 from domain.shared.phones import normalize_phone
 
 TEMPLATE = Path(__file__).parents[1] / "templates" / "retailbot.toml"
+CAMPAIGN_EXAMPLE = Path(__file__).parents[1] / "templates" / "campaign.example.toml"
 
 NO_TOKEN = (
     "BOT_TOKEN is not set. Create a bot with @BotFather in Telegram (/newbot), then run "
@@ -30,6 +35,10 @@ def cmd_init(args: argparse.Namespace) -> int:
         print(f"wrote {target} (the shop's rules, with comments)")
     else:
         print(f"kept the existing {target}")
+    example = target.parent / CAMPAIGN_EXAMPLE.name
+    if not example.exists():
+        example.write_text(CAMPAIGN_EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+        print(f"wrote {example} (a commented example campaign)")
 
     async def work(app: App) -> int:
         print(f"database ready: {app.engine.url.render_as_string(hide_password=True)}")
@@ -132,10 +141,29 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = settings_for(args)
     if not settings.bot_token:
         raise CliError(NO_TOKEN)
+    check_token(settings.bot_token)
+    # LOG_LEVEL is for `run` (other commands are quiet unless -v); it was validated on reading.
+    logging.getLogger().setLevel(settings.log_level)
+    if settings.webhook_secret and not settings.webhook_url:
+        # Polling would call deleteWebhook and tear down the production webhook of the chain's
+        # other workers: a worker meant for webhooks that lost its URL must not start at all.
+        raise CliError(
+            "WEBHOOK_SECRET is set but WEBHOOK_URL is not: refusing to poll (that would delete "
+            "the webhook other workers serve); set WEBHOOK_URL, or unset WEBHOOK_SECRET to poll"
+        )
     if settings.webhook_url:
-        from bot.telegram.webhook import check_webhook_settings
+        from bot.telegram.webhook import check_webhook_settings, parse_listen
 
         check_webhook_settings(settings)  # a ConfigError says what is wrong
+        # Reported now, before migrations run: an unusable listen address wastes nothing.
+        check_port_free(*parse_listen(settings.webhook_listen))
+    asyncio.run(check_bot_api(settings))
+    if not settings.data_key:
+        # Said once, at start: a chain may choose disk encryption instead, but must know.
+        logging.getLogger(__name__).warning(
+            "members' phones, names and birthdays are stored unencrypted: set "
+            "RETAILBOT_DATA_KEY to encrypt them (retailbot keys new, then keys rotate)"
+        )
 
     async def work(app: App) -> int:
         # The scheduler and the sender run beside the adapter (in this process only while it

@@ -1,15 +1,20 @@
 """`retailbot import`: load members or receipts from the chain's CSV exports.
 
-The file is read as UTF-8 (with or without a byte-order mark), every row is checked by
-domain.imports.rules, members and stores are looked up in bulk, and the rows are written in chunks
-of a few thousand, each chunk one transaction, so a large file neither holds one huge
-transaction open nor pays a round trip per row. Receipts are booked by domain.loyalty, the one
-place that turns receipts into points.
+The file's encoding (UTF-8 with or without a byte-order mark, UTF-16 as Excel's "Unicode text"
+saves it, GB18030/GBK as Chinese tills export) and delimiter (comma, tab, semicolon, bar) are
+detected and said, or given with --encoding and --delimiter. Every row is checked by
+domain.imports.rules, members and stores are looked up in bulk, and the rows are written in
+chunks of a few thousand, each chunk one short transaction, so a large file neither holds the
+database's write lock for long (the bot keeps answering during any import) nor pays a round
+trip per row. Receipts are booked by domain.loyalty, the one place that turns receipts into
+points.
 
 Refunds are booked after every sale of the file, so a refund may name a receipt anywhere in
-the same file, whatever the chunking. With --strict the whole file is one transaction that is
-rolled back when any row is bad; once a bad row is found the rest is only checked, not written,
-so the report lists every bad row without doing work that is thrown away.
+the same file, whatever the chunking. With --strict the whole file is checked first (reading
+only), refunds included, and written only when no row is bad. Exit codes: 0 every row was
+imported (or was there already), 3 some rows were rejected and the others imported, 1 nothing
+was imported (the file was refused, --strict found a bad row, or every row was rejected), 2 the
+command line was wrong.
 """
 
 from __future__ import annotations
@@ -17,17 +22,20 @@ from __future__ import annotations
 import argparse
 import codecs
 import csv
+import re
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from bot.cli.common import CliError, SubParsers, add_common_options, run_with_app
 from bot.cli.progress import Progress
+from bot.csvfiles import safe_writer
 from domain.imports.model import ImportContext, MemberRow, RowError, SeenInFile, TransactionRow
 from domain.imports.rules import (
     COLUMNS,
@@ -35,10 +43,14 @@ from domain.imports.rules import (
     parse_transaction_row,
     plan_members,
     read_header,
+    refund_problem,
     resolve_receipts,
     row_values,
 )
 from domain.loyalty.services import book_receipts
+from domain.members.model import Member, Store
+from domain.privacy.services import log_imported_consents
+from domain.shared.text import safe_display
 from storage.uow import DatabaseRefused, SqlUnitOfWork
 
 if TYPE_CHECKING:
@@ -46,6 +58,13 @@ if TYPE_CHECKING:
     from domain.loyalty.model import Receipt
 
 CHUNK_ROWS = 2000  # rows per transaction: large enough for throughput, small enough to lock little
+# Exit codes of `retailbot import` (documented in the README); 2 is any command-line error.
+EXIT_OK = 0
+EXIT_NOTHING_IMPORTED = 1
+EXIT_SOME_REJECTED = 3
+DELIMITERS = {",": "commas", "\t": "tabs", ";": "semicolons", "|": "bars"}
+DELIMITER_NAMES = {"comma": ",", "tab": "\t", "\\t": "\t", "semicolon": ";", "bar": "|",
+                   "pipe": "|"}
 PROGRESS_FROM_ROWS = 5000  # smaller files finish before a meter would say anything useful
 REPORT_AT_MOST = 1000  # rejected lines listed in the report; a file that bad needs fixing whole
 READ_BLOCK = 1 << 20
@@ -70,21 +89,41 @@ class ImportSummary:
     points_earned: int = 0
     points_taken_back: int = 0
     seconds: float = 0.0
+    detected: str = ""  # how the file was read: "UTF-8, separated by commas"
+    # Receipts imported before that the file now gives differently: kept as stored, said.
+    warnings: list[RowError] = field(default_factory=list)
+    created_stores: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
         """True when the file was refused (--strict with bad rows) or the import stopped."""
         return self.fatal is not None or (self.strict and bool(self.rejected))
 
+    @property
+    def imported_anything(self) -> bool:
+        return bool(self.inserted or self.updated) and not self.rolled_back
+
+    def exit_code(self) -> int:
+        """0 all imported, 3 some rows rejected (the rest imported), 1 nothing imported."""
+        if not self.failed and not self.rejected:
+            return EXIT_OK
+        if self.failed and not self.imported_anything:
+            return EXIT_NOTHING_IMPORTED
+        if not self.imported_anything and not self.duplicates:
+            return EXIT_NOTHING_IMPORTED  # every row was rejected
+        return EXIT_SOME_REJECTED
+
     def reason(self) -> str:
         """One line saying why the import failed (empty when it did not)."""
         if self.fatal is not None:
-            return f"{self.source}: {self.fatal}"
+            return safe_display(f"{self.source}: {self.fatal}")
         if self.failed:
             first = min(self.rejected, key=lambda e: e.line)
-            return (
-                f"{self.source}: {len(self.rejected)} bad row(s), first {first}; "
-                "--strict imported nothing"
+            # A row refused only when booked (another process changed the database between
+            # the check and the writing) cannot take back the chunks already written.
+            done = "--strict imported nothing" if self.rolled_back else "the others were imported"
+            return safe_display(
+                f"{self.source}: {len(self.rejected)} bad row(s), first {first}; {done}"
             )
         return ""
 
@@ -96,6 +135,13 @@ class ImportSummary:
             "receipts imported before"
         )
         lines = [f"{self.source}: {self.rows:,} rows read in {self.seconds:.1f} s"]
+        if self.detected:
+            lines.append(f"  read as {self.detected}")
+        if self.created_stores:
+            lines.append(
+                f"  created stores {', '.join(self.created_stores)} (named by their code, in "
+                "the chain's time zone; see `retailbot store list`)"
+            )
         if self.rolled_back:
             lines.append("  --strict: the file has bad rows, so nothing was imported")
         lines += [
@@ -111,13 +157,31 @@ class ImportSummary:
             )
         if self.fatal is not None:
             lines.append(f"stopped: {self.fatal}")
-        if self.rejected:
+        unknown = [e for e in self.rejected if e.unknown_store]
+        if unknown:
+            # Said once, with the way out, rather than once per row of a store not set up yet.
+            codes = sorted({e.unknown_store for e in unknown})
+            lines.append(
+                f"{len(unknown):,} row(s) name store codes the chain does not have: "
+                f"{', '.join(codes)} (first on line {min(e.line for e in unknown)}); add them "
+                "with `retailbot store add CODE NAME --timezone TZ`, or import again with "
+                "--create-stores"
+            )
+        listed = [e for e in self.rejected if not e.unknown_store]
+        if listed:
             lines.append("rejected rows:")
-            ordered = sorted(self.rejected, key=lambda e: e.line)
+            ordered = sorted(listed, key=lambda e: e.line)
             lines += [f"  {error}" for error in ordered[:REPORT_AT_MOST]]
             if len(ordered) > REPORT_AT_MOST:
                 lines.append(f"  ... and {len(ordered) - REPORT_AT_MOST:,} more")
-        return "\n".join(lines)
+        if self.warnings:
+            lines.append("warnings (imported before with other values; the stored ones are kept):")
+            ordered = sorted(self.warnings, key=lambda e: e.line)
+            lines += [f"  {warning}" for warning in ordered[:REPORT_AT_MOST]]
+            if len(ordered) > REPORT_AT_MOST:
+                lines.append(f"  ... and {len(ordered) - REPORT_AT_MOST:,} more")
+        # Values from the file may hold escape codes: shown, never obeyed by the terminal.
+        return "\n".join(safe_display(line) for line in lines)
 
 
 class _FileProblem(Exception):
@@ -132,28 +196,46 @@ async def import_file(
     strict: bool,
     progress: bool,
     chunk_rows: int = CHUNK_ROWS,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    create_stores: bool = False,
 ) -> ImportSummary:
-    """Import members.csv or transactions.csv; on failure also say why on standard error."""
+    """Import members.csv or transactions.csv; on failure also say why on standard error.
+
+    With `strict`, the whole file is checked first without writing (short read transactions),
+    and written only when every row is good: the bot keeps answering while a file is checked.
+    """
     if what not in COLUMNS:
         raise ValueError(f"cannot import {what!r}: choose members or transactions")
     summary = ImportSummary(what, path.name, strict)
     try:
-        lines = _scan(path)
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            reader = csv.reader(handle)
-            header = read_header(what, next(reader, []))
-            if isinstance(header, RowError):
-                raise _FileProblem(str(header))
-            await import_records(
-                app,
-                what,
-                _records(reader, what, header),
-                strict=strict,
-                progress=progress,
-                total=max(0, lines - 1),
-                summary=summary,
-                chunk_rows=chunk_rows,
-            )
+        found = detect_format(path, what, encoding=encoding, delimiter=delimiter)
+        summary.detected = found.described()
+        if create_stores:
+            summary.created_stores = await _create_stores(app, _store_codes(path, what, found))
+        passes = (True, False) if strict else (False,)
+        for validate_only in passes:
+            current = ImportSummary(what, path.name, strict, detected=summary.detected,
+                                    created_stores=summary.created_stores)
+            with path.open(encoding=found.encoding, newline="") as handle:
+                reader = csv.reader(handle, delimiter=found.delimiter)
+                header = read_header(what, next(reader, []))
+                if isinstance(header, RowError):
+                    raise _FileProblem(str(header))
+                await import_records(
+                    app,
+                    what,
+                    _records(reader, what, header),
+                    strict=strict,
+                    validate_only=validate_only,
+                    progress=progress,
+                    total=max(0, found.lines - 1),
+                    summary=current,
+                    chunk_rows=chunk_rows,
+                )
+            summary = current
+            if validate_only and (current.rejected or current.fatal is not None):
+                break  # --strict: a bad row, nothing is written
     except _FileProblem as exc:
         summary.fatal = str(exc)
     except OSError as exc:
@@ -169,6 +251,7 @@ async def import_records(
     records: Iterable[Record],
     *,
     strict: bool = False,
+    validate_only: bool = False,
     progress: bool = False,
     total: int | None = None,
     source: str = "rows",
@@ -176,7 +259,11 @@ async def import_records(
     chunk_rows: int = CHUNK_ROWS,
 ) -> ImportSummary:
     """Import rows given as (line, {column: text}) pairs: the CSV reader and the demo seeder
-    both come through here, so the demo data passes the same checks as a real file."""
+    both come through here, so the demo data passes the same checks as a real file.
+
+    `validate_only` checks every row (refunds included) in short read transactions and writes
+    nothing: the first pass of --strict. With `strict` alone a bad row stops further writes
+    (rows cannot be taken back once their chunk committed; the first pass makes that rare)."""
     if what not in COLUMNS:
         raise ValueError(f"cannot import {what!r}: choose members or transactions")
     summary = summary or ImportSummary(what, source, strict)
@@ -189,6 +276,8 @@ async def import_records(
             timezone=app.policy.timezone,
             currency=app.policy.currency,
             now=now,
+            max_receipt_amount=app.policy.imports.max_receipt_amount,
+            oldest_receipt_days=app.policy.imports.oldest_receipt_days,
         )
     batches: _Batches
     if what == "members":
@@ -200,21 +289,19 @@ async def import_records(
         total,
         enabled=progress and (total is None or total >= PROGRESS_FROM_ROWS),
     )
-    async with AsyncExitStack() as stack:
-        # --strict: one transaction for the whole file; otherwise one per chunk.
-        shared = await stack.enter_async_context(app.uow_factory()) if strict else None
-        stack.enter_context(meter)
+    with meter:
+        # One short transaction per chunk: the write lock is never held for the whole file.
 
         async def run(work: Callable[[SqlUnitOfWork], Awaitable[None]], lines: str) -> bool:
             try:
-                if shared is not None:
-                    await work(shared)
-                else:
-                    async with app.uow_factory() as uow:
-                        await work(uow)
+                async with app.uow_factory() as uow:
+                    await work(uow)
+                    if validate_only:
+                        await uow.rollback()  # nothing was written; said for the reader
+                    else:
                         await uow.commit()
             except DatabaseRefused as exc:
-                kept = "" if strict else "; rows before these were imported"
+                kept = "" if validate_only else "; rows before these were imported"
                 detail = str(exc.orig or exc).strip().splitlines()[0][:200]
                 summary.fatal = f"{lines}: the database refused the rows ({detail}){kept}"
                 return False
@@ -222,7 +309,7 @@ async def import_records(
 
         for chunk in _chunked(records, chunk_rows):
             summary.rows += len(chunk)
-            write = not (strict and summary.rejected)
+            write = not validate_only and not (strict and summary.rejected)
             waiting = batches.pending
             if not await run(partial(batches.book, chunk=chunk, write=write), _span(chunk)):
                 break
@@ -231,19 +318,18 @@ async def import_records(
             meter.advance(len(chunk) - (batches.pending - waiting))
         if summary.fatal is None:
             for deferred in batches.deferred(chunk_rows):
-                write = not (strict and summary.rejected)
-                work = partial(batches.book_deferred, items=deferred, write=write)
+                write = not validate_only and not (strict and summary.rejected)
+                work = partial(batches.book_deferred, items=deferred, write=write,
+                               check=validate_only)
                 if not await run(work, _span_of_lines([line for line, _ in deferred])):
                     break
                 meter.advance(len(deferred))
-        if shared is not None:
-            if summary.failed:
-                await shared.rollback()
-                summary.rolled_back = True
-                summary.inserted = summary.updated = summary.duplicates = 0
-                summary.points_earned = summary.points_taken_back = 0
-            else:
-                await shared.commit()
+    if validate_only and summary.failed:
+        summary.rolled_back = True  # the first pass of --strict: nothing was written
+    if validate_only:
+        summary.inserted = summary.updated = summary.duplicates = 0
+        summary.points_earned = summary.points_taken_back = 0
+        summary.warnings.clear()  # said by the writing pass, if there is one
     summary.rejected.sort(key=lambda error: error.line)
     summary.seconds = time.monotonic() - started
     return summary
@@ -270,7 +356,12 @@ class _Batches:
         return iter(())
 
     async def book_deferred(
-        self, uow: SqlUnitOfWork, *, items: Sequence[tuple[int, Receipt]], write: bool
+        self,
+        uow: SqlUnitOfWork,
+        *,
+        items: Sequence[tuple[int, Receipt]],
+        write: bool,
+        check: bool = False,
     ) -> None:
         raise NotImplementedError
 
@@ -288,6 +379,7 @@ class _MemberBatches(_Batches):
             else:
                 rows.append(parsed)
         existing = await uow.members.by_member_nos(row.member_no for row in rows)
+        await _with_aliases(uow, existing, [row.member_no for row in rows])
         owners = await uow.members.by_phones(row.phone for row in rows if row.phone)
         plan = plan_members(rows, existing, owners, self.seen, self.ctx.now)
         self.summary.rejected.extend(plan.errors)
@@ -296,15 +388,55 @@ class _MemberBatches(_Batches):
         await uow.members.add_many(plan.new)
         for member in plan.changed:
             await uow.members.update(member)
+        await _log_consents(uow, plan.new, plan.changed, existing, self.ctx.now)
         self.summary.inserted += len(plan.new)
         self.summary.updated += len(plan.changed)
         self.summary.duplicates += plan.unchanged
+
+
+async def _log_consents(
+    uow: SqlUnitOfWork,
+    new: Sequence[Member],
+    changed: Sequence[Member],
+    existing: Mapping[str, Member],
+    now: datetime,
+) -> None:
+    """Marketing consent the file gave or took back goes to the consent log (source
+    "import"); the ids of new members are read back only for those who consented."""
+    before = {m.id: m.marketing_consent for m in existing.values()}
+    changes = [
+        (m.id, m.marketing_consent)
+        for m in changed
+        if m.id is not None and before.get(m.id) != m.marketing_consent
+    ]
+    consenting = [m.member_no for m in new if m.marketing_consent]
+    if consenting:
+        ids = await uow.members.ids_by_member_no(consenting)
+        changes.extend((member_id, True) for member_id in ids.values())
+    if changes:
+        await log_imported_consents(uow, changes, now)
+
+
+async def _with_aliases(
+    uow: SqlUnitOfWork, existing: dict[str, Member], numbers: Sequence[str]
+) -> None:
+    """Add to `existing` the members that merged-away numbers in the file now mean."""
+    missing = [number for number in numbers if number not in existing]
+    if not missing:
+        return
+    for number, member_id in (await uow.privacy.alias_targets(missing)).items():
+        member = await uow.members.get(member_id)
+        if member is not None:
+            existing[number] = member
 
 
 class _TransactionBatches(_Batches):
     def __init__(self, app: App, summary: ImportSummary, ctx: ImportContext) -> None:
         super().__init__(app, summary, ctx)
         self.refunds: list[tuple[int, Receipt]] = []
+        # Sales of the file by receipt number, so checking refunds needs no writing first.
+        self.sales: dict[str, Receipt] = {}
+        self.refunded: dict[str, Decimal] = {}
 
     async def book(self, uow: SqlUnitOfWork, *, chunk: Sequence[Record], write: bool) -> None:
         rows: list[TransactionRow] = []
@@ -318,11 +450,16 @@ class _TransactionBatches(_Batches):
             else:
                 rows.append(parsed)
         by_no = await uow.members.ids_by_member_no(r.member_no for r in rows if r.member_no)
+        # A number merged into another member (retailbot member merge) still books there.
+        missing = [r.member_no for r in rows if r.member_no and r.member_no not in by_no]
+        if missing:
+            by_no.update(await uow.privacy.alias_targets(missing))
         by_phone = await uow.members.ids_by_phone(r.phone for r in rows if r.phone)
         receipts, errors = resolve_receipts(rows, by_no, by_phone, self.seen)
         self.summary.rejected.extend(errors)
         sales = [(line, r) for line, r in receipts if not r.is_refund]
         self.refunds.extend((line, r) for line, r in receipts if r.is_refund)
+        self.sales.update((r.receipt_no, r) for _, r in sales)
         if write:
             await self._book(uow, sales)
 
@@ -335,14 +472,44 @@ class _TransactionBatches(_Batches):
             yield self.refunds[start : start + size]
 
     async def book_deferred(
-        self, uow: SqlUnitOfWork, *, items: Sequence[tuple[int, Receipt]], write: bool
+        self,
+        uow: SqlUnitOfWork,
+        *,
+        items: Sequence[tuple[int, Receipt]],
+        write: bool,
+        check: bool = False,
     ) -> None:
+        if check:
+            await self._check_refunds(uow, items)
         if write:
             await self._book(uow, items)
+
+    async def _check_refunds(
+        self, uow: SqlUnitOfWork, items: Sequence[tuple[int, Receipt]]
+    ) -> None:
+        """What booking would refuse, found without writing (the first pass of --strict)."""
+        stored_refunds = await uow.receipts.existing(r.receipt_no for _, r in items)
+        for line, refund in items:
+            if refund.receipt_no in stored_refunds:
+                continue  # imported before: a duplicate, skipped when booking
+            number = refund.original_receipt_no or ""
+            original = self.sales.get(number)
+            already = self.refunded.get(number, Decimal(0))
+            if original is None:
+                original = await uow.receipts.get(number)
+                already += await uow.receipts.refunded(number) if original else Decimal(0)
+            problem = refund_problem(refund, original, already)
+            if problem:
+                self.summary.rejected.append(
+                    RowError(line, f"receipt {refund.receipt_no}: {problem}")
+                )
+            else:
+                self.refunded[number] = self.refunded.get(number, Decimal(0)) + refund.amount
 
     async def _book(self, uow: SqlUnitOfWork, items: Sequence[tuple[int, Receipt]]) -> None:
         if not items:
             return
+        await self._warn_if_different(uow, items)
         line_of = {receipt.receipt_no: line for line, receipt in items}
         result = await book_receipts(
             uow, self.app.policy, [receipt for _, receipt in items], self.ctx.now
@@ -357,38 +524,189 @@ class _TransactionBatches(_Batches):
         )
 
 
+    async def _warn_if_different(
+        self, uow: SqlUnitOfWork, items: Sequence[tuple[int, Receipt]]
+    ) -> None:
+        """A receipt imported before that the file now gives differently is kept as stored
+        (its points were earned on it), but the operator hears which and how it differs."""
+        stored = await uow.receipts.get_many(r.receipt_no for _, r in items)
+        for line, receipt in items:
+            before = stored.get(receipt.receipt_no)
+            if before is None:
+                continue
+            differs = [
+                name
+                for name, old, new in (
+                    ("amount", before.amount, receipt.amount),
+                    ("member", before.member_id, receipt.member_id),
+                    ("store", before.store_id, receipt.store_id),
+                    ("time", before.occurred_at, receipt.occurred_at),
+                )
+                if old != new
+            ]
+            if differs:
+                self.summary.warnings.append(RowError(
+                    line,
+                    f"receipt {receipt.receipt_no} was imported before with another "
+                    f"{', '.join(differs)}"
+                    + (f" ({before.amount} then, {receipt.amount} now)"
+                       if "amount" in differs else ""),
+                ))
+
+
 # --- reading the file ----------------------------------------------------------------------
 
 
-def _scan(path: Path) -> int:
-    """Count the lines and make sure the file is UTF-8 text before anything is written."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
+@dataclass(frozen=True)
+class FileFormat:
+    """How a file is read: its text encoding, its delimiter and how many lines it has."""
+
+    encoding: str
+    delimiter: str
+    lines: int
+    guessed: bool = True
+
+    def described(self) -> str:
+        """"GB18030 text, separated by tabs", for the report."""
+        names = {"utf-8-sig": "UTF-8", "utf-16": "UTF-16", "gb18030": "GB18030 (GBK)"}
+        text = names.get(self.encoding, self.encoding.upper())
+        return f"{text} text, separated by {DELIMITERS.get(self.delimiter, repr(self.delimiter))}"
+
+
+def detect_format(
+    path: Path, what: str, *, encoding: str | None = None, delimiter: str | None = None
+) -> FileFormat:
+    """The file's encoding and delimiter, as given or detected, checked on the whole file
+    before anything is written; a _FileProblem naming the line otherwise.
+
+    Encodings are tried in the order a chain's files come: a byte-order mark says UTF-8 or
+    UTF-16 (Excel's "Unicode text"); without one, UTF-16 shows as every other byte being NUL;
+    then UTF-8, then GB18030 (a superset of GBK and GB2312, what Chinese tills export).
+    """
+    with path.open("rb") as handle:
+        sample = handle.read(READ_BLOCK)
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise _FileProblem(
+                f"--encoding {encoding!r} is not an encoding Python knows "
+                "(try utf-8, utf-16, gb18030)"
+            ) from None
+        candidates = [encoding]
+    elif sample.startswith(codecs.BOM_UTF8):
+        candidates = ["utf-8-sig"]
+    elif sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        candidates = ["utf-16"]
+    elif _looks_utf16(sample):
+        candidates = ["utf-16-le" if sample[1:2] == b"\x00" else "utf-16-be"]
+    else:
+        candidates = ["utf-8-sig", "gb18030"]
+    problem: _FileProblem | None = None
+    for candidate in candidates:
+        try:
+            lines, first_line = _scan(path, candidate)
+        except _FileProblem as exc:
+            problem = problem or exc
+            continue
+        return FileFormat(candidate, _delimiter(first_line, what, delimiter), lines,
+                          guessed=encoding is None)
+    assert problem is not None
+    if len(candidates) > 1:
+        line = str(problem).split(":")[0]
+        raise _FileProblem(
+            f"{line}: the file is neither UTF-8 nor GB18030 (GBK) text; save it as "
+            "\"CSV UTF-8\", or name its encoding with --encoding"
+        )
+    raise problem
+
+
+def _looks_utf16(sample: bytes) -> bool:
+    # ASCII text in UTF-16 has a NUL in every other byte; no other text file looks like that.
+    if len(sample) < 4:
+        return False
+    even, odd = sample[0::2], sample[1::2]
+    return max(even.count(0), odd.count(0)) > 0.4 * len(sample) / 2
+
+
+def _scan(path: Path, encoding: str) -> tuple[int, str]:
+    """Count the lines and make sure the whole file decodes; (lines, first line)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
     lines = 0
+    first_line = ""
     ends_with_break = True
     with path.open("rb") as handle:
         for block in iter(partial(handle.read, READ_BLOCK), b""):
-            nul = block.find(b"\x00")
-            if nul >= 0:
-                line = lines + block.count(b"\n", 0, nul) + 1
-                raise _FileProblem(f"line {line}: the file holds NUL bytes; it is not a CSV text")
             try:
-                decoder.decode(block)
+                text = decoder.decode(block)
             except UnicodeDecodeError as exc:
-                raise _not_utf8(lines + block.count(b"\n", 0, max(0, exc.start)) + 1) from exc
-            lines += block.count(b"\n")
-            ends_with_break = block.endswith(b"\n")
+                text = block[: exc.start].decode(encoding, errors="replace")
+                raise _not_decodable(lines + text.count("\n") + 1, encoding) from exc
+            nul = text.find("\x00")
+            if nul >= 0:
+                line = lines + text.count("\n", 0, nul) + 1
+                raise _FileProblem(f"line {line}: the file holds NUL bytes; it is not a CSV text")
+            if lines == 0 and not first_line:
+                first_line = text.split("\n", 1)[0]
+            lines += text.count("\n")
+            if text:
+                ends_with_break = text.endswith("\n")
     try:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError as exc:
-        raise _not_utf8(lines + 1) from exc
-    return lines if ends_with_break else lines + 1
+        raise _not_decodable(lines + 1, encoding) from exc
+    return (lines if ends_with_break else lines + 1), first_line.lstrip("\ufeff")
 
 
-def _not_utf8(line: int) -> _FileProblem:
-    return _FileProblem(
-        f"line {line}: the file is not UTF-8 text (spreadsheets often save Chinese text as "
-        "GBK: save it as \"CSV UTF-8\")"
-    )
+def _not_decodable(line: int, encoding: str) -> _FileProblem:
+    return _FileProblem(f"line {line}: the file is not {encoding.upper()} text")
+
+
+def _delimiter(first_line: str, what: str, given: str | None) -> str:
+    """The delimiter given (",", "tab", ";"...) or the one that splits the header into the
+    most known column names (a comma when none does)."""
+    if given is not None:
+        chosen = DELIMITER_NAMES.get(given.lower(), given)
+        if len(chosen) != 1:
+            raise _FileProblem(
+                f"--delimiter {given!r} must be one character, or comma, tab, semicolon or bar"
+            )
+        return chosen
+    known = set(COLUMNS[what])
+
+    def score(candidate: str) -> int:
+        names = {name.strip().strip('"').lower() for name in first_line.split(candidate)}
+        return len(names & known)
+
+    best = max(DELIMITERS, key=score)
+    return best if score(best) > 0 else ","
+
+
+def _store_codes(path: Path, what: str, found: FileFormat) -> set[str]:
+    """The store codes the file names (for --create-stores), read before anything else."""
+    codes: set[str] = set()
+    with path.open(encoding=found.encoding, newline="") as handle:
+        reader = csv.reader(handle, delimiter=found.delimiter)
+        header = read_header(what, next(reader, []))
+        if isinstance(header, RowError) or "store_code" not in header:
+            return codes
+        column = header.index("store_code")
+        for fields in reader:
+            if len(fields) > column and fields[column].strip():
+                codes.add(fields[column].strip().upper())
+    return codes
+
+
+async def _create_stores(app: App, codes: set[str]) -> list[str]:
+    """Stores for the codes the chain does not have yet, named by their code, in the chain's
+    time zone (rename them later); each code must look like one (letters, digits, - and _)."""
+    async with app.uow_factory() as uow:
+        have = {store.code.upper() for store in await uow.stores.list()}
+        new = sorted(code for code in codes - have if _STORE_CODE.fullmatch(code))
+        for code in new:
+            await uow.stores.add(Store(code, code, app.policy.timezone))
+        await uow.commit()
+    return new
 
 
 def _records(reader: Iterator[list[str]], what: str, header: Sequence[str]) -> Iterator[Record]:
@@ -432,9 +750,12 @@ def _span_of_lines(lines: Sequence[int]) -> str:
     return f"line {low}" if low == high else f"lines {low}-{high}"
 
 
+_STORE_CODE = re.compile(r"[A-Z0-9_-]{1,32}")
+
+
 def write_csv(stream: TextIO, what: str, rows: Iterable[Mapping[str, str]]) -> int:
     """Write rows in the import format (the bench and tests make files with it)."""
-    writer = csv.writer(stream, lineterminator="\n")
+    writer = safe_writer(stream, lineterminator="\n")
     writer.writerow(COLUMNS[what])
     count = 0
     for row in rows:
@@ -454,10 +775,12 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     async def work(app: App) -> int:
         summary = await import_file(
-            app, args.what, path, strict=args.strict, progress=not args.quiet
+            app, args.what, path, strict=args.strict, progress=not args.quiet,
+            encoding=args.encoding, delimiter=args.delimiter, create_stores=args.create_stores,
         )
         print(summary.report())
-        return 1 if summary.failed else 0
+        # A nightly cron must notice rejected rows: 3 some rejected, 1 nothing imported.
+        return summary.exit_code()
 
     return run_with_app(args, work)
 
@@ -467,7 +790,15 @@ def add_import_commands(sub: SubParsers) -> None:
     p = sub.add_parser("import", help="import members or transactions from CSV")
     add_common_options(p)
     p.add_argument("what", choices=("members", "transactions"))
-    p.add_argument("file", help="the CSV file (UTF-8, with or without BOM)")
-    p.add_argument("--strict", action="store_true", help="reject the whole file on any bad row")
+    p.add_argument("file", help="the CSV file (UTF-8, UTF-16 or GB18030/GBK; detected)")
+    p.add_argument("--strict", action="store_true",
+                   help="check the whole file first; import nothing if any row is bad")
+    p.add_argument("--encoding", help="the file's encoding (default: detected), e.g. gb18030")
+    p.add_argument("--delimiter",
+                   help="comma, tab, semicolon, bar or one character (default: detected)")
+    p.add_argument("--create-stores", action="store_true",
+                   help="add the store codes the file names that the chain does not have")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.epilog = ("exit status: 0 all rows imported, 3 some rows rejected (the rest imported), "
+                "1 nothing imported, 2 bad command line")
     p.set_defaults(func=cmd_import)

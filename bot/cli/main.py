@@ -13,10 +13,14 @@ import sys
 from collections.abc import Sequence
 
 from bot.cli.app import add_app_commands
+from bot.cli.callbacks import add_callback_commands
+from bot.cli.campaigns import add_campaign_commands
 from bot.cli.common import CliError
 from bot.cli.coupons import add_coupon_commands
 from bot.cli.imports import add_import_commands
 from bot.cli.jobs import add_jobs_commands
+from bot.cli.privacy import add_privacy_commands
+from bot.cli.segments import add_segment_commands
 from bot.cli.staff import add_staff_commands
 from bot.cli.stores import add_store_commands
 from bot.cli.surveys import add_survey_commands
@@ -42,6 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_coupon_commands(sub)
     add_import_commands(sub)
     add_survey_commands(sub)  # surveys, report
+    add_callback_commands(sub)  # callbacks export|record, report callbacks (after report)
+    add_segment_commands(sub)
+    add_campaign_commands(sub)  # campaign create|list|show|preview|start|pause|resume|report
+    add_privacy_commands(sub)  # member, members, keys
     return parser
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 import aiogram.types
 from aiogram import Bot, Dispatcher, Router
@@ -28,6 +29,8 @@ from bot.config import ConfigError, Settings
 from bot.telegram.inbound import inbound_from_callback, inbound_from_message, remember_bot_username
 from bot.telegram.messenger import BotApi, BotApiMessenger, BotApiSender, rejected_or_gone
 from bot.telegram.replies import ChatLocks, process
+from bot.telegram.standby import quiet_conflicts, wait_to_poll
+from bot.telegram.updates import first_delivery
 from domain.messaging.ports import (
     ChatUnreachable,
     MessageRejected,
@@ -126,7 +129,18 @@ def build_dispatcher(app: App) -> Dispatcher:
         remember_bot_username(conversation, (await bot.me()).username)
         await AiogramApi(bot).register_commands(conversation)
 
+    async def once_per_update(
+        handler: Callable[[Any, dict[str, Any]], Awaitable[Any]],
+        update: Any,
+        data: dict[str, Any],
+    ) -> Any:
+        """A redelivered update (same update_id) is skipped: see bot.telegram.updates."""
+        if not await first_delivery(app, update.update_id):
+            return None
+        return await handler(update, data)
+
     dispatcher = Dispatcher(name="retailbot")
+    dispatcher.update.outer_middleware(once_per_update)
     dispatcher.include_router(router)
     dispatcher.startup.register(on_startup)
     return dispatcher
@@ -145,6 +159,17 @@ async def run_polling(
     Without `stop` it runs until SIGINT/SIGTERM; with one it runs until the event is set
     (an embedding process or a test decides when to stop, and owns the signals).
     """
+    quiet_conflicts("aiogram.dispatcher")
+    lock = await wait_to_poll(app, stop)  # a second process waits here, quietly
+    if lock is None:
+        return
+    try:
+        await _poll(app, stop, polling_timeout)
+    finally:
+        await lock.release()
+
+
+async def _poll(app: App, stop: asyncio.Event | None, polling_timeout: int) -> None:
     bot, dispatcher = build(app)
     try:
         # getUpdates is refused while a webhook is set, e.g. after a worker left webhook mode.

@@ -154,6 +154,29 @@ class BotApi:
             raise self.send_error(exc) from exc
         return str(message.message_id)
 
+    async def post_document(
+        self,
+        chat_id: int,
+        caption: str,
+        filename: str,
+        data: bytes,
+        *,
+        markup: Any = None,
+        thread_id: int | None = None,
+    ) -> str:
+        """Send a file (sendDocument) with an optional caption; returns the message id."""
+        try:
+            message = await self.bot.send_document(
+                chat_id,
+                self.input_file(data, filename),
+                caption=caption or None,
+                reply_markup=markup,
+                message_thread_id=thread_id,
+            )
+        except Exception as exc:
+            raise self.send_error(exc) from exc
+        return str(message.message_id)
+
     def rejection(self, exc: Exception) -> MessageRejected:
         """What the framework raised, when Telegram refused the request itself (a 400); any
         other failure is raised as its SendError, for the caller's caller to handle."""
@@ -193,6 +216,12 @@ class BotApiSender(BotApi):
 
     async def send(self, chat_id: str, part: Part) -> None:
         thread = int(part.thread_id) if part.thread_id else None
+        if part.document is not None:
+            await self.post_document(
+                int(chat_id), part.text, part.document.filename, part.document.data,
+                markup=self.part_markup(part), thread_id=thread,
+            )
+            return
         await self.post(
             int(chat_id), part.text, part.photo, markup=self.part_markup(part), thread_id=thread
         )
@@ -265,6 +294,22 @@ class BotApiMessenger(BotApi):
             self._no_topics.add(chat_id)
             return None
         return str(topic.message_thread_id)
+
+    async def edit_text(
+        self, chat_id: str, message_id: str, text: str, buttons: Buttons = ()
+    ) -> None:
+        try:
+            await self.bot.edit_message_text(
+                text=split_text(text)[0],
+                chat_id=int(chat_id),
+                message_id=int(message_id),
+                reply_markup=self.inline_markup(buttons) if buttons else None,
+            )
+        except Exception as exc:
+            error = self.rejection(exc)  # raises what is not a 400 as its SendError
+            if is_not_modified(str(error)):
+                return  # a repeat after a crash: the card shows it already
+            raise error from exc
 
 
 def rejected_or_gone(description: str) -> SendError:

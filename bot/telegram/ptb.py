@@ -20,9 +20,11 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Tele
 from telegram.ext import (
     Application,
     ApplicationBuilder,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     ContextTypes,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 from telegram.request import HTTPXRequest
@@ -31,6 +33,8 @@ from bot.config import ConfigError, Settings
 from bot.telegram.inbound import inbound_from_callback, inbound_from_message, remember_bot_username
 from bot.telegram.messenger import BotApi, BotApiMessenger, BotApiSender, rejected_or_gone
 from bot.telegram.replies import ChatLocks, process
+from bot.telegram.standby import quiet_conflicts, wait_to_poll
+from bot.telegram.updates import first_delivery
 from domain.messaging.ports import (
     ChatUnreachable,
     MessageRejected,
@@ -161,6 +165,13 @@ def build_application(app: App, *, with_updater: bool = True) -> PtbApplication:
 
     # Only new messages: an edited old message is no new request, and "/points" edited into
     # "/stop" must not withdraw consent behind the person's back.
+    async def once_per_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A redelivered update (same update_id) stops here: see bot.telegram.updates."""
+        if not await first_delivery(app, update.update_id):
+            raise ApplicationHandlerStop
+
+    # Group -1 runs before the handlers below, for every update.
+    application.add_handler(TypeHandler(Update, once_per_update), group=-1)
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGE, on_message))
     application.add_handler(CallbackQueryHandler(on_button))
     application.add_error_handler(_log_error)
@@ -220,7 +231,7 @@ async def run_polling(
     PTB's own `Application.run_polling` owns the event loop, but ours is already running (the
     scheduler shares it), so the life cycle is driven by hand.
     """
-    application = build_application(app)
+    quiet_conflicts("telegram.ext.Updater", "telegram.ext")
     loop = asyncio.get_running_loop()
     own_signals = stop is None
     stop = stop or asyncio.Event()
@@ -228,11 +239,20 @@ async def run_polling(
         for sig in (signal.SIGINT, signal.SIGTERM):
             with suppress(NotImplementedError):  # not available on every platform
                 loop.add_signal_handler(sig, stop.set)
+    lock = None
+    application = None
     try:
+        lock = await wait_to_poll(app, stop)  # a second process waits here, quietly
+        if lock is None:
+            return
+        application = build_application(app)
         await start_polling(application, poll_timeout=poll_timeout)
         await stop.wait()
     finally:
-        await stop_polling(application)
+        if application is not None:
+            await stop_polling(application)
+        if lock is not None:
+            await lock.release()
         if own_signals:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 with suppress(NotImplementedError):

@@ -17,7 +17,14 @@ from typing import Any, Protocol
 
 from domain.members.model import language_from_telegram
 from domain.messaging.ports import ChatUnreachable, RateLimited
-from handlers.types import Inbound, InboundKind, Keyboard, OutgoingMessage, RenderedButton
+from handlers.types import (
+    Document,
+    Inbound,
+    InboundKind,
+    Keyboard,
+    OutgoingMessage,
+    RenderedButton,
+)
 
 logger = logging.getLogger(__name__)
 MAX_TEXT = 4096  # Bot API limit for a message text, counted in UTF-16 code units
@@ -92,6 +99,7 @@ class Part:
     contact_button_text: str = ""
     photo: bytes | None = None
     thread_id: str | None = None  # the forum topic to post in, as the inbound came from
+    document: Document | None = None  # a file, with the text as its caption
 
 
 class EditResult(Enum):
@@ -173,7 +181,12 @@ def plan_parts(message: OutgoingMessage) -> list[Part]:
     """
     texts = split_text(message.text) if message.text else []
     parts: list[Part] = []
-    if message.photo is not None:
+    if message.document is not None:
+        caption_fits = bool(texts) and len(texts) == 1 and utf16_len(texts[0]) <= MAX_CAPTION
+        parts.append(Part(text=texts[0] if caption_fits else "", document=message.document))
+        if caption_fits:
+            texts = []
+    elif message.photo is not None:
         caption_fits = bool(texts) and len(texts) == 1 and utf16_len(texts[0]) <= MAX_CAPTION
         parts.append(Part(text=texts[0] if caption_fits else "", photo=message.photo))
         if caption_fits:
@@ -228,7 +241,12 @@ async def _try_edit(sender: Sender, inbound: Inbound, parts: list[Part]) -> bool
         return False
     # Only a single plain text with inline buttons can replace a message in place: photos and
     # reply keyboards cannot be put on an existing message.
-    if len(parts) != 1 or parts[0].photo is not None or parts[0].keyboard is not Keyboard.NONE:
+    if (
+        len(parts) != 1
+        or parts[0].photo is not None
+        or parts[0].document is not None
+        or parts[0].keyboard is not Keyboard.NONE
+    ):
         return False
     result = await sender.edit(inbound.chat_id, inbound.message_id, parts[0])
     if result is EditResult.FAILED:

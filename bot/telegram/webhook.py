@@ -22,6 +22,7 @@ from urllib.parse import urlparse
 from aiohttp import web
 
 from bot.config import ConfigError, Settings
+from bot.telegram.preflight import port_error
 
 if TYPE_CHECKING:
     from bot.bootstrap import App
@@ -148,7 +149,9 @@ def build_webhook_app(app: App, engine: WebhookEngine | None = None) -> web.Appl
             return web.Response(status=403, text="forbidden")
         try:
             update = await request.json()
-        except ValueError:
+        except (ValueError, RecursionError):
+            # A body nested thousands deep exhausts the parser's recursion: malformed, like any
+            # other body that is no JSON, never a 500.
             return web.Response(status=400, text="the body is not JSON")
         if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
             return web.Response(status=400, text="the body is not a Telegram update")
@@ -196,7 +199,10 @@ async def run_webhook(app: App) -> None:
         with suppress(NotImplementedError):  # not available on every platform
             loop.add_signal_handler(sig, stop.set)
     try:
-        await web.TCPSite(runner, host, port).start()
+        try:
+            await web.TCPSite(runner, host, port).start()
+        except OSError as exc:  # taken between the start-up check and now
+            raise ConfigError(port_error(host, port, exc)) from None
         logger.info("listening for Telegram on %s:%d", host, port)
         await stop.wait()
     finally:

@@ -62,11 +62,11 @@ class BirthdayPolicy:
 
 DEFAULT_COUPON_TEMPLATES = (
     CouponTemplate(
-        "birthday", "amount", Decimal("20"), "Birthday gift: 20 off", "生日礼券：立减 20 元",
+        "birthday", "amount", Decimal("20"), "Birthday gift: ¥20 off", "生日礼券：立减 20 元",
         min_spend=Decimal("100"), valid_days=30,
     ),
     CouponTemplate(
-        "ten_off", "amount", Decimal("10"), "10 off your shopping", "购物立减 10 元",
+        "ten_off", "amount", Decimal("10"), "¥10 off your shopping", "购物立减 10 元",
         min_spend=Decimal("50"), valid_days=60,
     ),
     CouponTemplate(

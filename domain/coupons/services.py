@@ -112,6 +112,7 @@ async def exchange_points(
             key="exchange.not_enough",
             need=reward.points,
             have=available,
+            missing=reward.points - available,
         )
     template = policy.coupon_template(reward.template)
     booked = await uow.ledger.append(

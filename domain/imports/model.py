@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -18,6 +18,9 @@ class RowError:
 
     line: int
     reason: str
+    # Set when the row's only problem is a store code the chain does not have: the report
+    # names such codes once, with how to add them, instead of one line per row.
+    unknown_store: str = ""
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.reason}"
@@ -32,6 +35,9 @@ class ImportContext:
     currency: str
     now: datetime
     stores: Mapping[str, Store]  # keyed by the upper-cased store code
+    # Plausibility ([imports] of the policy): None leaves the check to the column limits.
+    max_receipt_amount: Decimal | None = None
+    oldest_receipt: datetime | None = None
 
     @classmethod
     def build(
@@ -42,6 +48,8 @@ class ImportContext:
         timezone: str,
         currency: str,
         now: datetime,
+        max_receipt_amount: Decimal | None = None,
+        oldest_receipt_days: int | None = None,
     ) -> ImportContext:
         return cls(
             default_region=default_region,
@@ -49,6 +57,10 @@ class ImportContext:
             currency=currency.upper(),
             now=now,
             stores={store.code.upper(): store for store in stores},
+            max_receipt_amount=max_receipt_amount,
+            oldest_receipt=now - timedelta(days=oldest_receipt_days)
+            if oldest_receipt_days is not None
+            else None,
         )
 
 

@@ -37,8 +37,10 @@ from domain.imports.model import (
 )
 from domain.loyalty.model import Receipt
 from domain.members.model import Member, Store
+from domain.members.rules import read_date, read_yes_no
 from domain.shared.errors import InvalidPhone
-from domain.shared.phones import normalize_phone
+from domain.shared.phones import mask_phone, normalize_phone
+from domain.shared.text import safe_display
 
 MEMBER_COLUMNS = (
     "member_no",
@@ -74,16 +76,7 @@ MAX_AMOUNT = Decimal("99999999.99")  # keeps points of one receipt inside a 32-b
 FUTURE_SLACK = timedelta(minutes=10)  # a till clock a little ahead is not an error
 OLDEST_AGE_YEARS = 120
 
-CONSENT_WORDS = {
-    "true": True,
-    "yes": True,
-    "y": True,
-    "1": True,
-    "false": False,
-    "no": False,
-    "n": False,
-    "0": False,
-}
+_UNKNOWN_STORE = re.compile(r"store_code '(.*)' is not a store of the chain")
 _AMOUNT = re.compile(r"^[+-]?\d+(\.\d+)?$")
 _CURRENCY = re.compile(r"^[A-Za-z]{3}$")
 
@@ -187,14 +180,15 @@ def parse_member_row(
     consent = None
     raw_consent = values.get("marketing_consent", "").strip()
     if raw_consent:
-        consent = CONSENT_WORDS.get(raw_consent.lower())
+        consent = read_yes_no(raw_consent)  # the chat's reading: yes/no, 1/0, 是/否...
         if consent is None:
             problems.append(
-                f"marketing_consent {raw_consent!r} must be true/false, yes/no or 1/0"
+                f"marketing_consent {safe_display(raw_consent)!r} must be true/false, yes/no, "
+                "1/0 or 是/否"
             )
 
     if problems:
-        return RowError(line, "; ".join(problems))
+        return _refused(line, problems)
     return MemberRow(line, member_no, name, phone, birthday, store, joined_at, consent)
 
 
@@ -236,13 +230,14 @@ def _member_conflict(
     owner = phone_owners.get(row.phone)
     if owner is not None and owner.member_no != row.member_no:
         return (
-            f"phone {row.phone} already belongs to member {owner.member_no} "
+            f"phone {mask_phone(row.phone)} already belongs to member {owner.member_no} "
             f"(row is member {row.member_no})"
         )
     earlier = seen.claim("phone", row.phone, row.line, owner=row.member_no)
     if earlier is not None:
         return (
-            f"phone {row.phone} already belongs to member {seen.owner('phone', row.phone)} "
+            f"phone {mask_phone(row.phone)} already belongs to member "
+            f"{seen.owner('phone', row.phone)} "
             f"on line {earlier} (row is member {row.member_no})"
         )
     return None
@@ -330,8 +325,21 @@ def parse_transaction_row(
     elif original is not None and len(original) > MAX_RECEIPT_NO:
         problems.append(f"original_receipt_no {original[:40]!r} is not a usable receipt number")
 
+    limit = ctx.max_receipt_amount
+    if amount is not None and limit is not None and abs(amount) > limit:
+        problems.append(
+            f"amount {amount} is above the policy's maximum per receipt {limit} "
+            "(imports.max_receipt_amount)"
+        )
+    oldest = ctx.oldest_receipt
+    if occurred_at is not None and oldest is not None and occurred_at < oldest:
+        problems.append(
+            f"occurred_at {safe_display(raw_when)} is older than the policy allows "
+            "(imports.oldest_receipt_days); a date this old is usually a missing value"
+        )
+
     if problems:
-        return RowError(line, "; ".join(problems))
+        return _refused(line, problems)
     assert store is not None and occurred_at is not None and amount is not None
     return TransactionRow(
         line, receipt_no, store, member_no, phone, occurred_at, amount, currency, original
@@ -390,14 +398,42 @@ def _whose(
         if member_id is None:
             return None, f"member {row.member_no} is unknown (import the members first)"
         if by_that_phone is not None and by_that_phone != member_id:
-            return None, f"phone {row.phone} belongs to another member than {row.member_no}"
+            return None, (
+                f"phone {mask_phone(row.phone or '')} belongs to another member than "
+                f"{row.member_no}"
+            )
         return member_id, ""
     if by_that_phone is None:
-        return None, f"no member has the phone {row.phone}"
+        return None, f"no member has the phone {mask_phone(row.phone or '')}"
     return by_that_phone, ""
 
 
+def refund_problem(refund: Receipt, original: Receipt | None, refunded: Decimal) -> str | None:
+    """Why booking would refuse this refund, or None; `refunded` is what refunds booked or
+    checked before took back from the original (zero or negative). The same conditions as
+    domain.loyalty's booking, so --strict can find them before anything is written."""
+    number = refund.original_receipt_no
+    if original is None:
+        return f"original receipt {number} is unknown"
+    if original.member_id != refund.member_id:
+        return f"original receipt {number} belongs to another member"
+    if original.is_refund:
+        return f"receipt {number} is itself a refund"
+    if -(refunded + refund.amount) > original.amount:
+        return (
+            f"refund of {-refund.amount} exceeds what is left of receipt {number} "
+            f"({original.amount + refunded})"
+        )
+    return None
+
+
 # --- single values -------------------------------------------------------------------------
+
+
+def _refused(line: int, problems: list[str]) -> RowError:
+    only = problems[0] if len(problems) == 1 else ""
+    found = _UNKNOWN_STORE.fullmatch(only)
+    return RowError(line, "; ".join(problems), unknown_store=found.group(1) if found else "")
 
 
 def _phone(raw: str, ctx: ImportContext, problems: list[str]) -> str | None:
@@ -405,9 +441,17 @@ def _phone(raw: str, ctx: ImportContext, problems: list[str]) -> str | None:
     if not text:
         return None
     try:
-        return normalize_phone(text, ctx.default_region)
-    except InvalidPhone:
-        problems.append(f"phone {text!r} is not a valid phone number")
+        # A till's file is strict about the region: without a + the number must be the
+        # chain's own (the chat is lenient, as Telegram sends contacts without the +).
+        return normalize_phone(text, ctx.default_region, plus_optional=False)
+    except InvalidPhone as exc:
+        several = "more than one" in str(exc)
+        shown = mask_phone(safe_display(text))  # rejected-row lines are read by many
+        problems.append(
+            f"phone {shown!r} holds more than one phone number" if several
+            else f"phone {shown!r} is not a valid phone number for the chain's region "
+            f"{ctx.default_region} (write +country code for others)"
+        )
         return None
 
 
@@ -419,7 +463,7 @@ def _store(raw: str, ctx: ImportContext, problems: list[str], *, required: bool)
         return None
     store = ctx.stores.get(code.upper())
     if store is None:
-        problems.append(f"store_code {code!r} is not a store of the chain")
+        problems.append(f"store_code {safe_display(code)!r} is not a store of the chain")
     return store
 
 
@@ -427,12 +471,11 @@ def _birthday(raw: str, today: date, problems: list[str]) -> date | None:
     text = raw.strip()
     if not text:
         return None
-    try:
-        if len(text) != 10:
-            raise ValueError(text)
-        day = date.fromisoformat(text)
-    except ValueError:
-        problems.append(f"birthday {text!r} is not a date as YYYY-MM-DD")
+    day = read_date(text)  # the chat's reading: 1990-05-31, 1990/05/31, 1990年5月31日...
+    if day is None:
+        problems.append(
+            f"birthday {safe_display(text)!r} is not a date as YYYY-MM-DD (or 1990/05/31)"
+        )
         return None
     if day > today or day.year < today.year - OLDEST_AGE_YEARS:
         problems.append(f"birthday {text} is not a plausible birthday")

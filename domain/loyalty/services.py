@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING
 
+from domain.loyalty.events import ReceiptsBooked
 from domain.loyalty.model import EntryKind, LedgerEntry, PointsLedger, Receipt
 from domain.shared.clock import add_months
 
@@ -79,64 +80,102 @@ async def book_receipts(
         entries.append(entry)
         booked.append(_with_points(sale, entry.points))
         result.points_earned += entry.points
-    await uow.receipts.add_many(booked)
-    await uow.ledger.append(entries)
+    await uow.receipts.add_many(booked)  # before the refunds: one may return a sale just added
     result.inserted += len(booked)
     result.members_touched.update(r.member_id for r in booked)
 
-    for refund in refunds:
-        problem = await _book_refund(uow, refund, now, result)
-        if problem:
-            result.rejected.append(RejectedReceipt(refund.receipt_no, problem))
+    booked_refunds: list[Receipt] = []
+    if refunds:
+        booked_refunds, taken_back = await _book_refunds(uow, refunds, entries, now, result)
+        await uow.receipts.add_many(booked_refunds)
+        entries.extend(taken_back)
+    await uow.ledger.append(entries)  # one ledger write for the whole chunk
     await recompute_tiers(uow, policy, result.members_touched, now)
+    if booked or booked_refunds:
+        # One event per call (an import chunk): its handlers work in bulk, not per receipt.
+        await uow.record(ReceiptsBooked(at=now, receipts=tuple(booked + booked_refunds)))
     return result
 
 
-async def _book_refund(
-    uow: UnitOfWork, refund: Receipt, now: datetime, result: BookingResult
-) -> str | None:
+async def _book_refunds(
+    uow: UnitOfWork,
+    refunds: Sequence[Receipt],
+    sale_entries: Sequence[LedgerEntry],
+    now: datetime,
+    result: BookingResult,
+) -> tuple[list[Receipt], list[LedgerEntry]]:
+    """The refunds of one chunk, in file order, from three bulk look-ups (their original
+    receipts, what was refunded of them before, their members' ledgers): the refund receipts to
+    add and the ledger entries to append (expirations that were due, points taken back).
+
+    Each refund sees the ones before it in the chunk, as if they were booked one at a time."""
+    originals = await uow.receipts.get_many(
+        r.original_receipt_no for r in refunds if r.original_receipt_no
+    )
+    already = await uow.receipts.refunded_many(originals)  # negative or zero, by original
+    ledgers = await uow.ledger.entries_for_many({r.member_id for r in refunds})
+    for entry in sale_entries:  # this chunk's sales are not in the ledger yet
+        if entry.member_id in ledgers:
+            ledgers[entry.member_id].append(entry)
+    booked: list[Receipt] = []
+    entries: list[LedgerEntry] = []
+    for refund in refunds:
+        original = originals.get(refund.original_receipt_no or "")
+        before = already.get(original.receipt_no, Decimal(0)) if original else Decimal(0)
+        problem = _refund_problem(refund, original, before)
+        if problem:
+            result.rejected.append(RejectedReceipt(refund.receipt_no, problem))
+            continue
+        assert original is not None
+        # Rounded on the running total, so partial refunds that add up to the whole receipt
+        # take back all of its points (rounding each part down would leave a point behind).
+        wanted = _share_of_points(original, -(before + refund.amount)) - _share_of_points(
+            original, -before
+        )
+        held = ledgers.setdefault(refund.member_id, [])
+        ledger = PointsLedger(refund.member_id, held)
+        due = ledger.due_expirations(now)
+        if due:
+            held.extend(due)
+            entries.extend(due)
+            ledger = PointsLedger(refund.member_id, held)
+        taken = min(wanted, ledger.available(now))
+        receipt = _with_points(refund, -taken)
+        booked.append(receipt)
+        originals[refund.receipt_no] = receipt  # a refund of this refund is refused below
+        already[original.receipt_no] = before + refund.amount
+        if taken > 0:
+            entry = LedgerEntry(
+                member_id=refund.member_id,
+                kind=EntryKind.ADJUST,
+                points=-taken,
+                source_key=f"refund:{refund.receipt_no}",
+                occurred_at=now,  # taken back when booked, from points valid then
+                note=f"refund of {original.receipt_no}",
+            )
+            held.append(entry)
+            entries.append(entry)
+        result.inserted += 1
+        result.points_taken_back += taken
+        result.members_touched.add(refund.member_id)
+    return booked, entries
+
+
+def _refund_problem(refund: Receipt, original: Receipt | None, before: Decimal) -> str | None:
+    """Why a refund cannot be booked, as a sentence; None when it can."""
     if not refund.original_receipt_no:
         return "a negative amount needs original_receipt_no"
-    original = await uow.receipts.get(refund.original_receipt_no)
     if original is None:
         return f"original receipt {refund.original_receipt_no} is unknown"
     if original.member_id != refund.member_id:
         return f"original receipt {refund.original_receipt_no} belongs to another member"
     if original.is_refund:
         return f"receipt {refund.original_receipt_no} is itself a refund"
-    already = await uow.receipts.refunded(original.receipt_no)  # negative or zero
-    if -(already + refund.amount) > original.amount:
+    if -(before + refund.amount) > original.amount:
         return (
             f"refund of {-refund.amount} exceeds what is left of receipt "
-            f"{original.receipt_no} ({original.amount + already})"
+            f"{original.receipt_no} ({original.amount + before})"
         )
-    # Rounded on the running total, so partial refunds that add up to the whole receipt take
-    # back all of its points (rounding each part down would leave a point behind every time).
-    wanted = _share_of_points(original, -(already + refund.amount)) - _share_of_points(
-        original, -already
-    )
-    ledger = PointsLedger(refund.member_id, await uow.ledger.entries_for(refund.member_id))
-    due = ledger.due_expirations(now)
-    if due:
-        await uow.ledger.append(due)
-    taken = min(wanted, ledger.available(now))
-    await uow.receipts.add_many([_with_points(refund, -taken)])
-    if taken > 0:
-        await uow.ledger.append(
-            [
-                LedgerEntry(
-                    member_id=refund.member_id,
-                    kind=EntryKind.ADJUST,
-                    points=-taken,
-                    source_key=f"refund:{refund.receipt_no}",
-                    occurred_at=now,  # taken back when booked, from points valid then
-                    note=f"refund of {original.receipt_no}",
-                )
-            ]
-        )
-    result.inserted += 1
-    result.points_taken_back += taken
-    result.members_touched.add(refund.member_id)
     return None
 
 

@@ -7,10 +7,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from domain.loyalty.model import LedgerEntry, PointsLedger
+from domain.loyalty.model import LedgerEntry
 
 if TYPE_CHECKING:
     from domain.loyalty.policy import Tier
+    from domain.members.model import Member
     from domain.shared.policy import Policy
     from domain.shared.ports import UnitOfWork
 
@@ -30,28 +31,37 @@ class PointsSummary:
 
 
 async def points_summary(
-    uow: UnitOfWork, policy: Policy, member_id: int, now: datetime, recent: int = 5
+    uow: UnitOfWork,
+    policy: Policy,
+    member_id: int,
+    now: datetime,
+    recent: int = 5,
+    *,
+    member: Member | None = None,
 ) -> PointsSummary:
-    """Balance, tier and what is about to expire; books expirations that are due."""
-    member = await uow.members.get(member_id)
+    """Balance, tier and what is about to expire; books expirations that are due.
+
+    Reads the maintained summary (one row) rather than replaying the ledger; `member`, when the
+    caller has just read it (the conversation has), spares reading it again."""
+    if member is None or member.id != member_id:
+        member = await uow.members.get(member_id)
     if member is None:
         raise LookupError(f"member {member_id} does not exist")
-    entries = await uow.ledger.entries_for(member_id)
-    ledger = PointsLedger(member_id, entries)
-    due = ledger.due_expirations(now)
+    balance = await uow.ledger.summary(member_id)
+    due = balance.due_expirations(now)
     if due:
-        await uow.ledger.append(due)
-        ledger = PointsLedger(member_id, entries + due)
+        await uow.ledger.append(due)  # the summary is kept up to date by the append
+        balance = await uow.ledger.summary(member_id)
     tier = policy.tier(member.tier)
     next_tier = policy.next_tier(tier.key)
     to_next = max(Decimal(0), next_tier.threshold - member.spend_12m) if next_tier else Decimal(0)
     return PointsSummary(
-        balance=ledger.balance,
+        balance=balance.balance,
         tier=tier,
         next_tier=next_tier,
         spend_12m=member.spend_12m,
         to_next_tier=to_next,
-        expiring_soon=ledger.expiring_within(now, policy.points.expiring_soon_days),
+        expiring_soon=balance.expiring_within(now, policy.points.expiring_soon_days),
         expiring_days=policy.points.expiring_soon_days,
-        recent=ledger.recent(recent),
+        recent=balance.recent[:recent],
     )

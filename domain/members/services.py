@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
+from domain.members.events import MarketingConsentChanged
 from domain.members.model import LANGUAGES, ChatUser, Member
+from domain.members.rules import read_date
 from domain.shared.errors import BirthdayLocked, InvalidInput, PhoneTaken
 
 if TYPE_CHECKING:
@@ -38,14 +40,13 @@ def clean_name(raw: str) -> str:
 
 
 def parse_birthday(raw: str, today: date) -> date:
-    """A birthday typed as YYYY-MM-DD (also with / or .); in the past and under 120 years ago."""
-    text = raw.strip().replace("/", "-").replace(".", "-")
-    try:
-        day = date.fromisoformat(text)
-    except ValueError as exc:
-        raise InvalidInput(f"{raw!r} is not a date", key="join.bad_birthday") from exc
+    """A birthday as 1999-02-03, 1999/2/3, 1999年2月3日... (see rules.read_date); in the past
+    and under 120 years ago."""
+    day = read_date(raw)
+    if day is None:
+        raise InvalidInput("the text is not a date", key="join.bad_birthday")
     if day >= today or day.year < today.year - 120:
-        raise InvalidInput(f"{raw!r} is not a plausible birthday", key="join.bad_birthday")
+        raise InvalidInput("the date is not a plausible birthday", key="join.bad_birthday")
     return day
 
 
@@ -81,6 +82,8 @@ async def enrol_member(
     )
     chat_user.member_id = member.id
     await uow.chat_users.save(chat_user)
+    if member.id is not None:  # the consent log starts with the answer given when joining
+        await uow.record(MarketingConsentChanged(now, member.id, marketing_consent, "join"))
     return member
 
 
@@ -98,15 +101,17 @@ async def set_language(uow: UnitOfWork, chat_user: ChatUser, language: str) -> N
 
 
 async def set_marketing_consent(
-    uow: UnitOfWork, member_id: int, consent: bool, now: datetime
+    uow: UnitOfWork, member_id: int, consent: bool, now: datetime, *, source: str = "chat"
 ) -> Member:
-    """Give or withdraw marketing consent; withdrawal takes effect at once and is timestamped."""
+    """Give or withdraw marketing consent; withdrawal takes effect at once and is timestamped.
+    `source` says how ("chat", "stop"), for the consent log."""
     member = await _member(uow, member_id)
     if consent:
         member.give_consent()
     else:
         member.withdraw_consent(now)
     await uow.members.update(member)
+    await uow.record(MarketingConsentChanged(now, member_id, consent, source))
     return member
 
 

@@ -26,6 +26,11 @@ class OutboxStatus(enum.StrEnum):
 
 WAITING = (OutboxStatus.PENDING, OutboxStatus.DEFERRED)
 
+# A row whose params name another row's dedupe key under this key edits the message that row
+# became instead of sending a new one: the text is the other row's text followed by this row's
+# (a status line), the buttons this row's (none: a closed ticket's card loses its buttons).
+EDIT_OF_PARAM = "_edit_of"
+
 
 @dataclass
 class OutboxMessage:

@@ -17,6 +17,7 @@ class DeliveryPolicy:
 
     rate_per_second: float = 25.0  # all chats together; Telegram allows about 30
     per_chat_interval: float = 1.0  # seconds between two messages to one chat
+    group_per_minute: float = 20.0  # messages to one group chat in any minute (Telegram: 20)
     quiet_start: time | None = time(21, 0)  # local time of the member's store
     quiet_end: time | None = time(9, 0)
     marketing_per_7_days: int = 2  # frequency cap per member, rolling 7 days
@@ -49,6 +50,9 @@ def delivery_policy_from_mapping(spec: Mapping[str, Any]) -> DeliveryPolicy:
         ),
         per_chat_interval=positive_number(
             spec.get("per_chat_interval_seconds", 1), "delivery.per_chat_interval_seconds"
+        ),
+        group_per_minute=positive_number(
+            spec.get("group_messages_per_minute", 20), "delivery.group_messages_per_minute"
         ),
         quiet_start=quiet_start,
         quiet_end=quiet_end,

@@ -11,10 +11,27 @@ if TYPE_CHECKING:  # these modules use the unit of work themselves
 
 class OutboxRepository(Protocol):
     async def add(self, message: OutboxMessage) -> bool: ...
+    async def add_many(self, messages: Sequence[OutboxMessage]) -> int:
+        """Queue many rows in batches (a campaign wave); how many dedupe keys were new."""
+        ...
+
     async def get(self, message_id: int) -> OutboxMessage | None: ...
     async def get_by_dedupe_key(self, dedupe_key: str) -> OutboxMessage | None: ...
 
-    async def due(self, now: datetime, limit: int) -> list[OutboxMessage]: ...
+    async def due(
+        self, now: datetime, limit: int, *, except_chats: Sequence[str] = ()
+    ) -> list[OutboxMessage]:
+        """Rows due by `now`, SLA breach alerts first, then the oldest; none of `except_chats`."""
+        ...
+    async def due_chats(self, now: datetime, chat_ids: Sequence[str]) -> set[str]:
+        """Which of `chat_ids` have rows due by `now`."""
+        ...
+    async def claim(self, message_ids: Sequence[int], now: datetime) -> set[int]:
+        """Mark the still waiting rows among `message_ids` `sending`; return their ids."""
+        ...
+    async def record_sent(self, sent: Sequence[tuple[int, datetime, str | None]]) -> None:
+        """Mark many rows sent: (id, when, the chat's id of the message)."""
+        ...
     async def recipients(
         self, messages: Sequence[OutboxMessage], now: datetime
     ) -> dict[int, Recipient]:
@@ -104,4 +121,11 @@ class Messenger(Protocol):
     async def create_topic(self, chat_id: str, name: str) -> str | None:
         """Open a forum topic in a group and return its thread id; None when the group has no
         topics (or the bot may not create them there)."""
+        ...
+
+    async def edit_text(
+        self, chat_id: str, message_id: str, text: str, buttons: Buttons = ()
+    ) -> None:
+        """Replace the text and the inline buttons (none: removed) of a message sent before;
+        an edit that changes nothing is no error."""
         ...

@@ -94,3 +94,22 @@ def localise_params(params: dict[str, Any], lang: str) -> dict[str, Any]:
         else:
             out[name] = value
     return out
+
+
+# -- the order and pace of sending ------------------------------------------------------------
+
+# Rows whose message key starts with one of these go before every other due row: in a busy staff
+# group (20 messages a minute) an SLA breach must not wait behind routine notices.
+URGENT_KEY_PREFIXES = ("desk.sla_breach.",)
+
+
+def is_urgent(message: OutboxMessage) -> bool:
+    """Whether the row jumps the queue (an SLA breach alert)."""
+    return message.message_key is not None and message.message_key.startswith(
+        URGENT_KEY_PREFIXES
+    )
+
+
+def is_group_chat(chat_id: str) -> bool:
+    """Telegram's group, supergroup and channel ids are negative; people's chats positive."""
+    return chat_id.startswith("-")

@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 
 from domain.shared.errors import InvalidPhone
 
+# Two numbers in one field ("13800138000;13900139000", "138... / 139..."): refused, never the
+# first one silently kept.
+_SEVERAL = re.compile(r"[;,/|\\]|\bor\b|或")
 
-def normalize_phone(raw: str, default_region: str) -> str:
+
+def normalize_phone(raw: str, default_region: str, *, plus_optional: bool = True) -> str:
     """Return `raw` as E.164 (+8613812345678); raise InvalidPhone when it is not a real number.
 
     Telegram sends contacts without a plus sign ("8613812345678"), so a long number that does not
-    parse in the default region is tried again as international.
+    parse in the default region is tried again as international. A file from the chain's own
+    tills is read with `plus_optional=False`: a number without + must be valid in the chain's
+    region (12345678901 is no Chinese number, even though +1 234 567 8901 is an American one).
     """
     text = (raw or "").strip()
     if not text:
         raise InvalidPhone("the phone number is empty")
+    if _SEVERAL.search(text):
+        raise InvalidPhone(f"{raw!r} holds more than one phone number", phone=raw)
     candidates = [text]
-    digits = "".join(ch for ch in text if ch.isdigit())
-    if not text.startswith("+") and len(digits) > 10:
+    digits = "".join(ch for ch in text if ch.isascii() and ch.isdigit())
+    if plus_optional and not text.startswith("+") and len(digits) > 10:
         candidates.append("+" + digits)
     for candidate in candidates:
         try:

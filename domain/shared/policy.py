@@ -14,6 +14,8 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from domain.callbacks.policy import CallbackPolicy, callback_policy_from_mapping
+from domain.campaigns.policy import CampaignPolicy, campaign_policy_from_mapping
 from domain.coupons.policy import (
     DEFAULT_COUPON_TEMPLATES,
     DEFAULT_EXCHANGE,
@@ -22,6 +24,7 @@ from domain.coupons.policy import (
     ExchangeReward,
     coupon_policy_from_mapping,
 )
+from domain.imports.policy import ImportPolicy, import_policy_from_mapping
 from domain.loyalty.policy import (
     DEFAULT_TIERS,
     ROUNDING_MODES,
@@ -34,6 +37,8 @@ from domain.members.policy import DEFAULT_FAQ, faq_policy_from_mapping
 # FaqEntry lives with the FAQ section; it is re-exported here, where Policy names it.
 from domain.members.policy import FaqEntry as FaqEntry
 from domain.messaging.policy import DeliveryPolicy, delivery_policy_from_mapping
+from domain.privacy.policy import PrivacyPolicy, privacy_policy_from_mapping
+from domain.segments.policy import SegmentPolicy, segment_policy_from_mapping
 from domain.shared.errors import PolicyError
 from domain.shared.policy_values import section, whole_number
 from domain.surveys.policy import SurveyPolicy, survey_policy_from_mapping
@@ -59,6 +64,11 @@ class Policy:
     delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
     tickets: TicketPolicy = field(default_factory=TicketPolicy)
     surveys: SurveyPolicy = field(default_factory=SurveyPolicy)
+    segments: SegmentPolicy = field(default_factory=SegmentPolicy)
+    campaigns: CampaignPolicy = field(default_factory=CampaignPolicy)
+    privacy: PrivacyPolicy = field(default_factory=PrivacyPolicy)
+    callbacks: CallbackPolicy = field(default_factory=CallbackPolicy)
+    imports: ImportPolicy = field(default_factory=ImportPolicy)
 
     def __post_init__(self) -> None:
         if not self.tiers:
@@ -130,6 +140,11 @@ def policy_from_mapping(data: Mapping[str, Any]) -> Policy:
         surveys=survey_policy_from_mapping(
             section(data, "surveys"), ticket_categories=[c.key for c in tickets.categories]
         ),
+        callbacks=callback_policy_from_mapping(section(data, "callbacks")),
+        segments=segment_policy_from_mapping(section(data, "segments")),
+        campaigns=campaign_policy_from_mapping(section(data, "campaigns")),
+        privacy=privacy_policy_from_mapping(section(data, "privacy")),
+        imports=import_policy_from_mapping(section(data, "imports")),
     )
 
 

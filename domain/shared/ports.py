@@ -8,16 +8,21 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from domain.callbacks.ports import CallbackRepository
+    from domain.campaigns.ports import CampaignRepository
     from domain.coupons.ports import CouponRepository
     from domain.jobs.ports import JobRepository
     from domain.loyalty.ports import LedgerRepository, ReceiptRepository
     from domain.members.ports import ChatUserRepository, MemberRepository, StoreRepository
     from domain.messaging.ports import OutboxRepository
+    from domain.privacy.ports import ConsentRepository, PrivacyRepository
+    from domain.segments.ports import SegmentRepository
     from domain.shared.events import Event
     from domain.shared.member_data import MemberData
     from domain.staff.ports import StaffRepository
     from domain.surveys.ports import SurveyRepository
     from domain.tickets.ports import AuditRepository, TicketRepository
+    from domain.updates.ports import HandledUpdateRepository
 
 
 class UnitOfWork(Protocol):
@@ -48,6 +53,20 @@ class UnitOfWork(Protocol):
     def audit(self) -> AuditRepository: ...
     @property
     def surveys(self) -> SurveyRepository: ...
+    @property
+    def segments(self) -> SegmentRepository: ...
+    @property
+    def campaigns(self) -> CampaignRepository: ...
+    @property
+    def handled_updates(self) -> HandledUpdateRepository: ...
+    @property
+    def consents(self) -> ConsentRepository:
+        """Consent per purpose: `await uow.consents.allowed(member_ids, Purpose.X)`."""
+        ...
+    @property
+    def privacy(self) -> PrivacyRepository: ...
+    @property
+    def callbacks(self) -> CallbackRepository: ...
 
     @property
     def member_data(self) -> Sequence[MemberData]:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Hashable, Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from domain.shared.text import parse_id, parse_number
 from domain.surveys.model import Scores, SurveyKind
 
 if TYPE_CHECKING:
@@ -159,11 +160,12 @@ def parse_score_data(data: str) -> tuple[int, int, str] | None:
     if len(parts) != 4 or parts[0] != BUTTON_PREFIX:
         return None
     _, raw_id, raw_score, token = parts
-    if not (raw_id.isdigit() and raw_score.isdigit() and 0 < len(raw_id) <= 12):
+    invitation_id, score = parse_id(raw_id), parse_number(raw_score, maximum=10)
+    if invitation_id is None or score is None:
         return None
     if not re.fullmatch(r"[0-9a-f]{6}", token):
         return None
-    return int(raw_id), int(raw_score), token
+    return invitation_id, score, token
 
 
 def score_buttons(kind: SurveyKind, invitation_id: int, token: str) -> list[list[dict[str, str]]]:

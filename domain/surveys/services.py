@@ -34,6 +34,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from domain.messaging.model import MessageKind, OutboxMessage
+from domain.privacy.model import Purpose
 from domain.shared.errors import InvalidInput
 from domain.shared.outbox import queue_message
 from domain.surveys.events import SurveyAnswered, SurveyCommented
@@ -360,8 +361,10 @@ async def _invite(
     ticket_number: str = "",
 ) -> SurveyInvitation | None:
     """Write the invitation and its outbox row; None when the member has no chat we can reach
-    or the dedupe key was used before."""
+    or the dedupe key was used before, or the member said no to surveys in /privacy."""
     assert member.id is not None
+    if not await uow.consents.allowed([member.id], Purpose.SURVEYS):
+        return None
     chats = await uow.chat_users.reachable_chats([member.id])
     chat = chats.get(member.id)
     if chat is None:

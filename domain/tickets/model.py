@@ -39,6 +39,16 @@ class TicketRefused(DomainError):
     key = "ticket.refused"
 
 
+FIRST_RESPONSE = "first_response"
+RESOLUTION = "resolution"
+SLA_CLOCKS = (FIRST_RESPONSE, RESOLUTION)
+SLA_LEVELS = ("warn", "breach", "escalate")
+# Short codes keep every alert of both clocks within the sla_notified column (32 characters).
+_SLA_CODES = {
+    f"{clock[0]}{level[0]}": (clock, level) for clock in SLA_CLOCKS for level in SLA_LEVELS
+}
+
+
 @dataclass
 class Ticket:
     """A member's complaint and where it stands."""
@@ -64,7 +74,7 @@ class Ticket:
     satisfaction: int | None = None  # the member's 1-5 answer once it is closed
     rated_at: datetime | None = None
     # What the follow-up job has done, so it does nothing twice (see domain.tickets.services):
-    sla_notified: str = ""  # the last SLA alert queued, "first_response:warn"...
+    sla_notified: str = ""  # the SLA alerts queued, as codes: "fw,fb,rw" (see sla_told)
     member_reminded_at: datetime | None = None  # in the current waiting period
     followed_up_at: datetime | None = None  # the check-in after closing
     next_check_at: datetime | None = None  # when the job must look again (None: never)
@@ -159,6 +169,59 @@ class Ticket:
             return None
         return self.first_response_due if self.first_responded_at is None else self.resolution_due
 
+    # Both SLA clocks run from the moment a ticket opens, each with three alerts: a warning at
+    # `share` of its time, the breach at its due time, and an escalation to the admins when the
+    # breach stays unanswered for another SLA period. Each alert is said once.
+    def sla_running(self, clock: str) -> bool:
+        """The first-response clock runs until the first answer, the resolution clock until
+        the ticket is resolved; neither runs on a resolved or closed ticket."""
+        if not self.status.is_active:
+            return False
+        return self.first_responded_at is None if clock == FIRST_RESPONSE else True
+
+    def sla_moments(self, clock: str, share: float) -> dict[str, datetime]:
+        """When `clock` warns, breaches and escalates."""
+        due = self.first_response_due if clock == FIRST_RESPONSE else self.resolution_due
+        period = due - self.created_at
+        return {"warn": self.created_at + period * share, "breach": due,
+                "escalate": due + period}
+
+    def sla_told(self) -> set[tuple[str, str]]:
+        """The (clock, level) alerts already queued. Rows written before both clocks ran from
+        the start hold one "clock:level" value: it and everything before it was said."""
+        raw = self.sla_notified
+        if ":" in raw:
+            clock, _, level = raw.partition(":")
+            said = {(clock, lv) for lv in SLA_LEVELS[: SLA_LEVELS.index(level) + 1]
+                    if level in SLA_LEVELS}
+            if clock == RESOLUTION:  # the first answer had come, or that clock never started
+                said |= {(FIRST_RESPONSE, lv) for lv in SLA_LEVELS}
+            return said
+        return {_SLA_CODES[code] for code in raw.split(",") if code in _SLA_CODES}
+
+    def sla_tell(self, clock: str, level: str) -> None:
+        """Remember that this alert was queued (and, for a breach, that its warning is moot)."""
+        said = self.sla_told() | {(clock, level)}
+        if level != "warn":
+            said.add((clock, "warn"))  # a warning is never sent after the breach alert
+        codes = {v: k for k, v in _SLA_CODES.items()}
+        self.sla_notified = ",".join(sorted(codes[item] for item in said))
+
+    def sla_alerts_due(self, at: datetime, share: float) -> list[tuple[str, str]]:
+        """The alerts due by `at` and not yet said, first-response clock first. A warning whose
+        breach is due too is skipped: a run after a pause says only what still matters."""
+        said = self.sla_told()
+        due: list[tuple[str, str]] = []
+        for clock in SLA_CLOCKS:
+            if not self.sla_running(clock):
+                continue
+            moments = self.sla_moments(clock, share)
+            reached = [lv for lv in SLA_LEVELS if moments[lv] <= at and (clock, lv) not in said]
+            if "breach" in reached or (clock, "breach") in said:
+                reached = [lv for lv in reached if lv != "warn"]
+            due += [(clock, lv) for lv in reached]
+        return due
+
     def sla_clock(self, share: float) -> tuple[str, datetime, datetime] | None:
         """The running clock: its name, when to warn (at `share` of its time) and when due."""
         due = self.sla_due
@@ -173,13 +236,11 @@ class Ticket:
         member left waiting, closing a resolved ticket nobody reopened, the check-in after
         closing. None when nothing is left to do, ever."""
         moments: list[datetime] = []
-        clock = self.sla_clock(policy.reminder_share)
-        if clock is not None:
-            name, warn_at, due_at = clock
-            if self.sla_notified not in (f"{name}:warn", f"{name}:breach"):
-                moments.append(warn_at)
-            elif self.sla_notified == f"{name}:warn":
-                moments.append(due_at)
+        said = self.sla_told()
+        for clock in SLA_CLOCKS:
+            if self.sla_running(clock):
+                planned = self.sla_moments(clock, policy.reminder_share)
+                moments += [planned[lv] for lv in SLA_LEVELS if (clock, lv) not in said]
         if self.status is TicketStatus.WAITING_MEMBER and self.waiting_since is not None:
             if self.member_reminded_at is None:
                 moments.append(self.waiting_since + timedelta(days=policy.member_reminder_days))
@@ -197,19 +258,22 @@ class Ticket:
     def sla_stage(self, at: datetime, share: float) -> tuple[str, str] | None:
         """Which SLA clock runs and how far: ('first_response'/'resolution', 'warn'/'breach').
 
-        None when no clock runs (answered and resolved, or closed) or it is early.
+        None when no clock runs (answered and resolved, or closed) or it is early. Both clocks
+        run from the start; the more urgent stage is shown, the first answer first on a tie.
         """
-        if not self.status.is_active:
+        stages = []
+        for clock in SLA_CLOCKS:
+            if not self.sla_running(clock):
+                continue
+            moments = self.sla_moments(clock, share)
+            if at >= moments["breach"]:
+                stages.append((2, clock, "breach"))
+            elif at >= moments["warn"]:
+                stages.append((1, clock, "warn"))
+        if not stages:
             return None
-        if self.first_responded_at is None:
-            clock, due = "first_response", self.first_response_due
-        else:
-            clock, due = "resolution", self.resolution_due
-        if at >= due:
-            return clock, "breach"
-        if at >= self.created_at + (due - self.created_at) * share:
-            return clock, "warn"
-        return None
+        best = max(stages, key=lambda s: (s[0], s[1] == FIRST_RESPONSE))
+        return best[1], best[2]
 
 
 def new_ticket(
@@ -327,6 +391,7 @@ class FollowUpRun:
     checked: int = 0
     warned: int = 0
     breached: int = 0
+    escalated: int = 0
     member_reminders: int = 0
     auto_closed: int = 0
     follow_ups: int = 0
@@ -334,6 +399,7 @@ class FollowUpRun:
     def summary(self) -> str:
         return (
             f"{self.checked} tickets checked: {self.warned} SLA reminders, {self.breached} "
-            f"breach alerts, {self.member_reminders} member reminders, {self.auto_closed} "
+            f"breach alerts, {self.escalated} escalations, {self.member_reminders} member "
+            f"reminders, {self.auto_closed} "
             f"closed automatically, {self.follow_ups} check-ins"
         )

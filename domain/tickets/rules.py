@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from domain.shared.text import parse_id
 from domain.staff.model import Role, StaffMember
 
 if TYPE_CHECKING:
@@ -31,12 +32,12 @@ def topic_of(ticket_id: int) -> str:
 
 
 def ticket_of_topic(topic: str | None) -> int | None:
-    if topic and topic.startswith("ticket:") and topic[7:].isdigit():
-        return int(topic[7:])
+    if topic and topic.startswith("ticket:"):
+        return parse_id(topic[7:])
     return None
 
 
-_NUMBER = re.compile(r"^#?\s*(?:t\s*-?\s*)?0*(\d{1,9})$", re.IGNORECASE)
+_NUMBER = re.compile(r"^#?\s*(?:t\s*-?\s*)?0*([0-9]{1,9})$", re.IGNORECASE)
 
 
 def parse_ticket_number(text: str) -> int | None:

@@ -29,13 +29,16 @@ from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz, process, utils
 
-from domain.messaging.model import MessageKind, OutboxMessage
+from domain.callbacks.events import CallbackProblemReported
+from domain.messaging.model import EDIT_OF_PARAM, MessageKind, OutboxMessage
+from domain.segments.rules import describe
 from domain.shared.outbox import queue_message
 from domain.shared.phones import mask_phone
+from domain.shared.text import parse_id
 from domain.staff.model import Role, StaffMember
 from domain.surveys.events import SurveyAnswered, SurveyCommented
 from domain.surveys.model import SurveyKind, Trigger, check_score
-from domain.tickets.events import RecoveryTicketOpened, TicketClosed
+from domain.tickets.events import RecoveryTicketOpened, TicketClosed, TicketResolved
 from domain.tickets.model import (
     AuditEntry,
     Author,
@@ -316,7 +319,14 @@ async def open_ticket(
     store = await uow.stores.get(store_id) if store_id is not None else None
     await _to_staff(
         uow, policy.tickets, desk, ticket, "desk.card",
-        _card_params(ticket, member, store, policy), f"ticket:{ticket.id}:card", now,
+        {
+            **_card_params(ticket, member, store, policy),
+            # Segment, lifecycle and P(alive) help the desk judge what is at stake; they are
+            # figures about buying, not contact data, so agents see them too.
+            "segment": describe(await uow.segments.get(member.id), policy.segments),
+        },
+        f"ticket:{ticket.id}:card",
+        now,
         buttons=card_buttons(ticket.id, policy.tickets),
     )
     for photo in photos:
@@ -374,6 +384,28 @@ async def add_member_message(
     return ticket
 
 
+async def _refresh_card(
+    uow: UnitOfWork, policy: TicketPolicy, desk: Desk, ticket: Ticket, now: datetime
+) -> None:
+    """The ticket's card in the staff group shows its new status, with buttons only while the
+    ticket is active: nobody presses "take" on a closed ticket."""
+    if desk.staff_chat_id is None or ticket.id is None:
+        return
+    await queue_message(
+        uow,
+        OutboxMessage(
+            dedupe_key=f"ticket:{ticket.id}:card:{ticket.status.value}:{int(now.timestamp())}",
+            chat_id=desk.staff_chat_id,
+            kind=MessageKind.SERVICE,
+            message_key=f"desk.card_now.{ticket.status.value}",
+            params={EDIT_OF_PARAM: f"ticket:{ticket.id}:card", "number": ticket.number},
+            buttons=card_buttons(ticket.id, policy) if ticket.status.is_active else [],
+            language=policy.staff_language,
+        ),
+        now,
+    )
+
+
 async def reopen_ticket(
     uow: UnitOfWork, policy: Policy, desk: Desk, ticket_id: int, member: Member, now: datetime
 ) -> Ticket:
@@ -389,6 +421,7 @@ async def reopen_ticket(
     )
     await _save(uow, ticket, policy.tickets, now)
     await _audit(uow, member_actor(member.id), "ticket.reopen", now, ticket=ticket)
+    await _refresh_card(uow, policy.tickets, desk, ticket, now)
     await _to_staff(
         uow, policy.tickets, desk, ticket, "desk.reopened", {"number": ticket.number},
         f"ticket:{ticket.id}:reopened:{int(now.timestamp())}", now,
@@ -511,6 +544,8 @@ async def act_on_ticket(
         ticket.resolve(now)
         if ticket.assignee_id is None:
             ticket.assignee_id = staff.id
+        await uow.record(TicketResolved(now, ticket.id, ticket.number, ticket.member_id,
+                                        ticket.store_id, ticket.category, tuple(ticket.tags)))
         await _to_member(
             uow, ticket, "ticket.resolved",
             {"number": ticket.number, "days": policy.tickets.reopen_days},
@@ -532,6 +567,8 @@ async def act_on_ticket(
         )
     await _save(uow, ticket, policy.tickets, now)
     await _audit(uow, staff_actor(staff), f"ticket.{action.value}", now, ticket=ticket)
+    if action in (StaffAction.RESOLVE, StaffAction.CLOSE):
+        await _refresh_card(uow, policy.tickets, desk, ticket, now)
     return ticket
 
 
@@ -658,6 +695,7 @@ async def _check(
         )
         await _audit(uow, SYSTEM, "ticket.close", now, ticket=ticket,
                      detail=f"not reopened within {rules.reopen_days} days")
+        await _refresh_card(uow, rules, desk, ticket, now)
         run.auto_closed += 1
     elif ticket.status is TicketStatus.WAITING_MEMBER and ticket.waiting_since is not None:
         waited = now - ticket.waiting_since
@@ -674,6 +712,7 @@ async def _check(
             )
             await _audit(uow, SYSTEM, "ticket.close", now, ticket=ticket,
                          detail=f"no answer from the member for {rules.auto_close_days} days")
+            await _refresh_card(uow, rules, desk, ticket, now)
             run.auto_closed += 1
         elif (
             waited >= timedelta(days=rules.member_reminder_days)
@@ -713,38 +752,68 @@ async def _check(
 async def _check_sla(
     uow: UnitOfWork, policy: Policy, desk: Desk, ticket: Ticket, now: datetime, run: FollowUpRun
 ) -> None:
-    stage = ticket.sla_stage(now, policy.tickets.reminder_share)
-    if stage is None:
+    alerts = ticket.sla_alerts_due(now, policy.tickets.reminder_share)
+    if not alerts:
         return
-    clock, level = stage
-    notice = f"{clock}:{level}"
-    if ticket.sla_notified in (notice, f"{clock}:breach"):
-        return  # already told; a warning is never sent after the breach alert
     assert ticket.id is not None
-    due = ticket.first_response_due if clock == "first_response" else ticket.resolution_due
     staff = {s.id: s for s in await uow.staff.list() if s.id is not None}
     assignee = staff.get(ticket.assignee_id) if ticket.assignee_id is not None else None
-    params = {
-        "number": ticket.number,
-        "id": ticket.id,
-        "due": local_time(due, policy.timezone),
-        "assignee": (assignee.display_name or assignee.telegram_user_id) if assignee else "-",
-    }
-    key = f"ticket:{ticket.id}:sla:{clock}:{level}"
-    if level == "warn":
-        if assignee is not None and assignee.active:
-            await _to_staff_member(uow, policy.tickets, assignee, f"desk.sla_warn.{clock}",
-                                   params, key, now)
-        else:  # nobody holds it: the whole team is reminded where the ticket lives
-            await _to_staff(uow, policy.tickets, desk, ticket, f"desk.sla_warn.{clock}",
-                            params, key, now)
-        run.warned += 1
-    else:
-        await _alert_managers(uow, policy, desk, ticket, f"desk.sla_breach.{clock}", params,
-                              key, now, staff=list(staff.values()))
-        run.breached += 1
-    ticket.sla_notified = notice
-    await _audit(uow, SYSTEM, f"ticket.sla_{level}", now, ticket=ticket, detail=clock)
+    for clock, level in alerts:
+        due = ticket.first_response_due if clock == "first_response" else ticket.resolution_due
+        params = {
+            "number": ticket.number,
+            "id": ticket.id,
+            "due": local_time(due, policy.timezone),
+            "assignee": (assignee.display_name or assignee.telegram_user_id)
+            if assignee else "-",
+        }
+        key = f"ticket:{ticket.id}:sla:{clock}:{level}"
+        if level == "warn":
+            if assignee is not None and assignee.active:
+                await _to_staff_member(uow, policy.tickets, assignee, f"desk.sla_warn.{clock}",
+                                       params, key, now)
+            else:  # nobody holds it: the whole team is reminded where the ticket lives
+                await _to_staff(uow, policy.tickets, desk, ticket, f"desk.sla_warn.{clock}",
+                                params, key, now)
+            run.warned += 1
+        elif level == "breach":
+            await _alert_managers(uow, policy, desk, ticket, f"desk.sla_breach.{clock}",
+                                  params, key, now, staff=list(staff.values()))
+            run.breached += 1
+        else:
+            # Breached and still unanswered a whole SLA period later: the next level hears.
+            await _alert_admins(uow, policy, desk, ticket, f"desk.sla_escalate.{clock}",
+                                params, key, now, staff=list(staff.values()))
+            run.escalated += 1
+        ticket.sla_tell(clock, level)
+        await _audit(uow, SYSTEM, f"ticket.sla_{level}", now, ticket=ticket, detail=clock)
+
+
+async def _alert_admins(
+    uow: UnitOfWork,
+    policy: Policy,
+    desk: Desk,
+    ticket: Ticket,
+    key: str,
+    params: dict[str, Any],
+    dedupe: str,
+    now: datetime,
+    *,
+    staff: list[StaffMember],
+) -> int:
+    """Admins (accounts and ADMIN_IDS) hear in their private chats; without any admin the
+    staff group does, so an escalation always reaches someone."""
+    admins = [s for s in staff if s.active and s.role is Role.ADMIN]
+    known = {s.telegram_user_id for s in admins}
+    admins += [StaffMember(admin, Role.ADMIN) for admin in sorted(desk.admin_ids - known)]
+    queued = 0
+    for admin in admins:
+        queued += await _to_staff_member(
+            uow, policy.tickets, admin, key, params, f"{dedupe}:{admin.telegram_user_id}", now
+        )
+    if not admins:
+        queued += await _to_staff(uow, policy.tickets, desk, ticket, key, params, dedupe, now)
+    return queued
 
 
 async def _alert_managers(
@@ -798,10 +867,11 @@ async def _rate_from_survey(
 ) -> None:
     """The answer to the survey after a ticket is the ticket's rating too: the desk sees it."""
     member = await uow.members.get(event.member_id)
-    if member is None or not event.trigger_ref.isdigit():
+    ticket_id = parse_id(event.trigger_ref)
+    if member is None or ticket_id is None:
         return
     try:
-        await rate_ticket(uow, policy, desk, int(event.trigger_ref), member, event.score,
+        await rate_ticket(uow, policy, desk, ticket_id, member, event.score,
                           event.at)
     except TicketRefused:
         log.info("ticket %s takes no rating now; the survey answer is kept", event.trigger_ref)
@@ -856,3 +926,21 @@ async def when_survey_commented(
         # weekly summary.
         log.info("call-back ticket %s is closed; survey comment kept with the answer",
                  event.recovery_ticket_id)
+
+
+async def when_callback_problem_reported(
+    uow: UnitOfWork, event: CallbackProblemReported, *, policy: Policy, desk: Desk
+) -> None:
+    """A member told a callback (the bot's check-in or a staff call) of a problem: a ticket
+    tagged `callback`, with the callback's context, relayed to the staff like any other."""
+    member = await uow.members.get(event.member_id)
+    if member is None:
+        return
+    category = event.category
+    if policy.tickets.category(category) is None:
+        category = policy.tickets.categories[-1].key
+    ticket = await open_ticket(
+        uow, policy, desk, member, category=category, description=event.description,
+        now=event.at, store_id=event.store_id, tags=("callback",),
+    )
+    log.info("callback %s opened ticket %s", event.callback_id, ticket.number)

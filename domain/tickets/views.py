@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from rapidfuzz import fuzz, process, utils
 
+from domain.segments.model import MemberSegment
 from domain.shared.errors import InvalidPhone
 from domain.shared.phones import mask_phone, normalize_phone
 from domain.tickets.rules import sees_personal_data, staff_actor
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from domain.tickets.model import AuditEntry, QueueCounts, Ticket, TicketMessage
 
 MEMBER_SEARCH_LIMIT = 5
+PHONE_ENDING_DIGITS = 4  # what an agent sees of a phone (see domain.shared.phones.mask_phone)
 NAME_MATCH_MIN_SCORE = 70.0
 RECENT_RECEIPTS = 5
 PAST_TICKETS = 5
@@ -58,6 +60,7 @@ class MemberProfile:
     receipts: list[Receipt]
     tickets: list[Ticket]
     stores: dict[int, Store] = field(default_factory=dict)
+    segment: MemberSegment | None = None  # figures of the last segments refresh
 
     @property
     def phone(self) -> str:
@@ -93,6 +96,7 @@ async def _profile(uow: UnitOfWork, member: Member, full: bool) -> MemberProfile
         receipts=receipts,
         tickets=await uow.tickets.for_member(member.id, PAST_TICKETS + 1),
         stores=stores,
+        segment=await uow.segments.get(member.id),
     )
 
 
@@ -141,6 +145,10 @@ async def search_members(
     )
     if by_number is not None:
         found, how = [by_number], "member number"
+    elif len(text) == PHONE_ENDING_DIGITS and text.isdigit():
+        # Agents only ever see the last four digits of a phone, so those must find the member.
+        how = "last four digits of the phone"
+        found = await uow.members.with_phone_ending(text, MEMBER_SEARCH_LIMIT)
     elif _looks_like_phone(text):
         how = "phone"
         try:

@@ -11,8 +11,10 @@ from domain.coupons.rules import exchange_source, format_code
 from domain.coupons.services import exchange_points, member_timezone, redeem_coupon
 from domain.loyalty.model import PointsLedger
 from domain.shared.errors import InsufficientPoints
+from domain.shared.text import parse_id
 from domain.staff.model import StaffMember, admin_from_settings
 from handlers.coupons.qr import qr_png
+from handlers.i18n import money
 from handlers.routing import Context, Router, buttons, say
 from handlers.types import Button, Outcome, Reply
 
@@ -22,25 +24,21 @@ router = Router()
 EXCHANGE_CONFIRM = "exchange_confirm"
 
 COUPON_PHRASES = (
-    "coupons",
-    "my coupons",
-    "vouchers",
-    "my vouchers",
-    "优惠券",
-    "我的优惠券",
-    "我的券",
-    "礼券",
+    "coupons", "my coupons", "vouchers", "my vouchers", "discount vouchers", "do i have coupons",
+    "coupon code", "show my coupon", "birthday coupon", "where are my coupons",
+    "any coupons for me", "discount code",
+    "优惠券", "我的优惠券", "我的券", "礼券", "券", "代金券", "折扣券", "生日券", "有券吗",
+    "有没有优惠券", "优惠券在哪", "看看我的券", "我的礼券", "抵用券",
 )
 EXCHANGE_PHRASES = (
-    "exchange points",
-    "redeem points",
-    "use my points",
-    "rewards",
-    "points rewards",
-    "积分兑换",
-    "兑换",
-    "积分换券",
-    "兑换礼品",
+    "exchange points", "exchange my points", "redeem points", "redeem my points",
+    "use my points", "rewards", "points rewards", "reward catalogue", "what rewards are there",
+    "what can i get with my points", "swap points for a coupon", "trade in points",
+    "spend points", "spend my points", "convert points to a coupon", "turn points into a coupon",
+    "points for a voucher", "exchange",
+    "积分兑换", "兑换", "积分换券", "兑换礼品", "积分能换什么", "积分换优惠券", "用积分换",
+    "积分商城", "积分怎么用", "积分抵现", "积分抵钱", "积分换礼品", "兑奖", "积分兑奖",
+    "积分可以换", "换券", "我想兑换", "buy with points", "换购", "积分换购", "积分买东西",
 )
 
 
@@ -78,10 +76,11 @@ async def show_coupon(ctx: Context) -> Outcome:
     """A coupon's QR code (what the till scans), its code as text and its terms."""
     assert ctx.member is not None
     arg = ctx.inbound.payload.split(":", 1)[1] if ":" in ctx.inbound.payload else ""
-    if not arg.isdigit():
+    coupon_id = parse_id(arg)
+    if coupon_id is None:
         return await coupons(ctx)
     async with ctx.deps.uow_factory() as uow:
-        coupon = await uow.coupons.get(int(arg))
+        coupon = await uow.coupons.get(coupon_id)
         tz = await member_timezone(uow, ctx.deps.policy, ctx.member.home_store_id)
     if coupon is None or coupon.member_id != ctx.member.id:
         return say("coupons.not_found")
@@ -104,16 +103,16 @@ async def show_coupon(ctx: Context) -> Outcome:
 
 
 def terms(ctx: Context, coupon: Coupon) -> str:
-    """'10 CNY off on a purchase of at least 50 CNY. Accepted at every store.'"""
+    """'¥10 off on a purchase of at least ¥50. Accepted at every store.' (zh: 10 元)"""
     currency = ctx.deps.policy.currency
     if coupon.kind == "amount":
-        value = ctx.t("coupons.terms.amount", value=_money(coupon.value), currency=currency)
+        value = ctx.t("coupons.terms.amount", value=money(ctx.lang, coupon.value, currency))
     elif coupon.kind == "percent":
         value = ctx.t("coupons.terms.percent", value=_money(coupon.value))
     else:
         value = ctx.t("coupons.terms.gift")
     spend = (
-        ctx.t("coupons.terms.min_spend", amount=_money(coupon.min_spend), currency=currency)
+        ctx.t("coupons.terms.min_spend", amount=money(ctx.lang, coupon.min_spend, currency))
         if coupon.min_spend > 0
         else ctx.t("coupons.terms.no_min_spend")
     )
@@ -141,20 +140,36 @@ async def exchange_menu(ctx: Context) -> Outcome:
     if not catalogue:
         return say("exchange.empty")
     balance = await _available(ctx)
+    policy = ctx.deps.policy
+    # Only what the member can afford gets a button; the rest is listed with the points still
+    # missing, so nobody picks a reward just to be told they cannot have it.
     rows = [
         [
             Button(
                 "exchange.item_button",
                 f"xr:{reward.key}",
-                {
-                    "name": ctx.deps.policy.coupon_template(reward.template).name(ctx.lang),
-                    "points": reward.points,
-                },
+                {"name": policy.coupon_template(reward.template).name(ctx.lang),
+                 "points": reward.points},
             )
         ]
         for reward in catalogue
+        if reward.points <= balance
     ]
-    return Outcome((Reply("exchange.menu", {"balance": balance}, buttons=buttons(*rows)),))
+    later = "\n".join(
+        ctx.t(
+            "exchange.out_of_reach_line",
+            name=policy.coupon_template(reward.template).name(ctx.lang),
+            points=reward.points,
+            missing=reward.points - balance,
+        )
+        for reward in catalogue
+        if reward.points > balance
+    )
+    key = "exchange.menu" if rows else "exchange.none_in_reach"
+    replies = [Reply(key, {"balance": balance}, buttons=buttons(*rows))]
+    if later:
+        replies.append(Reply("exchange.out_of_reach", {"rewards": later}))
+    return Outcome(tuple(replies))
 
 
 @router.button("xr", member_only=True)
@@ -169,7 +184,10 @@ async def exchange_pick(ctx: Context) -> Outcome:
     balance = await _available(ctx)
     name = ctx.deps.policy.coupon_template(reward.template).name(ctx.lang)
     if balance < reward.points:
-        return say("exchange.not_enough", need=reward.points, have=balance)
+        return say(
+            "exchange.not_enough", need=reward.points, have=balance,
+            missing=reward.points - balance,
+        )
     # The nonce makes this confirmation usable once: it names the ledger entry and the coupon
     # source, both unique in the database. 8 hex characters keep the data under 64 bytes.
     nonce = secrets.token_hex(4)

@@ -9,8 +9,11 @@ from zoneinfo import ZoneInfo
 from domain.loyalty.views import points_summary
 from domain.members import services as membership
 from domain.members.model import LANGUAGES
+from domain.members.rules import is_skip, read_yes_no
 from domain.shared.errors import DomainError, InvalidInput, InvalidPhone
 from domain.shared.phones import mask_phone, normalize_phone
+from handlers.campaigns.member import remember_referral
+from handlers.i18n import money
 from handlers.routing import Context, Router, buttons, reply, say
 from handlers.types import Button, InboundKind, Keyboard, Outcome, Reply
 
@@ -26,20 +29,32 @@ PROFILE_NAME = "profile_name"
 PROFILE_BIRTHDAY = "profile_birthday"
 
 POINTS_PHRASES = (
-    "points",
-    "my points",
-    "point balance",
-    "balance",
-    "how many points",
-    "积分",
-    "我的积分",
-    "查积分",
-    "积分余额",
-    "余额",
+    "points", "my points", "point balance", "balance", "how many points", "how many points left",
+    "check my points", "my points balance", "reward points", "my reward points",
+    "loyalty points", "points total", "what tier am i", "my tier", "my level", "member tier",
+    "do my points expire soon", "points expiring",
+    "积分", "我的积分", "查积分", "积分余额", "余额", "积分查询", "查询积分", "还有多少积分",
+    "多少积分", "多少分", "剩多少分", "还剩几分", "积分还剩多少", "会员积分", "会员等级", "等级",
+    "我是什么等级", "积分快过期了吗", "查分",
 )
-HELP_PHRASES = ("help", "menu", "what can you do", "帮助", "菜单", "你能做什么")
-PROFILE_PHRASES = ("profile", "my profile", "my details", "个人资料", "我的资料")
-LANGUAGE_PHRASES = ("language", "change language", "语言", "切换语言", "english", "中文")
+HELP_PHRASES = (
+    "help", "menu", "what can you do", "how does this bot work", "what can i ask you",
+    "options", "i need help", "main menu", "how to use this", "what are the commands",
+    "帮助", "菜单", "你能做什么", "怎么用", "有什么功能", "帮忙", "功能", "使用帮助", "能干什么",
+    "怎么操作", "主菜单",
+)
+PROFILE_PHRASES = (
+    "profile", "my profile", "my details", "personal info", "personal details", "edit profile",
+    "account details", "my account", "change my name", "update my birthday", "set my birthday",
+    "my member number", "membership number", "my card number",
+    "个人资料", "我的资料", "个人信息", "我的信息", "修改名字", "改名", "修改生日", "改生日",
+    "设置生日", "会员号", "我的会员号", "会员卡号", "账户信息", "查看资料",
+)
+LANGUAGE_PHRASES = (
+    "language", "change language", "switch language", "language settings", "english",
+    "speak english", "speak chinese", "in chinese please", "chinese", "中文",
+    "语言", "切换语言", "语言设置", "换成英文", "说英文", "说中文", "用中文", "改成英文", "英文版",
+)
 
 
 def ask_for_contact(key: str = "link.ask_contact") -> Outcome:
@@ -55,6 +70,8 @@ async def start(ctx: Context) -> Outcome:
     payload = ctx.inbound.payload.strip()
     if payload.lower().startswith("store_"):
         await _remember_store(ctx, payload[len("store_") :])
+    if payload.lower().startswith("ref_"):
+        await remember_referral(ctx, payload[len("ref_") :])
     if ctx.member is not None:
         return Outcome((reply("start.welcome_back", name=ctx.member.name), menu_reply()))
     return Outcome(
@@ -112,15 +129,7 @@ async def receive_contact(ctx: Context) -> Outcome:
         return Outcome(
             (
                 Reply("link.no_match", keyboard=Keyboard.REMOVE),
-                Reply(
-                    "join.offer",
-                    buttons=buttons(
-                        [
-                            Button("join.yes_button", "join:yes"),
-                            Button("join.no_button", "join:no"),
-                        ]
-                    ),
-                ),
+                _join_offer_reply(),
             ),
             next_state=JOIN_OFFER,
             state_data={"phone": phone},
@@ -158,8 +167,23 @@ async def join_button(ctx: Context) -> Outcome:
     return say("button.expired")
 
 
+def _join_offer_reply() -> Reply:
+    return Reply(
+        "join.offer",
+        buttons=buttons(
+            [Button("join.yes_button", "join:yes"), Button("join.no_button", "join:no")]
+        ),
+    )
+
+
 @router.state(JOIN_OFFER)
 async def join_offer_text(ctx: Context) -> Outcome:
+    """A typed yes or no (是, 好, no...) answers the offer as the buttons would."""
+    answer = read_yes_no(ctx.inbound.payload) if ctx.inbound.kind is InboundKind.TEXT else None
+    if answer is True:
+        return say("join.ask_name", state=JOIN_NAME, data=dict(ctx.data))
+    if answer is False:
+        return say("join.declined", state="", data={})
     return Outcome((Reply("join.use_buttons"),))
 
 
@@ -172,40 +196,47 @@ async def join_name(ctx: Context) -> Outcome:
     except InvalidInput as exc:
         return Outcome((Reply(exc.key, exc.params),))
     return Outcome(
-        (
-            Reply(
-                "join.ask_birthday",
-                {"name": name},
-                buttons=buttons([Button("join.skip_birthday_button", "join:skipbd")]),
-            ),
-        ),
+        (_birthday_question("join.ask_birthday", name),),
         next_state=JOIN_BIRTHDAY,
         state_data={**ctx.data, "name": name},
     )
 
 
+def _birthday_question(key: str, name: str) -> Reply:
+    """The birthday question (or the bad-date answer), always with the Skip button."""
+    return Reply(
+        key, {"name": name}, buttons=buttons([Button("join.skip_birthday_button", "join:skipbd")])
+    )
+
+
 @router.state(JOIN_BIRTHDAY)
 async def join_birthday(ctx: Context) -> Outcome:
+    """A birthday in any usual form (1999-02-03, 1999/2/3, 1999年2月3日), or skip / 跳过."""
+    name = str(ctx.data.get("name", ""))
     if ctx.inbound.kind is not InboundKind.TEXT:
-        return say("join.bad_birthday")
+        return Outcome((_birthday_question("join.bad_birthday", name),))
+    if is_skip(ctx.inbound.payload):
+        return _ask_consent(ctx, birthday=None)
     try:
         birthday = membership.parse_birthday(ctx.inbound.payload, ctx.now.date())
     except InvalidInput as exc:
-        return Outcome((Reply(exc.key, exc.params),))
+        return Outcome((_birthday_question(exc.key, name),))
     return _ask_consent(ctx, birthday=birthday.isoformat())
+
+
+def _consent_question() -> Reply:
+    return Reply(
+        "join.ask_consent",
+        buttons=buttons(
+            [Button("join.consent_yes_button", "join:consent:y")],
+            [Button("join.consent_no_button", "join:consent:n")],
+        ),
+    )
 
 
 def _ask_consent(ctx: Context, birthday: str | None) -> Outcome:
     return Outcome(
-        (
-            Reply(
-                "join.ask_consent",
-                buttons=buttons(
-                    [Button("join.consent_yes_button", "join:consent:y")],
-                    [Button("join.consent_no_button", "join:consent:n")],
-                ),
-            ),
-        ),
+        (_consent_question(),),
         next_state=JOIN_CONSENT,
         state_data={**ctx.data, "birthday": birthday},
     )
@@ -213,7 +244,24 @@ def _ask_consent(ctx: Context, birthday: str | None) -> Outcome:
 
 @router.state(JOIN_CONSENT)
 async def join_consent_text(ctx: Context) -> Outcome:
-    return Outcome((Reply("join.use_buttons"),))
+    """A typed yes or no answers the consent question as the buttons would."""
+    answer = read_yes_no(ctx.inbound.payload) if ctx.inbound.kind is InboundKind.TEXT else None
+    if answer is None:
+        return Outcome((Reply("join.use_buttons"),))
+    return await _enrol(ctx, consent=answer)
+
+
+@router.resume(JOIN_OFFER, JOIN_NAME, JOIN_BIRTHDAY, JOIN_CONSENT)
+async def join_resume(ctx: Context) -> Outcome:
+    """After a command sent while joining: what was given is kept; ask the open question."""
+    state, name = ctx.chat_user.state, str(ctx.data.get("name", ""))
+    if state == JOIN_OFFER:
+        return Outcome((_join_offer_reply(),))
+    if state == JOIN_NAME:
+        return say("join.ask_name")
+    if state == JOIN_BIRTHDAY:
+        return Outcome((Reply("join.resumed"), _birthday_question("join.ask_birthday", name)))
+    return Outcome((Reply("join.resumed"), _consent_question()))
 
 
 async def _enrol(ctx: Context, consent: bool) -> Outcome:
@@ -246,8 +294,10 @@ async def points(ctx: Context) -> Outcome:
     """Balance, tier, progress to the next tier, what expires soon, the last 5 entries."""
     assert ctx.member is not None and ctx.member.id is not None
     async with ctx.deps.uow_factory() as uow:
-        summary = await points_summary(uow, ctx.deps.policy, ctx.member.id, ctx.now)
-        await uow.commit()  # due expirations are booked on the way
+        summary = await points_summary(
+            uow, ctx.deps.policy, ctx.member.id, ctx.now, member=ctx.member
+        )
+        await uow.commit()  # due expirations (and a first summary) are booked on the way
     lang = ctx.lang
     lines = [
         ctx.t(
@@ -261,8 +311,7 @@ async def points(ctx: Context) -> Outcome:
     if summary.next_tier is not None:
         progress = ctx.t(
             "points.progress",
-            amount=f"{summary.to_next_tier:.2f}",
-            currency=ctx.deps.policy.currency,
+            amount=money(lang, summary.to_next_tier, ctx.deps.policy.currency),
             tier=summary.next_tier.name(lang),
         )
     else:
@@ -399,7 +448,9 @@ async def stop(ctx: Context) -> Outcome:
     if ctx.member is None or ctx.member.id is None:
         return say("stop.not_member")
     async with ctx.deps.uow_factory() as uow:
-        await membership.set_marketing_consent(uow, ctx.member.id, False, ctx.now)
+        await membership.set_marketing_consent(
+            uow, ctx.member.id, False, ctx.now, source="stop"
+        )
         await uow.commit()
     log.info("member %s withdrew marketing consent", ctx.member.member_no)
     return say("stop.done")
@@ -408,7 +459,7 @@ async def stop(ctx: Context) -> Outcome:
 @router.command("help", "menu", description_key="command.help")
 @router.intent("help", HELP_PHRASES)
 async def help_(ctx: Context) -> Outcome:
-    if ctx.member is None:
+    if ctx.member is None and not ctx.paused_state:  # while joining, the phone is known
         return Outcome(
             (reply("help.text"), Reply("link.ask_contact", keyboard=Keyboard.REQUEST_CONTACT)),
             next_state=AWAIT_CONTACT,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz, process, utils
 
+from domain.shared.text import parse_id
 from domain.tickets.model import Ticket, TicketStatus
 from domain.tickets.rules import local_time
 from domain.tickets.services import (
@@ -47,23 +48,25 @@ DESCRIPTION_HINT = 12  # typed text this long, when a category was asked, is the
 TICKETS_SHOWN = 10
 
 COMPLAINT_PHRASES = (
-    "complaint",
-    "complain",
-    "i want to complain",
-    "make a complaint",
-    "file a complaint",
-    "i have a complaint",
-    "the milk was sour",
-    "the food was rotten",
-    "the product is broken",
-    "bad service",
-    "投诉",
-    "我要投诉",
-    "我想投诉",
-    "投诉门店",
-    "牛奶是酸的",
-    "东西坏了",
-    "服务太差",
+    "complaint", "complain", "i want to complain", "make a complaint", "file a complaint",
+    "i have a complaint", "the milk was sour", "the food was rotten", "the product is broken",
+    "bad service", "the bread is mouldy", "it was expired", "the cashier was rude",
+    "staff were unfriendly", "the store is dirty", "you charged me twice", "i was overcharged",
+    "it smelled bad", "the eggs were broken", "it went off", "bad quality", "spoiled",
+    "投诉", "我要投诉", "我想投诉", "投诉门店", "牛奶是酸的", "东西坏了", "服务太差", "坏的",
+    "烂了", "发霉", "过期", "变质", "不新鲜", "态度很差", "态度差", "态度不好", "很凶", "多收钱",
+    "扣了两次钱", "收错钱", "质量问题", "臭了", "脏", "服务差",
+    "it smelled off", "gone off", "smelly", "a bug in it", "insects", "a hair in it",
+    "damaged packaging", "it was leaking", "mushy", "food poisoning", "staff ignored me",
+    "wrong price", "the price was different at the till", "waited too long",
+    "有异味", "找错钱", "胀袋", "态度恶劣", "排队太久", "没人管", "有虫子", "漏了", "价格不一样",
+    "标价不对", "烂", "坏", "臭", "霉", "结账价格不一样",
+)
+TICKETS_PHRASES = (
+    "my complaints", "my tickets", "status of my complaint", "complaint status",
+    "any update on my complaint", "what happened to my ticket", "my ticket",
+    "我的投诉", "我的工单", "投诉进度", "投诉处理得怎么样了", "投诉结果怎么样", "工单状态",
+    "投诉有回复吗",
 )
 # Phrases that only ask to complain, with nothing to add to a ticket.
 _TRIGGERS = {
@@ -94,7 +97,7 @@ def _arg(ctx: Context, index: int) -> str:
 
 def _int_arg(ctx: Context, index: int) -> int | None:
     raw = _arg(ctx, index)
-    return int(raw) if raw.isdigit() else None
+    return parse_id(raw)
 
 
 # -- opening a ticket -----------------------------------------------------------------------
@@ -111,7 +114,7 @@ async def complaint_text(ctx: Context) -> Outcome:
     """Free text that means a complaint: added to the open ticket, or a new one started."""
     assert ctx.member is not None and ctx.member.id is not None
     text = ctx.inbound.payload.strip()
-    bare = normalise(text) in _TRIGGERS
+    bare = not text or normalise(text) in _TRIGGERS
     async with ctx.deps.uow_factory() as uow:
         active = await latest_active_ticket(uow, ctx.member.id)
     if active is None:
@@ -286,7 +289,8 @@ async def complaint_button(ctx: Context) -> Outcome:
             return say("button.expired")
         return await _ask_store(ctx, {**ctx.data, "category": category.key}, edit=True)
     if action == "st" and state == STORE:
-        raw = _int_arg(ctx, 2)
+        # 0 is the "no particular store" button; parse_id takes only real (positive) ids.
+        raw = 0 if _arg(ctx, 2) == "0" else _int_arg(ctx, 2)
         if raw is None:
             return say("button.expired")
         if raw and raw not in {s.id for s in await _stores(ctx)}:
@@ -372,6 +376,7 @@ async def _add_to_ticket(
 
 
 @router.command("tickets", description_key="command.tickets", member_only=True)
+@router.intent("tickets", TICKETS_PHRASES, member_only=True)
 async def my_tickets(ctx: Context) -> Outcome:
     """The member's tickets, newest first, with their status; buttons to view or reopen."""
     assert ctx.member is not None and ctx.member.id is not None

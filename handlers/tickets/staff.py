@@ -17,6 +17,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+from domain.segments.rules import describe
+from domain.shared.errors import DomainError
+from domain.shared.text import parse_id
 from domain.staff.model import StaffMember
 from domain.tickets.model import Priority, StaffAction, Ticket, TicketStatus
 from domain.tickets.rules import canned_label, local_time, parse_ticket_number, ticket_of_topic
@@ -37,6 +40,7 @@ from domain.tickets.views import (
     view_ticket,
 )
 from handlers.coupons.member import staff_of
+from handlers.i18n import money
 from handlers.routing import Context, Handler, Router, buttons, say
 from handlers.tickets.member import category_name
 from handlers.types import Button, InboundKind, Outcome, Reply
@@ -71,6 +75,17 @@ def unknown_command(ctx: Context) -> Outcome:
     return Outcome((Reply("command.unknown", {"command": ctx.inbound.command[:32]}),))
 
 
+async def in_staff_words(step: Awaitable[Outcome]) -> Outcome:
+    """A missing ticket is told in the desk's words, not the member's ("Send /tickets to see
+    yours" means nothing to an agent)."""
+    try:
+        return await step
+    except DomainError as exc:
+        if exc.key == "ticket.not_found":
+            return say("desk.ticket_not_found", **exc.params)
+        raise
+
+
 def staff_command(*names: str) -> Callable[[StaffHandler], Handler]:
     """A command only staff may use; it is left out of the command menu members see."""
 
@@ -79,7 +94,7 @@ def staff_command(*names: str) -> Callable[[StaffHandler], Handler]:
             staff = await desk_staff(ctx)
             if staff is None:
                 return unknown_command(ctx)
-            return await handler(ctx, staff)
+            return await in_staff_words(handler(ctx, staff))
 
         guarded.__doc__ = handler.__doc__
         return router.command(*names)(guarded)
@@ -223,8 +238,7 @@ def _profile_text(ctx: Context, profile: MemberProfile) -> str:
             "desk.purchase_line",
             when=local_time(r.occurred_at, tz)[:10],
             store=profile.stores[r.store_id].code if r.store_id in profile.stores else "-",
-            amount=f"{r.amount:.2f}",
-            currency=r.currency,
+            amount=money(ctx.lang, r.amount, r.currency),
         )
         for r in profile.receipts
     ]
@@ -244,6 +258,9 @@ def _profile_text(ctx: Context, profile: MemberProfile) -> str:
         points=profile.balance,
         purchases="\n".join(purchases) or ctx.t("desk.none"),
         tickets="\n".join(past) or ctx.t("desk.none"),
+    ) + "\n" + ctx.t(
+        "segments.profile_line",
+        figures=describe(profile.segment, policy.segments)[ctx.lang],
     )
 
 
@@ -389,15 +406,17 @@ async def card_button(ctx: Context) -> Outcome:
     action = parts[1] if len(parts) > 1 else ""
     if action == "x":
         return Outcome((Reply("desk.cancelled", edit=True),))
-    ticket_id = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else None
+    ticket_id = parse_id(parts[2]) if len(parts) > 2 else None
     if ticket_id is None:
         return say("button.expired")
     if action in _BUTTON_ACTIONS:
-        return await _act(ctx, staff, ticket_id, _BUTTON_ACTIONS[action])
+        return await in_staff_words(_act(ctx, staff, ticket_id, _BUTTON_ACTIONS[action]))
     if action == "view":
-        return await _show_ticket(ctx, staff, ticket_id)
+        return await in_staff_words(_show_ticket(ctx, staff, ticket_id))
     if action in ("cn", "cs") and len(parts) == 4:
-        return await _canned(ctx, staff, ticket_id, parts[3], send=action == "cs")
+        return await in_staff_words(
+            _canned(ctx, staff, ticket_id, parts[3], send=action == "cs")
+        )
     return say("button.expired")
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.coupons.model import Coupon, CouponStatus
@@ -57,16 +57,27 @@ class SqlCouponRepository:
         by_source: dict[str, list[int]] = {}
         for coupon in new:
             by_source.setdefault(coupon.source, []).append(coupon.member_id)
-        before = 0
-        for source, ids in by_source.items():
-            before += len(await self.by_source(ids, source))
+        before = await self._count_held(by_source)
         statement = insert_ignoring_duplicates(self.conn, coupons)
         for chunk in _chunks([_values(c) for c in new]):
             await self.conn.execute(statement, list(chunk))
-        after = 0
+        return await self._count_held(by_source) - before
+
+    async def _count_held(self, by_source: dict[str, list[int]]) -> int:
+        """How many of these members hold a coupon of the source: counted in the database, so
+        a campaign wave of thousands does not read every coupon back twice."""
+        held = 0
         for source, ids in by_source.items():
-            after += len(await self.by_source(ids, source))
-        return after - before
+            for chunk in _chunks(list(set(ids))):
+                held += int(
+                    await self.conn.scalar(
+                        select(func.count()).where(
+                            coupons.c.source == source, coupons.c.member_id.in_(chunk)
+                        )
+                    )
+                    or 0
+                )
+        return held
 
     async def by_source(self, member_ids: Iterable[int], source: str) -> dict[int, Coupon]:
         found: dict[int, Coupon] = {}

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.loyalty.model import EntryKind
 from domain.shared.member_data import ERASED_TEXT, Export, json_row
-from storage.loyalty.tables import points_ledger, receipts
+from storage.loyalty.tables import points_ledger, points_summaries, receipts
 
 
 class SqlLoyaltyData:
@@ -23,13 +23,19 @@ class SqlLoyaltyData:
 
     Reassign moves receipts and entries to the kept member: their keys (receipt numbers, entry
     source keys) are unique across the chain, so nothing collides, and both balances are never
-    negative, so their sum is not either. The kept member's tier and 12-month spend are
-    recomputed by the nightly tier job, as after any import.
+    negative, so their sum is not either. Both members' points summaries (points_summaries, a
+    sum of the ledger kept for /points) are dropped and made again from the ledger when next
+    read; an erase leaves them, as it leaves the points. The kept member's tier and 12-month
+    spend are recomputed by the nightly tier job, as after any import.
     """
 
     name = "loyalty"
     tables: Mapping[str, tuple[str, ...]] = MappingProxyType(
-        {"receipts": ("member_id",), "points_ledger": ("member_id",)}
+        {
+            "receipts": ("member_id",),
+            "points_ledger": ("member_id",),
+            "points_summaries": ("member_id",),
+        }
     )
 
     def __init__(self, conn: AsyncConnection) -> None:
@@ -44,9 +50,13 @@ class SqlLoyaltyData:
             .where(points_ledger.c.member_id == member_id)
             .order_by(points_ledger.c.id)
         )
+        summary = await self.conn.execute(
+            select(points_summaries).where(points_summaries.c.member_id == member_id)
+        )
         return {
             "receipts": [json_row(row._mapping) for row in bought],
             "points_ledger": [json_row(row._mapping) for row in entries],
+            "points_summaries": [json_row(row._mapping) for row in summary],
         }
 
     async def erase(self, member_id: int) -> int:
@@ -71,4 +81,10 @@ class SqlLoyaltyData:
                 .values(member_id=to_member_id)
             )
             moved += result.rowcount
+        # Both ledgers changed: their summaries are made again from them when next read.
+        await self.conn.execute(
+            delete(points_summaries).where(
+                points_summaries.c.member_id.in_([from_member_id, to_member_id])
+            )
+        )
         return moved

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from domain.loyalty.model import EntryKind, LedgerEntry, Receipt
+from domain.loyalty.model import EntryKind, LedgerEntry, Lot, PointsBalance, Receipt, summarise
 from storage.common import RowMapping, _chunks, from_cents, insert_ignoring_duplicates, to_cents
-from storage.loyalty.tables import points_ledger, receipts
+from storage.loyalty.tables import points_ledger, points_summaries, receipts
+from storage.members.tables import members
 
 _entry = RowMapping(LedgerEntry, points_ledger, enums={"kind": EntryKind}).entity
 
@@ -27,6 +29,19 @@ class SqlLedgerRepository:
             .order_by(points_ledger.c.occurred_at, points_ledger.c.id)
         )
         return [_entry(row) for row in rows]
+
+    async def entries_for_many(self, member_ids: Iterable[int]) -> dict[int, list[LedgerEntry]]:
+        wanted = sorted(set(member_ids))
+        found: dict[int, list[LedgerEntry]] = {member_id: [] for member_id in wanted}
+        for chunk in _chunks(wanted):
+            rows = await self.conn.execute(
+                select(points_ledger)
+                .where(points_ledger.c.member_id.in_(chunk))
+                .order_by(points_ledger.c.occurred_at, points_ledger.c.id)
+            )
+            for row in rows:
+                found[row.member_id].append(_entry(row))
+        return found
 
     async def append(self, entries: Sequence[LedgerEntry]) -> int:
         if not entries:
@@ -58,7 +73,97 @@ class SqlLedgerRepository:
         statement = insert_ignoring_duplicates(self.conn, points_ledger)
         for chunk in _chunks(values):
             await self.conn.execute(statement, list(chunk))
+        await self._keep_summaries(list(fresh.values()))
         return len(values)
+
+    # -- the maintained summary (points_summaries) --------------------------------------------
+
+    async def summary(self, member_id: int) -> PointsBalance:
+        query = select(points_summaries).where(points_summaries.c.member_id == member_id)
+        row = (await self.conn.execute(query)).first()
+        if row is not None:  # the common case: one read, no lock, nothing written
+            return _balance(row)
+        # Made from the ledger: locked first, so an append committing meanwhile is not missed.
+        await self._lock_members([member_id])
+        row = (await self.conn.execute(query)).first()
+        if row is not None:
+            return _balance(row)
+        made = summarise(member_id, await self.entries_for(member_id))
+        await self.conn.execute(insert(points_summaries).values(**_balance_values(made)))
+        return made
+
+    async def _keep_summaries(self, appended: list[LedgerEntry]) -> None:
+        """Bring the summaries of the members concerned up to date, in the append's
+        transaction. Members with no summary yet keep none: it is made when first read."""
+        by_member: dict[int, list[LedgerEntry]] = {}
+        for entry in appended:
+            by_member.setdefault(entry.member_id, []).append(entry)
+        if not by_member:
+            return
+        # Locked first, so a summary being made from the ledger right now cannot miss these.
+        await self._lock_members(list(by_member))
+        current: dict[int, PointsBalance] = {}
+        for chunk in _chunks(sorted(by_member)):
+            rows = await self.conn.execute(
+                select(points_summaries).where(points_summaries.c.member_id.in_(chunk))
+            )
+            current.update((row.member_id, _balance(row)) for row in rows)
+        updated: list[PointsBalance] = []
+        replay: list[int] = []
+        for member_id, summary in current.items():
+            after = summary.advanced(by_member[member_id])
+            if after is None:  # an entry older than the summary: only a replay is right
+                replay.append(member_id)
+            else:
+                updated.append(after)
+        for member_id in replay:
+            updated.append(summarise(member_id, await self.entries_for(member_id)))
+        if updated:
+            await self.conn.execute(
+                update(points_summaries)
+                .where(points_summaries.c.member_id == bindparam("summary_of"))
+                .values(
+                    balance=bindparam("balance"),
+                    entries=bindparam("entries"),
+                    as_of=bindparam("as_of"),
+                    lots=bindparam("lots"),
+                    recent=bindparam("recent"),
+                ),
+                [
+                    {**_balance_values(b), "summary_of": b.member_id}
+                    for b in updated
+                ],
+            )
+
+    async def _lock_members(self, member_ids: list[int]) -> None:
+        """PostgreSQL: hold the members' rows until commit (SQLite has one writer anyway).
+        FOR NO KEY UPDATE, so inserting rows that refer to the member is not held up."""
+        if self.conn.dialect.name != "postgresql":
+            return
+        for chunk in _chunks(sorted(set(member_ids))):
+            await self.conn.execute(
+                select(members.c.id)
+                .where(members.c.id.in_(chunk))
+                .order_by(members.c.id)
+                .with_for_update(key_share=True)
+            )
+
+    async def forget_summaries(self, member_ids: Sequence[int]) -> None:
+        """Drop summaries (made again from the ledger when next read): after entries moved."""
+        for chunk in _chunks(list(member_ids)):
+            await self.conn.execute(
+                delete(points_summaries).where(points_summaries.c.member_id.in_(chunk))
+            )
+
+    async def stale_summaries(self) -> list[int]:
+        """Members whose stored summary differs from their replayed ledger (should be none)."""
+        wrong: list[int] = []
+        rows = await self.conn.execute(select(points_summaries))
+        for row in rows.all():
+            stored = _balance(row)
+            if not _same(stored, summarise(row.member_id, await self.entries_for(row.member_id))):
+                wrong.append(int(row.member_id))
+        return wrong
 
     async def balance(self, member_id: int) -> int:
         total = await self.conn.scalar(
@@ -67,6 +172,57 @@ class SqlLedgerRepository:
             )
         )
         return int(total or 0)
+
+
+def _balance_values(b: PointsBalance) -> dict[str, Any]:
+    return {
+        "member_id": b.member_id,
+        "balance": b.balance,
+        "entries": b.entries,
+        "as_of": b.as_of,
+        "lots": [
+            [lot.source_key, lot.earned_at.isoformat(),
+             lot.expires_at.isoformat() if lot.expires_at else None, lot.remaining]
+            for lot in b.lots
+        ],
+        "recent": [
+            [e.occurred_at.isoformat(), e.kind.value, e.points, e.source_key] for e in b.recent
+        ],
+    }
+
+
+def _balance(row: Any) -> PointsBalance:
+    return PointsBalance(
+        member_id=row.member_id,
+        balance=row.balance,
+        lots=[
+            Lot(key, _when(earned), _when(expires) if expires else None, remaining)
+            for key, earned, expires, remaining in row.lots
+        ],
+        recent=[
+            LedgerEntry(row.member_id, EntryKind(kind), points, key, _when(at))
+            for at, kind, points, key in row.recent
+        ],
+        as_of=row.as_of,
+        entries=row.entries,
+    )
+
+
+def _when(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _same(a: PointsBalance, b: PointsBalance) -> bool:
+    """Equal as /points shows them (instants compared, not the zones they were written in)."""
+    def lots(x: PointsBalance) -> list[tuple[Any, ...]]:
+        return [(lot.source_key, lot.earned_at, lot.expires_at, lot.remaining) for lot in x.lots]
+
+    def recent(x: PointsBalance) -> list[tuple[Any, ...]]:
+        return [(e.occurred_at, e.kind, e.points, e.source_key) for e in x.recent]
+
+    return (a.balance, a.entries, a.as_of, lots(a), recent(a)) == (
+        b.balance, b.entries, b.as_of, lots(b), recent(b)
+    )
 
 
 _receipt = RowMapping(Receipt, receipts, cents=("amount",)).entity
@@ -81,6 +237,17 @@ class SqlReceiptRepository:
             await self.conn.execute(select(receipts).where(receipts.c.receipt_no == receipt_no))
         ).first()
         return _receipt(row) if row else None
+
+    async def get_many(self, receipt_nos: Iterable[str]) -> dict[str, Receipt]:
+        """The stored receipts among these numbers, by number (an import's re-read rows)."""
+        wanted = list(set(receipt_nos))
+        found: dict[str, Receipt] = {}
+        for chunk in _chunks(wanted):
+            rows = await self.conn.execute(
+                select(receipts).where(receipts.c.receipt_no.in_(chunk))
+            )
+            found.update((row.receipt_no, _receipt(row)) for row in rows)
+        return found
 
     async def existing(self, receipt_nos: Iterable[str]) -> set[str]:
         wanted = list(set(receipt_nos))
@@ -129,6 +296,21 @@ class SqlReceiptRepository:
             )
         )
         return from_cents(int(cents or 0))
+
+    async def refunded_many(self, original_receipt_nos: Iterable[str]) -> dict[str, Decimal]:
+        wanted = sorted(set(original_receipt_nos))
+        found: dict[str, Decimal] = {}
+        for chunk in _chunks(wanted):
+            rows = await self.conn.execute(
+                select(
+                    receipts.c.original_receipt_no,
+                    func.sum(receipts.c.amount_cents).label("cents"),
+                )
+                .where(receipts.c.original_receipt_no.in_(chunk))
+                .group_by(receipts.c.original_receipt_no)
+            )
+            found.update((row.original_receipt_no, from_cents(int(row.cents))) for row in rows)
+        return found
 
     async def recent_for_member(self, member_id: int, count: int) -> list[Receipt]:
         rows = await self.conn.execute(

@@ -1,8 +1,8 @@
-"""Tables of receipts and the append-only points ledger."""
+"""Tables of receipts, the append-only points ledger and its per-member summary."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, String, Table, Text
 
 from storage.metadata import metadata
 from storage.types import UtcDateTime
@@ -33,4 +33,20 @@ points_ledger = Table(
     Column("occurred_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime),
     Column("note", Text, nullable=False, server_default=""),
+)
+
+# Each member's ledger summed up (domain.loyalty.model.PointsBalance), written in the same
+# transaction as every append so /points reads one row instead of replaying the ledger. A
+# missing row means "not summed up yet": it is made from the ledger when first needed.
+points_summaries = Table(
+    "points_summaries",
+    metadata,
+    Column("member_id", Integer, ForeignKey("members.id"), primary_key=True),
+    Column("balance", Integer, nullable=False),
+    Column("entries", Integer, nullable=False),
+    Column("as_of", UtcDateTime),
+    # [[source_key, earned_at, expires_at or null, remaining], ...] of lots holding points
+    Column("lots", JSON, nullable=False),
+    # [[occurred_at, kind, points, source_key], ...] newest first
+    Column("recent", JSON, nullable=False),
 )

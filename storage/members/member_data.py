@@ -52,6 +52,7 @@ class SqlMembersData:
             .values(
                 name=ERASED_NAME,
                 phone=None,
+                phone_last4=None,
                 birthday=None,
                 birthday_md=None,
                 marketing_consent=False,

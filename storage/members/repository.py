@@ -12,7 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.members.model import ChatUser, Member, Store
 from domain.messaging.model import ChatTarget
-from storage.common import DELIVERY_CHANNEL, _chunks, from_cents, to_cents
+from storage.common import (
+    DELIVERY_CHANNEL,
+    _chunks,
+    from_cents,
+    insert_ignoring_duplicates,
+    to_cents,
+)
 from storage.loyalty.tables import receipts
 from storage.members.tables import chat_users, members, stores
 
@@ -58,6 +64,7 @@ def _member_values(member: Member) -> dict[str, Any]:
         "member_no": member.member_no,
         "name": member.name,
         "phone": member.phone,
+        "phone_last4": member.phone[-4:] if member.phone else None,
         "birthday": member.birthday,
         "birthday_md": member.birthday.month * 100 + member.birthday.day
         if member.birthday
@@ -106,6 +113,22 @@ class SqlMemberRepository:
 
     async def get_by_phone(self, phone: str) -> Member | None:
         return await self._one(members.c.phone == phone)
+
+    async def with_phone_ending(self, digits: str, limit: int) -> list[Member]:
+        # Only ever called with digits, so LIKE's wildcards cannot come from the caller.
+        if not digits.isdigit():
+            return []
+        # The last four digits have their own column: the phone may be encrypted
+        # (storage.protection), and an equality on an index beats a LIKE on every row.
+        condition = (
+            members.c.phone_last4 == digits
+            if len(digits) == 4
+            else members.c.phone.like("%" + digits)
+        )
+        rows = await self.conn.execute(
+            select(members).where(condition).order_by(members.c.id).limit(limit)
+        )
+        return [member_from_row(row) for row in rows]
 
     async def get_by_member_no(self, member_no: str) -> Member | None:
         return await self._one(members.c.member_no == member_no)
@@ -251,6 +274,16 @@ def _chat_user(row: Any) -> ChatUser:
     )
 
 
+class _Columns:
+    """One table's columns of a joined row, read by name like a plain row."""
+
+    def __init__(self, mapping: Any, table: Any) -> None:
+        self._mapping, self._table = mapping, table
+
+    def __getattr__(self, name: str) -> Any:
+        return self._mapping[self._table.c[name]]
+
+
 class SqlChatUserRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
@@ -264,6 +297,26 @@ class SqlChatUserRepository:
             )
         ).first()
         return _chat_user(row) if row else None
+
+    async def get_with_member(
+        self, channel: str, user_id: str
+    ) -> tuple[ChatUser | None, Member | None]:
+        """The chat account and its linked member in one query (who is talking)."""
+        row = (
+            await self.conn.execute(
+                select(chat_users, members)
+                .select_from(
+                    chat_users.outerjoin(members, chat_users.c.member_id == members.c.id)
+                )
+                .where(chat_users.c.channel == channel, chat_users.c.user_id == user_id)
+            )
+        ).first()
+        if row is None:
+            return None, None
+        chat_user = _chat_user(_Columns(row._mapping, chat_users))
+        if row._mapping[members.c.id] is None:
+            return chat_user, None
+        return chat_user, member_from_row(_Columns(row._mapping, members))
 
     async def save(self, chat_user: ChatUser) -> ChatUser:
         now = datetime.now(UTC)
@@ -288,6 +341,30 @@ class SqlChatUserRepository:
                 update(chat_users).where(chat_users.c.id == chat_user.id).values(**values)
             )
         return chat_user
+
+    async def add_or_get(self, chat_user: ChatUser) -> ChatUser:
+        """The chat account of (channel, user id): `chat_user` added, or the one another worker
+        added a moment ago. Never fails on the unique constraint, on SQLite or PostgreSQL."""
+        now = datetime.now(UTC)
+        await self.conn.execute(
+            insert_ignoring_duplicates(self.conn, chat_users).values(
+                channel=chat_user.channel,
+                user_id=chat_user.user_id,
+                chat_id=chat_user.chat_id,
+                telegram_language=chat_user.telegram_language,
+                language=chat_user.language,
+                member_id=chat_user.member_id,
+                state=chat_user.state,
+                state_data=chat_user.state_data,
+                source_store_code=chat_user.source_store_code,
+                reachable=chat_user.reachable,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        found = await self.get(chat_user.channel, chat_user.user_id)
+        assert found is not None  # inserted now, or by the worker that won the race
+        return found
 
     async def for_member(self, member_id: int) -> list[ChatUser]:
         rows = await self.conn.execute(

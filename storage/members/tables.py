@@ -7,7 +7,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    Date,
     ForeignKey,
     Integer,
     SmallInteger,
@@ -17,6 +16,7 @@ from sqlalchemy import (
 )
 
 from storage.metadata import metadata
+from storage.protection import ProtectedDate, ProtectedLookup, ProtectedText
 from storage.types import UtcDateTime
 
 stores = Table(
@@ -33,9 +33,13 @@ members = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("member_no", String(32), nullable=False, unique=True),
-    Column("name", String(120), nullable=False),
-    Column("phone", String(20), unique=True),
-    Column("birthday", Date),
+    # Name, phone and birthday are encrypted when a data key is installed (storage.protection);
+    # the widths hold the ciphertext of the longest value.
+    Column("name", ProtectedText(400), nullable=False),
+    Column("phone", ProtectedLookup(64), unique=True),
+    # The last four digits stay in the clear: the staff's search by them needs no decryption.
+    Column("phone_last4", String(4), index=True),
+    Column("birthday", ProtectedDate(80)),
     # month * 100 + day, indexed so today's birthdays are found without a scan
     Column("birthday_md", SmallInteger, index=True),
     Column("home_store_id", Integer, ForeignKey("stores.id")),

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.members.model import ChatUser
@@ -18,7 +18,7 @@ from domain.messaging.model import (
     OutboxStatus,
     Recipient,
 )
-from domain.messaging.rules import CAP_WINDOW
+from domain.messaging.rules import CAP_WINDOW, URGENT_KEY_PREFIXES
 from storage.common import MAX_ERROR, RowMapping, _chunks, insert_ignoring_duplicates
 from storage.members.tables import chat_users, members, stores
 from storage.messaging.tables import chat_topics, outbox
@@ -42,6 +42,23 @@ class SqlOutboxRepository:
         )
         return result.rowcount == 1
 
+    async def add_many(self, messages: Sequence[OutboxMessage]) -> int:
+        """Insert in batches, skipping dedupe keys queued before; how many were new."""
+        keys = [m.dedupe_key for m in messages]
+        known: set[str] = set()
+        for chunk in _chunks(keys):
+            rows = await self.conn.execute(
+                select(outbox.c.dedupe_key).where(outbox.c.dedupe_key.in_(list(chunk)))
+            )
+            known.update(row.dedupe_key for row in rows)
+        fresh = {m.dedupe_key: m for m in messages if m.dedupe_key not in known}
+        if any(m.next_attempt_at is None or m.created_at is None for m in fresh.values()):
+            raise ValueError("queue outbox messages with domain.shared.outbox.queue_messages")
+        statement = insert_ignoring_duplicates(self.conn, outbox)
+        for chunk in _chunks([_values(m) for m in fresh.values()]):
+            await self.conn.execute(statement, list(chunk))
+        return len(fresh)
+
     async def get(self, message_id: int) -> OutboxMessage | None:
         row = (await self.conn.execute(select(outbox).where(outbox.c.id == message_id))).first()
         return _message(row) if row else None
@@ -52,17 +69,70 @@ class SqlOutboxRepository:
         ).first()
         return _message(row) if row else None
 
-    async def due(self, now: datetime, limit: int) -> list[OutboxMessage]:
-        rows = await self.conn.execute(
+    async def due(
+        self, now: datetime, limit: int, *, except_chats: Sequence[str] = ()
+    ) -> list[OutboxMessage]:
+        urgent = or_(*(outbox.c.message_key.startswith(p) for p in URGENT_KEY_PREFIXES))
+        query = (
             select(outbox)
             .where(
                 outbox.c.status.in_([s.value for s in WAITING]),
                 outbox.c.next_attempt_at <= now,
             )
-            .order_by(outbox.c.next_attempt_at, outbox.c.id)
+            .order_by(case((urgent, 0), else_=1), outbox.c.next_attempt_at, outbox.c.id)
             .limit(limit)
         )
+        if except_chats:
+            query = query.where(outbox.c.chat_id.not_in(list(except_chats)))
+        rows = await self.conn.execute(query)
         return [_message(row) for row in rows]
+
+    async def due_chats(self, now: datetime, chat_ids: Sequence[str]) -> set[str]:
+        """Which of `chat_ids` have rows due by `now`."""
+        found: set[str] = set()
+        for chunk in _chunks(list(chat_ids)):
+            rows = await self.conn.execute(
+                select(outbox.c.chat_id)
+                .where(
+                    outbox.c.status.in_([s.value for s in WAITING]),
+                    outbox.c.next_attempt_at <= now,
+                    outbox.c.chat_id.in_(chunk),
+                )
+                .distinct()
+            )
+            found.update(str(c) for c in rows.scalars())
+        return found
+
+    async def claim(self, message_ids: Sequence[int], now: datetime) -> set[int]:
+        """Mark the rows `sending` (those still waiting); return the ids that were."""
+        claimed: set[int] = set()
+        for chunk in _chunks(list(message_ids)):
+            result = await self.conn.execute(
+                update(outbox)
+                .where(
+                    outbox.c.id.in_(chunk), outbox.c.status.in_([s.value for s in WAITING])
+                )
+                .values(status=OutboxStatus.SENDING.value)
+                .returning(outbox.c.id)
+            )
+            claimed.update(int(i) for i in result.scalars())
+        return claimed
+
+    async def record_sent(self, sent: Sequence[tuple[int, datetime, str | None]]) -> None:
+        """Many rows sent at once: (id, when, the chat's id of the message)."""
+        if not sent:
+            return
+        await self.conn.execute(
+            update(outbox)
+            .where(outbox.c.id == bindparam("row_id"))
+            .values(
+                status=OutboxStatus.SENT.value,
+                sent_at=bindparam("at"),
+                attempts=outbox.c.attempts + 1,
+                sent_message_id=bindparam("message_id"),
+            ),
+            [{"row_id": i, "at": at, "message_id": m} for i, at, m in sent],
+        )
 
     async def recipients(
         self, messages: Sequence[OutboxMessage], now: datetime

@@ -94,8 +94,9 @@ async def test_exchange_points_with_a_double_tap(polling_bot: App, standin: BotA
     mei = await _link(app, standin, lang="en")
 
     standin.send_text(mei, "/exchange")
-    (menu,) = await standin.wait_for_messages(MEI, 1)
+    menu, later = await standin.wait_for_messages(MEI, 2)
     assert menu.text == t("en", "exchange.menu", balance=MEMBER_POINTS + 480)
+    assert "more to go" in later.text  # the 1000-point reward is listed, with what is missing
     standin.press(mei, menu, "xr:ten_off")
     (confirm,) = await standin.wait_for_messages(MEI, 1)
     yes = standin.button_data(confirm, t("en", "exchange.confirm_button"))

@@ -4,7 +4,8 @@ The sender runs as `retailbot jobs run outbox-sender` in a child process, talkin
 the Bot API stand-in served by this test process. 2,000 messages to 2,000 chats; the child is
 killed after some hundreds went out, then started again. Afterwards each row is `sent` (and its
 chat got it exactly once) or `unknown` (it was in flight: its chat got it at most once), there
-are no more unknowns than messages the sender keeps in flight, and no chat got anything twice.
+are no more unknowns than rows the sender keeps claimed (its claim window), and no chat got
+anything twice.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from bot.bootstrap import build_app
 from bot.config import Settings
 from domain.messaging.model import MessageKind, OutboxMessage
 from domain.shared.outbox import queue_message
+from scheduler.sender import claim_window
 from storage.messaging.tables import outbox
 from tests.support.paths import ROOT
 from tests.support.standin import TOKEN, BotApiStandIn
@@ -29,7 +31,7 @@ from tests.support.standin import TOKEN, BotApiStandIn
 MESSAGES = 2000
 FIRST_CHAT = 300_000
 KILL_AFTER = 600  # messages the stand-in has received before the kill
-MAX_IN_FLIGHT = 16  # the sender's default
+MAX_IN_FLIGHT = claim_window(250)  # rows the sender keeps claimed at most (rate 250/s)
 POLICY = """
 [delivery]
 rate_per_second = 250

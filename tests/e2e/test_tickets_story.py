@@ -140,15 +140,23 @@ async def test_a_complaint_from_the_member_to_the_staff_topic_and_back(
     (resolved,) = await standin.wait_for_messages(MEI, 1)
     assert resolved.text == t("en", "ticket.resolved", number="T-000001",
                               days=app.policy.tickets.reopen_days)
+    # The card in the topic says so and loses its buttons: nobody takes a resolved ticket.
+    (card_now,) = await standin.wait_for_messages(STAFF_GROUP, 1)
+    assert card_now.kind == "edit" and card_now.message_id == card.message_id
+    assert card_now.text.startswith("🆕 T-000001") and card_now.inline_buttons == []
+    assert card_now.text.endswith(t("en", "desk.card_now.resolved", number="T-000001"))
 
     # Not solved for her: she reopens it, and the staff topic hears of it.
     standin.press(mei, resolved, "ct:reopen:1")
     (reopened,) = await standin.wait_for_messages(MEI, 1)
     assert reopened.text == t("en", "ticket.reopened", number="T-000001")
     await deliver_outbox(app)
-    (notice,) = await standin.wait_for_messages(STAFF_GROUP, 1)
+    notice, card_now = await standin.wait_for_messages(STAFF_GROUP, 2)
+    if notice.kind == "edit":
+        notice, card_now = card_now, notice
     assert notice.text == t("en", "desk.reopened", number="T-000001")
     assert notice.thread_id == thread
+    assert card_now.kind == "edit" and card_now.inline_buttons  # active again: buttons back
 
     # The manager closes it from a private chat; the survey after tickets asks how it went,
     # and her answer is the ticket's rating.
@@ -158,6 +166,9 @@ async def test_a_complaint_from_the_member_to_the_staff_topic_and_back(
     await deliver_outbox(app)
     notice, question = await standin.wait_for_messages(MEI, 2)
     assert notice.text == t("en", "ticket.closed_notice", number="T-000001")
+    (card_now,) = await standin.wait_for_messages(STAFF_GROUP, 1)
+    assert card_now.kind == "edit" and card_now.inline_buttons == []
+    assert card_now.text.endswith(t("en", "desk.card_now.closed"))
     assert "T-000001" in question.text
     standin.press(mei, question, standin.button_data(question, "5"))
     thanks, comment = await standin.wait_for_messages(MEI, 2)
@@ -196,7 +207,11 @@ async def test_made_up_buttons_and_staff_commands_from_members_are_refused(
         standin.send_text(mei, command)
         (answer,) = await standin.wait_for_messages(MEI, 1)
         name = command[1:].split()[0]
-        assert answer.text == t("en", "command.unknown", command=name), command
+        # As for any unknown command of that name: close menu commands offered (/ticket ->
+        # /tickets), never a staff command.
+        unknown = t("en", "command.unknown", command=name)
+        assert answer.text in (unknown, t("en", "guess.command", command=name)), command
+        assert all(b["callback_data"].startswith("dym:c:") for b in answer.inline_buttons)
 
     # A staff button forged by the member: the answer a stale button gets.
     standin.press_forged(mei, opened, "tk:close:1")

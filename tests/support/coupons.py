@@ -130,6 +130,11 @@ class FakeMessenger:
             raise queued.pop(0)
         self.sent.append(Sent(chat_id, text, photo, buttons))
 
+    async def edit_text(
+        self, chat_id: str, message_id: str, text: str, buttons: Buttons = ()
+    ) -> None:
+        self.sent.append(Sent(chat_id, text, None, buttons))
+
     def to(self, chat_id: str | int) -> list[Sent]:
         return [s for s in self.sent if s.chat_id == str(chat_id)]
 

@@ -90,6 +90,7 @@ class BotOutput:
     message: dict[str, Any]  # the message as it looked right after this call
     reply_markup: dict[str, Any] | None  # as requested: reply keyboards are not echoed back
     photo: bytes | None = None
+    document: bytes | None = None  # the file of a sendDocument
 
     @property
     def text(self) -> str:
@@ -570,6 +571,26 @@ class BotApiStandIn:
             content["caption"] = str(caption)
         return self._bot_message(params, content, method="sendphoto", photo=data)
 
+    async def _api_senddocument(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        document = params.get("document")
+        data: bytes | None = None
+        if isinstance(document, str) and document.startswith("attach://"):
+            data = files.get(document.removeprefix("attach://"))
+        elif "document" in files:
+            data = files["document"]
+        if data is None:
+            raise ApiError(400, "Bad Request: there is no document in the request")
+        caption = params.get("caption")
+        if caption and _utf16_len(str(caption)) > 1024:
+            raise ApiError(400, "Bad Request: message caption is too long")
+        content: dict[str, Any] = {"document": {
+            "file_id": f"BQACAgIAAxkBbotdoc{next(self._message_ids)}",
+            "file_unique_id": f"AgADbotdoc{len(data)}", "file_size": len(data),
+        }}
+        if caption:
+            content["caption"] = str(caption)
+        return self._bot_message(params, content, method="senddocument", document=data)
+
     async def _api_editmessagetext(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         message = self._editable(params)
         text = str(params.get("text") or "")
@@ -751,6 +772,7 @@ class BotApiStandIn:
     def _bot_message(
         self, params: dict[str, Any], content: dict[str, Any], *, method: str,
         photo: bytes | None = None,
+        document: bytes | None = None,
     ) -> dict[str, Any]:
         chat = self._known_chat(params)
         markup = params.get("reply_markup")
@@ -775,7 +797,7 @@ class BotApiStandIn:
         self._messages[(chat.info["id"], message["message_id"])] = message
         snapshot = json.loads(json.dumps(message))
         chat.transcript.append(("bot", snapshot))
-        chat.outputs.append(BotOutput("send", method, snapshot, markup, photo))
+        chat.outputs.append(BotOutput("send", method, snapshot, markup, photo, document))
         return message
 
     def _editable(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -889,6 +911,17 @@ class BotApiStandIn:
     def make_update(self, content: dict[str, Any]) -> dict[str, Any]:
         """An update with a fresh id that is not queued: for posting to a webhook by hand."""
         return {"update_id": next(self._update_ids), **content}
+
+    def deliver(self, update: dict[str, Any]) -> None:
+        """Deliver an update made with make_update, by push or getUpdates; delivering it again
+        is what Telegram does with an update it thinks failed (the same update_id)."""
+        if self.webhook["url"]:
+            self._push(update)
+            return
+        self._pending.append(update)
+        task = asyncio.get_running_loop().create_task(self._notify())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def new_message(self, user: dict[str, Any], text: str) -> dict[str, Any]:
         """A user message recorded in the chat but not delivered: pair with make_update."""

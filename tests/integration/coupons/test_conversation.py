@@ -39,7 +39,7 @@ async def test_coupons_are_listed_soonest_expiry_first_and_shown_as_a_qr_code(ap
     (listing,) = await say(app, "/coupons")
     assert listing.key == "coupons.list"
     labels = [row[0].text for row in listing.buttons[:-1]]
-    assert labels[0].startswith("10% off") and labels[1].startswith("10 off")  # 30 < 60 days
+    assert labels[0].startswith("10% off") and labels[1].startswith("¥10 off")  # 30 < 60 days
 
     (shown,) = await press(app, listing.buttons[0][0].data)
     assert shown.key == "coupons.detail"
@@ -49,7 +49,7 @@ async def test_coupons_are_listed_soonest_expiry_first_and_shown_as_a_qr_code(ap
     async with app.uow_factory() as uow:
         held = await uow.coupons.active_for(1, app.clock.now())
     assert format_code(held[0].code) in shown.text
-    assert "10% off on a purchase of at least 200 CNY" in shown.text
+    assert "10% off on a purchase of at least ¥200" in shown.text
 
 
 async def test_the_intent_works_in_chinese_and_someone_elses_coupon_stays_hidden(
@@ -104,9 +104,13 @@ async def test_a_cancelled_or_old_confirmation_is_stale(app: App) -> None:
 async def test_too_few_points_is_said_before_and_at_confirmation(app: App) -> None:
     shop = await seed_stores(app)
     await add_member(app, "1", store=shop.shanghai, chat=MEMBER_CHAT, points=600)
-    (menu,) = await say(app, "/exchange")
-    (refused,) = await press(app, button([menu], "xr:pct_off"))
+    menu, later = await say(app, "/exchange")
+    # Only what is within reach has a button; the rest says how many points are missing.
+    assert [b.data for row in menu.buttons for b in row] == ["xr:tote_bag", "xr:ten_off"]
+    assert later.key == "exchange.out_of_reach" and "1000 points (400 more to go)" in later.text
+    (refused,) = await press(app, "xr:pct_off")  # an old menu's button
     assert refused.key == "exchange.not_enough" and "1000" in refused.text
+    assert "400 more" in refused.text
     (confirm,) = await press(app, button([menu], "xr:ten_off"))
     # Meanwhile the points go elsewhere (another device spent them).
     async with app.uow_factory() as uow:

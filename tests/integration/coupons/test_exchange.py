@@ -104,7 +104,7 @@ async def test_not_enough_points_changes_nothing(any_app: App) -> None:
     assert member.id is not None
     with pytest.raises(InsufficientPoints) as refused:
         await _exchange(any_app, member.id, "ten_off", "n1")
-    assert refused.value.params == {"need": 500, "have": 499}
+    assert refused.value.params == {"need": 500, "have": 499, "missing": 1}
     assert (await _ledger(any_app, member.id)).balance == 499
     assert await count_coupons(any_app) == 0
 

@@ -142,7 +142,9 @@ async def test_free_text_gets_the_closest_faq_answer_or_a_polite_fallback(app: A
     assert hours[0].key == "faq.answer" and "8:00" in hours[0].text
     zh = await conv.handle(text("几点开门", lang="zh"))
     assert "营业" in zh[0].text
-    assert keys(await conv.handle(text("the weather on mars"))) == ["text.not_understood"]
+    # Nothing understood: the member gets buttons to tap (guesses, else the menu), no dead end.
+    lost = await conv.handle(text("qwertyuiop zxcv"))
+    assert keys(lost) == ["guess.none"] and lost[0].buttons
     assert keys(await conv.handle(text("x" * 5000))) == ["text.too_long"]
     assert keys(await conv.handle(inbound(InboundKind.OTHER))) == ["other.unsupported"]
     assert keys(await conv.handle(cmd("frobnicate"))) == ["command.unknown"]

@@ -18,6 +18,8 @@ from bot.config import Settings
 from domain.campaigns.services import queue_wave, start_campaign, wave_audience
 from domain.coupons.services import issue_coupon
 from domain.messaging.model import MessageKind, OutboxMessage
+from domain.privacy.model import Purpose
+from domain.privacy.services import request_erasure, set_consent
 from domain.shared.clock import FixedClock
 from domain.shared.member_data import (
     ERASED_NAME,
@@ -70,7 +72,8 @@ GREETING_TEXT = f"Happy birthday, {NAME}!"
 BIRTHDAY_SOURCE = "birthday:2026"
 
 # Tables keyed by the member (a summary per member): a merge adds them up, it does not move rows.
-PER_MEMBER_SUMMARIES = {"member_stats", "member_segments"}
+PER_MEMBER_SUMMARIES = {"member_stats", "member_segments", "member_consents",
+                        "points_summaries"}
 
 # What must be gone after an erase, wherever it was copied to.
 PERSONAL = [NAME, NATIONAL, BIRTHDAY.isoformat(), DESCRIPTION, FOLLOW_UP, CAPTION, PHOTO_ID,
@@ -195,6 +198,9 @@ async def _seed_footprint(app: App) -> Footprint:
     shop = desk.shop
     await add_receipt(app, "R-FP-1", member.id, shop.shanghai, now - timedelta(hours=3), "88.50")
     await add_receipt(app, "R-FP-2", other.id, shop.shanghai, now - timedelta(hours=2), "12.00")
+    async with app.uow_factory() as uow:  # the points summary /points keeps (points_summaries)
+        await uow.ledger.summary(member.id)
+        await uow.commit()
     # Segments: the refresh builds both members' statistics from the receipts and scores them.
     await refresh_segments(app.uow_factory, app.policy, now)
     await _campaign_footprint(app, member.id, other.id)
@@ -230,6 +236,12 @@ async def _seed_footprint(app: App) -> Footprint:
         await uow.commit()
     assert "queued" in done, done
     assert member.id is not None
+    # Privacy: a consent withdrawn, a deletion asked for (and pending), a number merged in.
+    async with app.uow_factory() as uow:
+        await set_consent(uow, app.policy, member.id, Purpose.CALLS, False, SUMMARY_AT)
+        await request_erasure(uow, app.policy, member.id, SUMMARY_AT)
+        await uow.privacy.add_alias("OLD-CARD-1", member.id, SUMMARY_AT)
+        await uow.commit()
     return Footprint(member.id, other.id)
 
 
@@ -376,13 +388,14 @@ async def test_reassign_moves_every_row_to_the_kept_member(desk_app: App) -> Non
     async with app.engine.connect() as conn:
         gifts = list(await conn.execute(
             select(coupons.c.code, coupons.c.source).where(coupons.c.member_id == fp.other_id)
+            .where(coupons.c.source.like("birthday%"))  # not the campaign's coupon
             .order_by(coupons.c.id)
         ))
     assert [g.source for g in gifts] == [
         merged_source(BIRTHDAY_SOURCE, fp.member_id), BIRTHDAY_SOURCE
     ]
     assert {g.code for g in gifts} == {r["code"] for r in before["coupons"] + kept_before[
-        "coupons"]}
+        "coupons"] if r["source"].startswith("birthday")}
 
 
 def test_a_merged_coupon_source_fits_its_column() -> None:

@@ -29,6 +29,12 @@ STAFF_COMMANDS = (
     "/queue", "/ticket 1", "/reply 1 hello", "/note 1 hm", "/assign 1 @Wang", "/resolve 1",
     "/close 1", "/take 1", "/escalate 1", "/member Li", "/desk",
 )
+# What a "did you mean" for a mistyped command may offer: commands of the members' menu.
+MENU_SUGGESTIONS = {
+    f"dym:c:{name}"
+    for name in ("start", "points", "profile", "language", "stop", "help", "cancel", "coupons",
+                 "exchange", "complaint", "tickets")
+}
 
 
 async def _ticket(app: App, ticket_id: int):  # type: ignore[no-untyped-def]
@@ -85,14 +91,20 @@ async def test_free_text_that_means_a_complaint_opens_one_with_it_as_the_descrip
 
 async def test_complaint_like_words_get_an_offer_and_other_chatter_does_not(app: App) -> None:
     await seed_desk(app)
-    (offer,) = await say(app, "my bread was mouldy and stale")
+    # Words the matcher knows for a complaint start one at once, with the text as description;
+    # complaint-like words it is unsure of get the offer.
+    (ask,) = await say(app, "my bread was mouldy and stale")
+    assert ask.key == "complaint.ask_category"
+    (cancelled,) = await press(app, "ct:cancel")
+    assert cancelled.key == "complaint.cancelled"
+    (offer,) = await say(app, "honestly that was disgusting")
     assert offer.key == "complaint.offer"
     (ask,) = await press(app, button([offer], "ct:new"))
     assert ask.key == "complaint.ask_category"
     await press(app, "ct:cat:quality")
     (opened,) = await press(app, "ct:st:0")
     assert opened.key == "complaint.opened"
-    assert (await _ticket(app, 1)).description == "my bread was mouldy and stale"
+    assert (await _ticket(app, 1)).description == "honestly that was disgusting"
 
     async with app.uow_factory() as uow:  # close it, so the next text is not added to it
         ticket = await uow.tickets.get(1)
@@ -101,7 +113,7 @@ async def test_complaint_like_words_get_an_offer_and_other_chatter_does_not(app:
         await uow.tickets.save(ticket)
         await uow.commit()
     (lost,) = await say(app, "qwertyuiop")
-    assert lost.key == "text.not_understood"
+    assert lost.key == "guess.none" and lost.buttons  # the menu to tap, not a dead end
 
 
 async def test_while_a_ticket_is_open_texts_and_photos_join_it_and_reach_the_staff(
@@ -347,8 +359,14 @@ async def test_every_staff_command_from_a_member_is_an_unknown_command(
         with caplog.at_level(logging.WARNING):
             (answer,) = await say(app, command)
         name = command[1:].split()[0]
-        assert answer.key == unknown.key == "command.unknown", command
-        assert answer.text == app.translator("en", "command.unknown", command=name)
+        # Exactly what an unknown command of that name gets: "I don't know /name", with the
+        # closest menu commands to tap when there are any (/ticket -> /tickets), never a
+        # staff command.
+        assert unknown.key == "command.unknown"
+        assert answer.key in ("command.unknown", "guess.command"), command
+        assert answer.text == app.translator("en", answer.key, command=name)
+        offered = [b.data for row in answer.buttons for b in row]
+        assert all(data in MENU_SUGGESTIONS for data in offered), offered
         assert f"sent /{name}" in caplog.text
     assert not [r for r in await audit_rows(app) if r.actor.startswith("staff:")]
     assert (await _ticket(app, 1)).status is TicketStatus.OPEN
@@ -367,7 +385,7 @@ async def test_forged_button_data_is_refused(
     (other,) = await press(app, "ct:view:1", user=OTHER_MEMBER)
     assert other.key == "ticket.not_found"
     (missing,) = await say(app, "/ticket 99", user=AGENT)
-    assert missing.key == "ticket.not_found"
+    assert missing.key == "desk.ticket_not_found"  # in the desk's words, not the member's
     assert (await _ticket(app, 1)).status is TicketStatus.OPEN
 
 

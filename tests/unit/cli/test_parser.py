@@ -24,7 +24,13 @@ COMMANDS = {
     "coupon": ["redeem", "issue", "show"],
     "import": None,
     "surveys": ["invite"],
-    "report": ["surveys"],
+    "report": ["surveys", "callbacks"],
+    "callbacks": ["export", "record"],
+    "segments": ["refresh", "show", "export"],
+    "campaign": ["create", "list", "show", "preview", "start", "pause", "resume", "report"],
+    "member": ["show", "export", "erase", "merge"],
+    "members": ["duplicates"],
+    "keys": ["new", "rotate"],
 }
 
 

@@ -157,7 +157,7 @@ def test_consent_is_read_from_the_usual_words(word: str, consent: bool | None) -
     [
         ({"member_no": ""}, "member_no is empty"),
         ({"name": "  "}, "name is empty"),
-        ({"phone": "12345"}, "phone '12345' is not a valid phone number"),
+        ({"phone": "12345"}, "phone '*2345' is not a valid phone number"),
         ({"birthday": "17/05/1990"}, "birthday '17/05/1990' is not a date as YYYY-MM-DD"),
         ({"birthday": "1990-02-30"}, "is not a date"),
         ({"birthday": "2030-01-01"}, "not a plausible birthday"),
@@ -209,7 +209,7 @@ def test_a_phone_that_belongs_to_another_member_is_refused_naming_both_numbers()
         [member(member_no="100009")], {}, {"+8613800138000": owner}, SeenInFile(), NOW
     )
     assert [str(e) for e in plan.errors] == [
-        "line 7: phone +8613800138000 already belongs to member 100002 (row is member 100009)"
+        "line 7: phone **********8000 already belongs to member 100002 (row is member 100009)"
     ]
     assert plan.new == []
 
@@ -291,7 +291,7 @@ def test_a_refund_row_names_its_original_receipt() -> None:
         ({"amount": "-10.00"}, "a refund (negative amount) needs original_receipt_no"),
         ({"original_receipt_no": "SH01-0000"}, "original_receipt_no is only for refunds"),
         ({"amount": "-1", "original_receipt_no": "SH01-0001"}, "cannot refund itself"),
-        ({"phone": "555"}, "phone '555' is not a valid phone number"),
+        ({"phone": "555"}, "phone '***' is not a valid phone number"),
     ],
 )
 def test_a_bad_receipt_row_is_refused_with_its_line_and_reason(
@@ -324,7 +324,7 @@ def test_receipts_are_resolved_to_members_by_number_or_by_phone() -> None:
     reasons = [e.reason for e in errors]
     assert reasons == [
         "member 100404 is unknown (import the members first)",
-        "no member has the phone +8613900139000",
+        "no member has the phone **********9000",
         "receipt SH01-0001 is already on line 9",
     ]
 

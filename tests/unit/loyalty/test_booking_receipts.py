@@ -7,8 +7,10 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from domain.loyalty.events import ReceiptsBooked
 from domain.loyalty.model import EntryKind, LedgerEntry, PointsLedger, Receipt
 from domain.loyalty.services import book_receipts
+from domain.shared.events import Event
 from domain.shared.policy import Policy
 
 NOW = datetime(2026, 6, 15, 10, 0, tzinfo=UTC)
@@ -20,6 +22,12 @@ class FakeReceipts:
 
     async def get(self, receipt_no: str) -> Receipt | None:
         return self.rows.get(receipt_no)
+
+    async def get_many(self, receipt_nos: Iterable[str]) -> dict[str, Receipt]:
+        return {no: r for no in receipt_nos if (r := await self.get(no)) is not None}
+
+    async def refunded_many(self, original_receipt_nos: Iterable[str]) -> dict[str, Decimal]:
+        return {no: await self.refunded(no) for no in original_receipt_nos}
 
     async def existing(self, receipt_nos: Iterable[str]) -> set[str]:
         return {no for no in receipt_nos if no in self.rows}
@@ -52,6 +60,9 @@ class FakeLedger:
     async def entries_for(self, member_id: int) -> list[LedgerEntry]:
         return [e for e in self.entries if e.member_id == member_id]
 
+    async def entries_for_many(self, member_ids: Iterable[int]) -> dict[int, list[LedgerEntry]]:
+        return {m: await self.entries_for(m) for m in member_ids}
+
     async def append(self, entries: Sequence[LedgerEntry]) -> int:
         known = {e.source_key for e in self.entries}
         fresh = [e for e in entries if e.source_key not in known]
@@ -81,6 +92,10 @@ class FakeUnitOfWork:
         self.receipts = FakeReceipts()
         self.ledger = FakeLedger()
         self.members = FakeMembers()
+        self.recorded: list[Event] = []
+
+    async def record(self, event: Event) -> None:
+        self.recorded.append(event)
 
 
 def sale(no: str, amount: str, member: int = 1, days_ago: int = 10) -> Receipt:
@@ -147,6 +162,28 @@ async def test_a_refund_cannot_return_more_than_is_left_of_the_receipt() -> None
     assert uow.ledger.balance(1) == 40
 
 
+async def test_refunds_in_one_chunk_each_see_the_ones_before_them() -> None:
+    """Refunds are booked a chunk at a time; the result is the same as one at a time."""
+    uow = FakeUnitOfWork()
+    await book(uow, sale("A1", "15.00"), sale("B1", "100.00"))
+    result = await book(
+        uow,
+        refund("A1-R1", "A1", "-7.50"),
+        refund("A1-R2", "A1", "-7.50"),  # adds up to the whole receipt: every point back
+        refund("A1-R3", "A1", "-1.00"),  # nothing left of A1 to refund
+        refund("B1-R1", "B1", "-40.00"),
+        refund("B1-R1-R", "B1-R1", "-1.00"),  # a refund of a refund
+    )
+    assert [(r.receipt_no, "exceeds" in r.reason or "itself a refund" in r.reason)
+            for r in result.rejected] == [("A1-R3", True), ("B1-R1-R", True)]
+    assert result.points_taken_back == 15 + 40
+    assert uow.ledger.balance(1) == 60
+    # One entry per refund booked, none for the refused ones.
+    assert sorted(e.source_key for e in uow.ledger.entries if e.points < 0) == [
+        "refund:A1-R1", "refund:A1-R2", "refund:B1-R1"
+    ]
+
+
 async def test_a_refund_of_someone_elses_receipt_is_refused() -> None:
     uow = FakeUnitOfWork()
     await book(uow, sale("A1", "100.00", member=1))
@@ -179,3 +216,11 @@ async def test_points_of_a_receipt_expire_twelve_months_after_the_purchase() -> 
     assert entry.expires_at == entry.occurred_at.replace(year=entry.occurred_at.year + 1)
     ledger = PointsLedger(1, uow.ledger.entries)
     assert ledger.available(entry.occurred_at.replace(year=entry.occurred_at.year + 1)) == 0
+
+
+async def test_booked_sales_and_refunds_are_announced_once_per_booking() -> None:
+    uow = FakeUnitOfWork()
+    await book(uow, sale("A1", "120.00"))
+    await book(uow, sale("A1", "120.00"), refund("A1-R", "A1", "-20.00"), refund("X", "NO", "-1"))
+    booked = [e for e in uow.recorded if isinstance(e, ReceiptsBooked)]
+    assert [[r.receipt_no for r in e.receipts] for e in booked] == [["A1"], ["A1-R"]]

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from domain.shared.errors import PolicyError
+from domain.shared.text import MAX_ID
 from domain.surveys.model import Mood, SurveyKind, local_day, month_of, mood_of
 from domain.surveys.policy import SurveyPolicy, survey_policy_from_mapping
 from domain.surveys.rules import (
@@ -54,9 +55,10 @@ def test_a_closed_ticket_is_asked_about_unless_the_member_answered_lately() -> N
 
 
 def test_button_data_stays_under_64_bytes_and_reads_back() -> None:
-    data = score_data(999_999_999_999, 10, "a1b2c3")
+    data = score_data(MAX_ID, 10, "a1b2c3")  # the largest id an INTEGER column holds
     assert len(data.encode()) <= 64
-    assert parse_score_data(data) == (999_999_999_999, 10, "a1b2c3")
+    assert parse_score_data(data) == (MAX_ID, 10, "a1b2c3")
+    assert parse_score_data(score_data(999_999_999_999, 10, "a1b2c3")) is None  # no such row
     for forged in ("sv:1:5", "sv:x:5:a1b2c3", "sv:1:5:ZZZZZZ", "xx:1:5:a1b2c3", "sv:1:-1:a1b2c3"):
         assert parse_score_data(forged) is None, forged
 

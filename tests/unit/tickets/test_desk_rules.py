@@ -88,19 +88,23 @@ def test_button_data_stays_under_telegrams_64_bytes_with_the_longest_keys() -> N
     assert max(len(d.encode()) for d in data) <= 64
 
 
-def test_the_next_check_follows_the_sla_clock_and_what_was_already_said() -> None:
+def test_the_next_check_follows_both_sla_clocks_and_what_was_already_said() -> None:
     t = ticket()  # service: first answer due after 4 hours, resolution after 48
     warn = T0 + timedelta(hours=4) * 0.8
     assert t.next_check(POLICY) == warn
-    t.sla_notified = "first_response:warn"
+    t.sla_tell("first_response", "warn")
     assert t.next_check(POLICY) == T0 + timedelta(hours=4)
-    t.sla_notified = "first_response:breach"
-    assert t.next_check(POLICY) is None  # nothing more to say about the first answer
-    t.staff_replied(T0 + timedelta(hours=5))  # the resolution clock starts, and a wait
+    t.sla_tell("first_response", "breach")
+    # Still unanswered a whole SLA period after the breach: the escalation is next.
+    assert t.next_check(POLICY) == T0 + timedelta(hours=8)
+    t.sla_tell("first_response", "escalate")
+    assert t.next_check(POLICY) == T0 + timedelta(hours=48) * 0.8  # the resolution clock ran
+    t.staff_replied(T0 + timedelta(hours=5))  # the first-answer clock stops, a wait starts
     assert t.sla_clock(0.8) == ("resolution", T0 + timedelta(hours=48) * 0.8,
                                 T0 + timedelta(hours=48))
     assert t.next_check(POLICY) == T0 + timedelta(hours=48) * 0.8
-    t.sla_notified = "resolution:breach"
+    for level in ("warn", "breach", "escalate"):
+        t.sla_tell("resolution", level)
     reminder = T0 + timedelta(hours=5, days=POLICY.member_reminder_days)
     assert t.next_check(POLICY) == reminder  # the member owes an answer
     t.member_reminded_at = reminder
@@ -175,3 +179,37 @@ def test_a_wrong_tickets_section_names_what_is_wrong(bad: dict[str, object], nam
         ticket_policy_from_mapping(bad)
     with pytest.raises(PolicyError):
         policy_from_mapping({"tickets": bad})
+
+
+def test_a_ticket_nobody_answers_warns_breaches_and_escalates_on_both_clocks_each_once() -> None:
+    t = ticket()  # first answer due after 4 hours, resolution after 48, nobody ever answers
+    said: list[tuple[str, str]] = []
+    moment = T0
+    for _ in range(200):  # every half hour for 100 hours
+        for alert in t.sla_alerts_due(moment, 0.8):
+            said.append(alert)
+            t.sla_tell(*alert)
+        moment += timedelta(minutes=30)
+    assert said == [
+        ("first_response", "warn"), ("first_response", "breach"),
+        ("first_response", "escalate"), ("resolution", "warn"), ("resolution", "breach"),
+        ("resolution", "escalate"),  # 48 hours past its due time of 48 hours
+    ]
+    assert t.next_check(POLICY) is None  # everything was said, once
+    assert len(t.sla_notified) <= 32  # fits the column
+
+
+def test_a_late_run_skips_the_warning_its_breach_made_moot() -> None:
+    t = ticket()
+    assert t.sla_alerts_due(T0 + timedelta(hours=4, minutes=1), 0.8) == [
+        ("first_response", "breach")
+    ]
+    t.sla_tell("first_response", "breach")
+    assert t.sla_alerts_due(T0 + timedelta(hours=5), 0.8) == []
+
+
+def test_alerts_recorded_before_both_clocks_ran_from_the_start_are_still_honoured() -> None:
+    t = ticket()
+    t.sla_notified = "first_response:breach"  # a row written by the previous version
+    assert t.sla_alerts_due(T0 + timedelta(hours=5), 0.8) == []
+    assert t.sla_alerts_due(T0 + timedelta(hours=8), 0.8) == [("first_response", "escalate")]
