@@ -46,7 +46,7 @@ from domain.callbacks.rules import (
 from domain.messaging.model import MessageKind, OutboxMessage
 from domain.privacy.model import Purpose
 from domain.segments.model import Lifecycle
-from domain.shared.outbox import queue_message
+from domain.shared.outbox import queue_message, queue_to_member, queue_to_staff
 from domain.staff.model import Role, StaffMember
 from domain.tickets.model import AuditEntry
 from domain.tickets.rules import SYSTEM, local_time, member_actor, staff_actor
@@ -166,21 +166,12 @@ async def _queue_checkin(
     uow: UnitOfWork, policy: Policy, callback: Callback, member: Member, now: datetime
 ) -> None:
     assert callback.id is not None and member.id is not None
-    chat = (await uow.chat_users.reachable_chats([member.id]))[member.id]
-    await queue_message(
-        uow,
-        OutboxMessage(
-            dedupe_key=f"callback:{callback.id}:checkin",
-            chat_id=chat.chat_id,
-            chat_user_id=chat.chat_user_id,
-            member_id=member.id,
-            kind=MessageKind.SERVICE,
-            message_key=f"callbacks.checkin.{callback.rule.value}",
-            params={"chain": policy.chain_name, "context": callback.context or "-"},
-            buttons=checkin_buttons(callback),
-            quiet_hours=True,  # nobody asked for it at this moment: never at night
-        ),
-        now,
+    await queue_to_member(
+        uow, member.id, f"callbacks.checkin.{callback.rule.value}",
+        {"chain": policy.chain_name, "context": callback.context or "-"},
+        f"callback:{callback.id}:checkin", now,
+        buttons=checkin_buttons(callback),
+        quiet_hours=True,  # nobody asked for it at this moment: never at night
     )
     callback.checkin_queued_at = now
     callback.checkin_until = now + timedelta(days=policy.callbacks.checkin_answer_days)
@@ -436,14 +427,9 @@ async def _to_staff_member(
     uow: UnitOfWork, policy: Policy, staff: StaffMember, key: str, params: dict[str, Any],
     dedupe: str, now: datetime,
 ) -> bool:
-    chat = await uow.chat_users.get("telegram", staff.telegram_user_id)
-    language = chat.effective_language() if chat is not None else policy.tickets.staff_language
-    return await queue_message(
-        uow,
-        OutboxMessage(dedupe_key=dedupe, chat_id=staff.telegram_user_id,
-                      kind=MessageKind.SERVICE, message_key=key, params=params,
-                      language=language),
-        now,
+    return await queue_to_staff(
+        uow, staff.telegram_user_id, key, params, dedupe, now,
+        default_language=policy.tickets.staff_language,
     )
 
 

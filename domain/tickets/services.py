@@ -32,7 +32,7 @@ from rapidfuzz import fuzz, process, utils
 from domain.callbacks.events import CallbackProblemReported
 from domain.messaging.model import EDIT_OF_PARAM, MessageKind, OutboxMessage
 from domain.segments.rules import describe
-from domain.shared.outbox import queue_message
+from domain.shared.outbox import queue_message, queue_to_member, queue_to_staff
 from domain.shared.phones import mask_phone
 from domain.shared.text import parse_id
 from domain.staff.model import Role, StaffMember
@@ -192,21 +192,9 @@ async def _to_staff_member(
     photo_file_id: str | None = None,
 ) -> bool:
     """A message to one staff member's private chat with the bot (its id is the user id)."""
-    chat = await uow.chat_users.get("telegram", staff.telegram_user_id)
-    language = chat.effective_language() if chat is not None else policy.staff_language
-    return await queue_message(
-        uow,
-        OutboxMessage(
-            dedupe_key=dedupe,
-            chat_id=staff.telegram_user_id,
-            kind=MessageKind.SERVICE,
-            message_key=key,
-            params=params,
-            buttons=buttons or [],
-            photo_file_id=photo_file_id,
-            language=language,
-        ),
-        now,
+    return await queue_to_staff(
+        uow, staff.telegram_user_id, key, params, dedupe, now,
+        default_language=policy.staff_language, buttons=buttons, photo_file_id=photo_file_id,
     )
 
 
@@ -227,25 +215,9 @@ async def _to_member(
     Answers they wait for (a reply, the resolution) go day or night; reminders and check-ins
     nobody asked for at that moment wait for the end of quiet hours.
     """
-    chats = await uow.chat_users.reachable_chats([ticket.member_id])
-    chat = chats.get(ticket.member_id)
-    if chat is None:
-        return False
-    return await queue_message(
-        uow,
-        OutboxMessage(
-            dedupe_key=dedupe,
-            chat_id=chat.chat_id,
-            chat_user_id=chat.chat_user_id,
-            member_id=ticket.member_id,
-            kind=MessageKind.SERVICE,
-            message_key=key,
-            params=params,
-            buttons=buttons or [],
-            photo_file_id=photo_file_id,
-            quiet_hours=quiet_hours,
-        ),
-        now,
+    return await queue_to_member(
+        uow, ticket.member_id, key, params, dedupe, now,
+        buttons=buttons, photo_file_id=photo_file_id, quiet_hours=quiet_hours,
     )
 
 
