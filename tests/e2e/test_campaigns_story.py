@@ -11,16 +11,13 @@ starts a campaign from Telegram with buttons; an agent is told the command does 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import insert, select
 
-from bot.bootstrap import App, build_app, build_messenger, build_sender, job_context
-from bot.telegram import aiogram as telegram_aiogram
-from bot.telegram import ptb as telegram_ptb
+from bot.bootstrap import App, build_app, job_context
 from domain.campaigns.rules import in_control
 from domain.coupons.rules import format_code
 from domain.segments.events import LifecycleChanged
@@ -31,7 +28,7 @@ from scheduler import registry
 from scheduler.jobs.campaigns import campaign_waves
 from storage.coupons.tables import coupons
 from storage.messaging.tables import outbox
-from tests.e2e.conftest import STOP_TIMEOUT, e2e_settings
+from tests.e2e.conftest import deliver_outbox, e2e_settings, polling
 from tests.support.campaigns import campaign_toml, new_campaign, set_segment, start_and_send
 from tests.support.coupons import add_member, seed_stores
 from tests.support.standin import BotApiStandIn
@@ -47,31 +44,11 @@ async def campaign_bot(
 ) -> AsyncIterator[App]:
     """The real app polling the stand-in, with stores in Shanghai and New York."""
     app = await build_app(e2e_settings(standin, tmp_path, engine), clock=e2e_clock)
-    stop = asyncio.Event()
-    task: asyncio.Task[None] | None = None
     try:
-        if engine == "aiogram":
-            task = asyncio.create_task(
-                telegram_aiogram.run_polling(app, stop=stop, polling_timeout=1)
-            )
-        else:
-            task = asyncio.create_task(telegram_ptb.run_polling(app, stop=stop, poll_timeout=1))
-        await standin.wait_for_call("getUpdates", timeout=10)
-        yield app
+        async with polling(app, standin, engine):
+            yield app
     finally:
-        stop.set()
-        if task is not None:
-            await asyncio.wait_for(task, STOP_TIMEOUT)
         await app.close()
-
-
-async def _deliver(app: App) -> None:
-    messenger = build_messenger(app.settings)
-    await messenger.start()
-    try:
-        await build_sender(app, messenger).drain(max_seconds=20)
-    finally:
-        await messenger.close()
 
 
 async def _codes(app: App) -> dict[int, str]:
@@ -127,7 +104,7 @@ async def test_a_campaign_reaches_exactly_who_it_should_once_with_their_own_coup
     )
     assert campaign.id is not None
     await start_and_send(app, campaign)
-    await _deliver(app)
+    await deliver_outbox(app)
 
     codes = await _codes(app)
     control = {m for m in chats if in_control(campaign.id, m, 0.3)}
@@ -146,10 +123,10 @@ async def test_a_campaign_reaches_exactly_who_it_should_once_with_their_own_coup
     assert standin.outputs(8100) == []  # 06:00 in New York: quiet hours
 
     clock.set(NOW + timedelta(hours=3, minutes=1))  # 09:01 in New York
-    await _deliver(app)
+    await deliver_outbox(app)
     (offer,) = standin.outputs(8100)
     assert codes[grace.id] in offer.text
-    await _deliver(app)  # nothing is sent twice
+    await deliver_outbox(app)  # nothing is sent twice
     assert all(len(standin.outputs(c)) == (0 if m in control else 1) for m, c in chats.items())
 
     # Grace asks for her coupon from the offer, then says she is not interested.
@@ -194,7 +171,7 @@ async def test_a_triggered_campaign_comes_again_only_after_its_re_entry_time(
                 )
             )
             await uow.commit()
-        await _deliver(app)
+        await deliver_outbox(app)
         return len(standin.outputs(8001))
 
     assert await moves_to_at_risk(0) == 1
@@ -236,6 +213,6 @@ async def test_a_manager_starts_a_campaign_in_telegram_and_an_agent_cannot(
         assert "1 queued" in await campaign_waves()
     finally:
         registry.install(None)
-    await _deliver(app)
+    await deliver_outbox(app)
     (offer,) = standin.outputs(8001)
     assert "Hi Member 1" in offer.text
