@@ -259,7 +259,9 @@ def cmd_record(args: argparse.Namespace) -> int:
             print(f"retailbot: {args.file} {reason}", file=sys.stderr)
         print(f"{recorded} outcome(s) recorded, {skipped} line(s) without an outcome left "
               f"open, {len(rejected)} rejected")
-        return 2 if rejected else 0
+        if not rejected:
+            return 0
+        return 3 if recorded else 1  # the import's codes: some rejected / nothing recorded
 
     return run_with_app(args, work)
 
