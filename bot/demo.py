@@ -11,6 +11,10 @@ The rows are written as the text a CSV export would hold (naive local times, nat
 numbers, amounts with two decimals) and go through bot.cli.imports.import_records, the path a
 real file takes, so the demo proves the importer.
 
+Then bot.demo_life plays the chain's year through the product's own use cases and jobs with
+the clock moved (surveys, tickets, coupons, campaigns, callbacks, segments, a staff team), so
+every report, chart and queue has something real to show.
+
 Member numbers are the seed followed by five digits (seed 42: 4200001...) and receipt numbers
 carry the seed too, so seeding again with the same seed changes nothing and another seed adds
 a second, separate batch of members.
@@ -22,7 +26,7 @@ import random
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -42,7 +46,9 @@ DEMO_STORES = (
     Store("SH01", "Shanghai Jing'an", "Asia/Shanghai"),
     Store("UR01", "Urumqi Tianshan", "Asia/Urumqi"),
 )
-MAX_MEMBERS = 99_999  # member numbers hold the member's index in five digits
+# Member numbers hold the member's index in five digits; the 100,000th has six, which no other
+# seed's numbers can equal (their index 0 does not exist).
+MAX_MEMBERS = 100_000
 
 SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓"
@@ -85,8 +91,12 @@ SHOPPERS = (
 REFUND_RATE = 0.01
 
 
-async def seed_demo(app: App, *, members: int = 500, seed: int = 42, progress: bool = True) -> str:
-    """Create the demo chain through the importer; return a one-paragraph summary."""
+async def seed_demo(
+    app: App, *, members: int = 500, seed: int = 42, progress: bool = True, life: bool = True
+) -> str:
+    """Create the demo chain through the importer, then (unless `life` is False, or the
+    members were there already) play its year through the product (bot.demo_life); return a
+    summary."""
     if not 1 <= members <= MAX_MEMBERS:
         raise ValueError(f"the demo has 1 to {MAX_MEMBERS} members, not {members}")
     stores = await _ensure_stores(app)
@@ -115,8 +125,17 @@ async def seed_demo(app: App, *, members: int = 500, seed: int = 42, progress: b
         total=len(receipt_rows),
         source="demo receipts",
     )
-    tiers = await _tier_counts(app, [p.row["member_no"] for p in people])
-    return _summary(app, seed, stores, member_result, receipt_result, len(refunds), tiers)
+    member_nos = [p.row["member_no"] for p in people]
+    year = ""
+    if life and member_result.inserted:
+        from bot.demo_life import describe_life, live_a_year
+
+        lived = await live_a_year(
+            app, seed=seed, anchor=now.astimezone(UTC), member_nos=member_nos, progress=progress
+        )
+        year = "\n\n" + describe_life(lived)
+    tiers = await _tier_counts(app, member_nos)
+    return _summary(app, seed, stores, member_result, receipt_result, len(refunds), tiers) + year
 
 
 async def demo_member_phone(app: App) -> str | None:

@@ -52,7 +52,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Seed a demo chain (unless there are members already) and open the terminal chat."""
-    from bot.demo import DEMO_NEW_PHONE, seed_demo
+    from bot.demo import DEMO_NEW_PHONE, MAX_MEMBERS, seed_demo
 
     async def work(app: App) -> int:
         async with app.uow_factory() as uow:
@@ -60,6 +60,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if existing and not args.reseed:
             print(f"the database already has {existing} members; using them (--reseed to add)")
         else:
+            if not 1 <= args.members <= MAX_MEMBERS:  # before anything is written
+                raise CliError(f"--members must be 1 to {MAX_MEMBERS:,}, not {args.members}")
             summary = await seed_demo(
                 app, members=args.members, seed=args.seed, progress=not args.quiet
             )

@@ -8,14 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import phonenumbers
+import pytest
 from sqlalchemy import func, select
 
 from bot.bootstrap import App, build_app
+from bot.cli.main import main
 from bot.config import Settings
 from bot.demo import DEMO_NEW_PHONE, demo_member_phone, seed_demo
 from domain.shared.clock import FixedClock
 from storage.loyalty.tables import points_ledger, receipts
 from storage.members.tables import members
+from storage.messaging.tables import outbox
 
 SMALL = 60  # enough members for every kind of shopper, quick on both databases
 
@@ -63,10 +66,10 @@ async def test_the_same_seed_gives_the_same_chain_on_any_database(
     database_url: str, tmp_path: Path, clock: FixedClock
 ) -> None:
     async with _app(database_url, clock) as first:
-        summary = await seed_demo(first, members=SMALL, seed=7, progress=False)
+        summary = await seed_demo(first, members=SMALL, seed=7, progress=False, life=False)
         one = await _snapshot(first)
     async with _app(f"sqlite+aiosqlite:///{tmp_path}/again.db", clock) as second:
-        await seed_demo(second, members=SMALL, seed=7, progress=False)
+        await seed_demo(second, members=SMALL, seed=7, progress=False, life=False)
         two = await _snapshot(second)
     assert one == two
     assert len(one["members"]) == SMALL
@@ -79,18 +82,18 @@ async def test_the_same_seed_gives_the_same_chain_on_any_database(
 async def test_another_seed_gives_another_chain_next_to_the_first(
     app: App,
 ) -> None:
-    await seed_demo(app, members=SMALL, seed=7, progress=False)
+    await seed_demo(app, members=SMALL, seed=7, progress=False, life=False)
     before = await _snapshot(app)
-    await seed_demo(app, members=SMALL, seed=8, progress=False)
+    await seed_demo(app, members=SMALL, seed=8, progress=False, life=False)
     after = await _snapshot(app)
     assert len(after["members"]) == 2 * SMALL
     assert after["receipts"][0] > before["receipts"][0]
 
 
 async def test_seeding_again_with_the_same_seed_adds_nothing(app: App) -> None:
-    await seed_demo(app, members=SMALL, seed=7, progress=False)
+    await seed_demo(app, members=SMALL, seed=7, progress=False, life=False)
     before = await _snapshot(app)
-    summary = await seed_demo(app, members=SMALL, seed=7, progress=False)
+    summary = await seed_demo(app, members=SMALL, seed=7, progress=False, life=False)
     assert await _snapshot(app) == before
     assert "0 members added" in summary and "0 receipts" in summary
 
@@ -98,7 +101,7 @@ async def test_seeding_again_with_the_same_seed_adds_nothing(app: App) -> None:
 async def test_the_demo_chain_has_two_stores_in_different_time_zones_and_real_phones(
     app: App,
 ) -> None:
-    await seed_demo(app, members=SMALL, seed=7, progress=False)
+    await seed_demo(app, members=SMALL, seed=7, progress=False, life=False)
     async with app.uow_factory() as uow:
         stores = await uow.stores.list()
         assert await uow.members.get_by_phone(DEMO_NEW_PHONE) is None
@@ -112,7 +115,7 @@ async def test_the_demo_chain_has_two_stores_in_different_time_zones_and_real_ph
 
 async def test_the_demo_member_to_chat_as_has_receipts_and_is_always_the_same(app: App) -> None:
     assert await demo_member_phone(app) is None
-    await seed_demo(app, members=SMALL, seed=7, progress=False)
+    await seed_demo(app, members=SMALL, seed=7, progress=False, life=False)
     phone = await demo_member_phone(app)
     assert phone is not None and phone == await demo_member_phone(app)
     async with app.uow_factory() as uow:
@@ -131,9 +134,137 @@ async def test_the_same_seed_gives_the_same_chain_at_any_hour_of_the_day(tmp_pat
     for hour in (1, 8, 15):  # 09:00, 16:00 and 23:00 in Shanghai, all on 15 June
         clock = FixedClock(datetime(2026, 6, 15, hour, 30, tzinfo=UTC))
         async with _app(f"sqlite+aiosqlite:///{tmp_path}/h{hour}.db", clock) as app:
-            await seed_demo(app, members=SMALL, seed=7, progress=False)
+            await seed_demo(app, members=SMALL, seed=7, progress=False, life=False)
             snapshot = await _snapshot(app)
         # Tiers and 12-month spend are measured up to the running clock, as they should be.
         snapshot["members"] = [person[:5] for person in snapshot["members"]]
         snapshots.append(snapshot)
     assert snapshots[0] == snapshots[1] == snapshots[2]
+
+
+# --- a year of the chain's life ------------------------------------------------------------
+
+LIVED = 150  # enough chat members for both stores every month, quick enough for one test
+SEEDED_ON = (2026, 6, 15, 10, 0)  # the demo's "today": 15 June 2026, 18:00 SH
+
+
+def _colours(path: Path) -> int:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        found = image.convert("RGB").getcolors(maxcolors=1 << 20)
+    return len(found or [])
+
+
+def _month_rows(report: str, store: str) -> dict[str, tuple[str, str]]:
+    """`store month ... CSAT NPS` rows of the survey report's first table."""
+    rows: dict[str, tuple[str, str]] = {}
+    for line in report.split("By store\n")[0].splitlines():
+        cells = line.split()
+        if len(cells) == 8 and cells[0] == store:
+            rows[cells[1]] = (cells[6], cells[7])
+    return rows
+
+
+def test_a_year_of_the_demo_chain_fills_every_report_chart_and_queue(
+    database_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After `retailbot demo` a person evaluating the product sees every part of it at work:
+    surveys by store and month with one bad month, a campaign that worked with its interval,
+    one that did not, a draft to preview, callbacks, segments, and tickets waiting at the desk.
+    """
+    import asyncio
+    from datetime import UTC, datetime
+
+    database = database_url
+    # Groups of a 150-member demo are smaller than a chain's: the policy says when to conclude.
+    config = tmp_path / "retailbot.toml"
+    config.write_text("[campaigns]\nmin_group_size = 20\n", encoding="utf-8")
+    clock = FixedClock(datetime(*SEEDED_ON, tzinfo=UTC))
+
+    async def seed() -> tuple[str, int]:
+        app = await build_app(Settings(database_url=database, config_path=config), clock=clock)
+        try:
+            summary = await seed_demo(app, members=LIVED, seed=42, progress=False)
+            async with app.engine.connect() as conn:
+                waiting = await conn.scalar(
+                    select(func.count()).where(outbox.c.status.in_(["pending", "deferred"]))
+                )
+            return summary, int(waiting or 0)
+        finally:
+            await app.close()
+
+    summary, waiting = asyncio.run(seed())
+    assert waiting == 0  # the year's messages went out in the past: a real bot sends none
+    assert "refused" not in summary  # every step of the year was one the product accepts
+    assert "Staff to log in as" in summary and "admin 9100001" in summary
+    common = ["--database", database, "--config", str(config)]
+    charts = tmp_path / "charts"
+
+    # Surveys: CSAT and NPS for both stores month by month; UR01's bad month stands out.
+    assert main(["report", "surveys", "--from", "2025-07-01", "--to", "2026-06-14",
+                 "--png", str(charts), *common]) == 0
+    report = capsys.readouterr().out
+    for store in ("SH01", "UR01"):
+        rows = _month_rows(report, store)
+        full = [m for m, (csat, nps) in rows.items() if csat != "—" and nps != "—"]
+        assert len(full) >= 8, (store, rows)
+    ur01 = {m: int(nps) for m, (_csat, nps) in _month_rows(report, "UR01").items() if nps != "—"}
+    assert ur01["2026-02"] == min(ur01.values())  # four months before June: the bad month
+    for name in ("csat_by_store.png", "nps_trend.png", "score_distribution.png"):
+        assert (charts / name).stat().st_size > 5_000 and _colours(charts / name) > 2
+
+    # Campaigns: the first worked (a positive uplift with its interval), the second did not,
+    # the third is a draft whose preview shows who would get it.
+    assert main(["campaign", "report", "1", "--png", str(charts), *common]) == 0
+    first = capsys.readouterr().out
+    assert "treated:" in first and "control:" in first and "95% interval" in first
+    assert "too small to conclude" not in first
+    assert "uplift in purchase rate: +" in first
+    assert main(["campaign", "report", "2", *common]) == 0
+    assert "uplift in purchase rate: +" not in capsys.readouterr().out
+    assert main(["campaign", "preview", "3", *common]) == 0
+    assert "will get it" in capsys.readouterr().out
+
+    # Callbacks done with outcomes, and some still due.
+    assert main(["report", "callbacks", "--from", "2025-07-01", "--to", "2026-06-14",
+                 "--png", str(charts), *common]) == 0
+    calls = capsys.readouterr().out
+    assert "all_good" in calls and "By staff member" in calls
+
+    # Segments refreshed, with their chart.
+    assert main(["segments", "show", "--png", str(charts), *common]) == 0
+    assert "Champions" in capsys.readouterr().out
+    pngs = sorted(charts.glob("*.png"))
+    assert len(pngs) >= 6
+    for path in pngs:
+        assert path.stat().st_size > 2_000 and _colours(path) > 2, path.name
+
+    # The desk: the last days' tickets wait in the admin's queue.
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("/queue\n:quit\n"))
+    assert main(["chat", "--staff", "--as", "9100001", *common]) == 0
+    desk = capsys.readouterr().out
+    assert "No active tickets" not in desk and "T-" in desk
+
+
+def test_the_same_seed_lives_the_same_year(tmp_path: Path) -> None:
+    """The year is drawn from the seed and played from the chain's midnight: two seedings on
+    the same day, at different hours, tell the same story."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    async def seed(name: str, hour: int) -> str:
+        clock = FixedClock(datetime(2026, 6, 15, hour, 0, tzinfo=UTC))
+        async with _app(f"sqlite+aiosqlite:///{tmp_path}/{name}.db", clock) as app:
+            return await seed_demo(app, members=40, seed=3, progress=False)
+
+    first = asyncio.run(seed("one", 2))
+    again = asyncio.run(seed("two", 14))
+    assert "A year of its life" in first
+    # The tier counts follow the running clock (spend of the last 12 months); the year not.
+    assert first.split("\n\n")[1] == again.split("\n\n")[1]
