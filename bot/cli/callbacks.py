@@ -25,6 +25,7 @@ from domain.callbacks.rules import safe_cell, unquote_cell
 from domain.callbacks.services import record_call
 from domain.callbacks.views import CallbackReport, callback_report
 from domain.privacy.model import Purpose
+from domain.shared.text import parse_id
 from domain.staff.model import Role, StaffMember
 from domain.tickets.model import AuditEntry
 
@@ -88,9 +89,10 @@ class LineRejected(Exception):
 
 def _callback_id(text: str) -> int:
     raw = text.strip().upper().removeprefix("C-").removeprefix("C")
-    if not raw.isdigit() or int(raw) <= 0:
+    callback_id = parse_id(raw)
+    if callback_id is None:
         raise LineRejected(f"callback must be a number such as C-12, not {text!r}")
-    return int(raw)
+    return callback_id
 
 
 def _when(text: str, tz: str) -> datetime:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from bot.cli.common import CliError, SubParsers, add_common_options, run_with_app
 from domain.campaigns.model import CampaignError, CampaignReport, ScheduleKind
 from domain.campaigns.rules import spec_from_mapping
+from domain.shared.text import parse_id
 
 if TYPE_CHECKING:
     from bot.bootstrap import App
@@ -302,9 +303,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def _campaign_id(text: str) -> int:
-    if not text.isdigit():
+    campaign_id = parse_id(text)
+    if campaign_id is None:
         raise argparse.ArgumentTypeError(f"a campaign number such as 3, not {text!r}")
-    return int(text)
+    return campaign_id
 
 
 def add_campaign_commands(sub: SubParsers) -> None:

@@ -30,7 +30,7 @@ async def _check_admin(args: argparse.Namespace, app: App) -> None:
     by = getattr(args, "by", None)
     if by is None:
         return
-    if not by.isdigit():
+    if not (by.isascii() and by.isdecimal()):
         raise CliError(f"--by must be a Telegram user id (digits), not {by!r}")
     if int(by) in app.settings.admin_ids:
         return

@@ -13,7 +13,7 @@ def cmd_staff_add(args: argparse.Namespace) -> int:
     from domain.staff.model import StaffMember, parse_role
 
     telegram_id = args.telegram_id.strip()
-    if not telegram_id.isdigit():
+    if not (telegram_id.isascii() and telegram_id.isdecimal()):
         raise CliError(f"TELEGRAM_ID must be a Telegram user id (digits), not {telegram_id!r}")
     role = parse_role(args.role)
 

@@ -24,7 +24,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     actor = None
     if args.staff is not None:
         who = args.staff.strip()
-        if not who.isdigit():
+        if not (who.isascii() and who.isdecimal()):
             raise CliError(f"--staff must be a Telegram user id (digits), not {who!r}")
         actor = f"staff:{who}"
     since_day = None

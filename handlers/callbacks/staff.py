@@ -23,6 +23,7 @@ from domain.callbacks.rules import (
 )
 from domain.callbacks.services import note_call, record_call, take_call
 from domain.callbacks.views import CallCard, call_card, call_queue
+from domain.shared.text import parse_id
 from domain.staff.model import StaffMember
 from domain.tickets.rules import local_time
 from handlers.routing import Context, Router, buttons, say
@@ -90,9 +91,10 @@ async def call_button(ctx: Context) -> StepOutcome:
                     ctx.inbound.user_id)
         return say("button.expired")
     parts = ctx.inbound.payload.split(":")
-    if len(parts) != 3 or not parts[2].isdigit():
+    ident = parse_id(parts[2]) if len(parts) == 3 else None
+    if ident is None:
         return say("button.expired")
-    action, ident = parts[1], int(parts[2])
+    action = parts[1]
     if action == "take":
         return await _take(ctx, staff, ident)
     if action == "note":

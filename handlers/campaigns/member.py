@@ -7,6 +7,7 @@ import logging
 
 from domain.campaigns.services import not_interested, record_referral_click
 from domain.members import services as membership
+from domain.shared.text import parse_id
 from handlers.routing import Context, Router, say
 from handlers.types import Outcome
 
@@ -16,7 +17,7 @@ router = Router()
 
 def _campaign_id(ctx: Context) -> int | None:
     parts = ctx.inbound.payload.split(":")
-    return int(parts[1]) if len(parts) == 2 and parts[1].isdigit() else None
+    return parse_id(parts[1]) if len(parts) == 2 else None
 
 
 @router.button("cni", member_only=True)

@@ -16,6 +16,7 @@ from domain.campaigns.services import (
     resume_campaign,
     start_campaign,
 )
+from domain.shared.text import parse_id
 from domain.staff.model import Role, StaffMember
 from handlers.coupons.member import staff_of
 from handlers.routing import Context, Router, buttons
@@ -96,9 +97,10 @@ async def campaign_button(ctx: Context) -> Outcome:
     if staff is None:
         return _unknown(ctx)
     parts = ctx.inbound.payload.split(":")
-    if len(parts) != 3 or not parts[2].isdigit():
+    cid = parse_id(parts[2]) if len(parts) == 3 else None
+    if cid is None:
         return Outcome((Reply("button.expired"),))
-    action, cid = parts[1], int(parts[2])
+    action = parts[1]
     async with ctx.deps.uow_factory() as uow:
         if action == "v":
             preview = await preview_campaign(uow, ctx.deps.policy, cid, ctx.now)

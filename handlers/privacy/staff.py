@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from domain.privacy.services import MergeRefused, merge_members
+from domain.shared.text import parse_id
 from domain.staff.model import Role, StaffMember
 from handlers.routing import Context, Router, buttons, say
 from handlers.tickets.staff import desk_staff, unknown_command
@@ -67,11 +68,14 @@ async def merge_button(ctx: Context) -> Outcome:
     if not _may_merge(staff):
         return say("merge.not_allowed")
     parts = ctx.inbound.payload.split(":")
-    if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
+    kept_id, dropped_id = (parse_id(parts[1]), parse_id(parts[2])) if len(parts) == 3 else (
+        None, None
+    )
+    if kept_id is None or dropped_id is None:
         return say("button.expired")
     async with ctx.deps.uow_factory() as uow:
-        kept = await uow.members.get(int(parts[1]))
-        dropped = await uow.members.get(int(parts[2]))
+        kept = await uow.members.get(kept_id)
+        dropped = await uow.members.get(dropped_id)
         if kept is None or dropped is None:
             return say("merge.refused", reason="one of the members was merged or removed already")
         try:

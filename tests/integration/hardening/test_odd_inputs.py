@@ -23,6 +23,9 @@ def _forged_button_data(ticket_id: int) -> list[str]:
             f"sv:1:{odd}:abcdef", f"cp:{odd}", f"xc:{odd}:{odd}", f"xr:{odd}", f"svs:{odd}",
             f"tk:take:{odd}", f"tk:res:{odd}", f"tk:view:{odd}", f"tk:cn:{odd}:x",
             f"prof:{odd}", f"join:{odd}", f"lang:{odd}",
+            # the buttons of the features built after the id parser
+            f"cl:take:{odd}", f"cl:wn:{odd}", f"pm:{odd}:1", f"pm:1:{odd}",
+            f"cmp:v:{odd}", f"cmp:s:{odd}", f"cni:{odd}", f"cst:{odd}",
         ]
     return data + [f"tk:cs:{ticket_id}:{HUGE}", ":", "::::", "x" * 64, "ct", "tk:"]
 
