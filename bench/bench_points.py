@@ -6,6 +6,7 @@ expiry arithmetic, saving state and translating. Figures: latency p50/p99 of one
 time, and updates per second with many members at once.
 
     PYTHONPATH=. python bench/bench_points.py [--members 200] [--updates 1000] [--pg URL]
+    PYTHONPATH=. python bench/bench_points.py --rounds 3   # echo and /points in turn, 3 times
 """
 
 from __future__ import annotations
@@ -107,8 +108,10 @@ def echo_dispatcher() -> Dispatcher:
 
 async def measure(
     bot: Bot, dispatcher: Dispatcher, users: int, updates: int, text: str
-) -> tuple[list[float], float]:
-    """Latencies one at a time, then throughput with `users` members writing at once."""
+) -> tuple[list[float], float, float]:
+    """Latencies one at a time, then throughput with `users` members writing at once, and the
+    CPU time of this process per update in the throughput phase (less moved by other work on
+    the machine than the rates are; the database server's own CPU is not in it)."""
     latencies = []
     for i in range(updates):
         started = time.perf_counter()
@@ -120,10 +123,10 @@ async def measure(
             await dispatcher.feed_raw_update(bot, update(user, text))
 
     per_user = max(1, updates // users)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(member_session(FIRST_USER + u, per_user) for u in range(users)))
     throughput = per_user * users / (time.perf_counter() - started)
-    return latencies, throughput
+    return latencies, throughput, (time.process_time() - cpu) / (per_user * users)
 
 
 async def run_on(label: str, url: str, standin: BotApiStandIn, args: argparse.Namespace) -> None:
@@ -138,10 +141,15 @@ async def run_on(label: str, url: str, standin: BotApiStandIn, args: argparse.Na
         try:
             await bot.me()
             await echo_bot.me()
-            base_lat, base_tp = await measure(
-                echo_bot, echo_dispatcher(), args.members, args.updates, "/points"
-            )
-            lat, tp = await measure(bot, dispatcher, args.members, args.updates, "/points")
+            # Echo and /points take turns, so each round's ratio compares neighbours in time.
+            echo_runs, points_runs = [], []
+            for _ in range(args.rounds):
+                echo_runs.append(await measure(
+                    echo_bot, echo_dispatcher(), args.members, args.updates, "/points"
+                ))
+                points_runs.append(
+                    await measure(bot, dispatcher, args.members, args.updates, "/points")
+                )
         finally:
             await bot.session.close()
             await echo_bot.session.close()
@@ -149,12 +157,22 @@ async def run_on(label: str, url: str, standin: BotApiStandIn, args: argparse.Na
             f"\n{label}: {args.members} members x {args.entries} ledger entries, "
             f"{args.updates} updates"
         )
-        print(f"  echo handler  {describe(base_lat)}  {base_tp:7.1f} updates/s")
-        print(f"  /points       {describe(lat)}  {tp:7.1f} updates/s")
-        print(
-            f"  ratio /points : echo  p50 x{median(lat) / median(base_lat):.2f}  "
-            f"throughput {tp / base_tp:.2f}"
-        )
+        ratios = []
+        for (base_lat, base_tp, base_cpu), (lat, tp, cpu) in zip(
+            echo_runs, points_runs, strict=True
+        ):
+            print(f"  echo handler  {describe(base_lat)}  {base_tp:7.1f} updates/s  "
+                  f"CPU {base_cpu * 1000:.2f} ms/update")
+            print(f"  /points       {describe(lat)}  {tp:7.1f} updates/s  "
+                  f"CPU {cpu * 1000:.2f} ms/update")
+            print(
+                f"  ratio /points : echo  p50 x{median(lat) / median(base_lat):.2f}  "
+                f"throughput {tp / base_tp:.2f}  CPU x{cpu / base_cpu:.2f}"
+            )
+            ratios.append(tp / base_tp)
+        if len(ratios) > 1:
+            print(f"  throughput ratio over {len(ratios)} rounds: median {median(ratios):.2f} "
+                  f"({min(ratios):.2f} - {max(ratios):.2f})")
     finally:
         await app.close()
 
@@ -165,6 +183,8 @@ async def main() -> None:
     parser.add_argument("--members", type=int, default=200)
     parser.add_argument("--entries", type=int, default=40, help="ledger entries per member")
     parser.add_argument("--updates", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="echo and /points measured in turn this many times")
     add_pg_option(parser)
     args = parser.parse_args()
     async with BotApiStandIn() as standin:

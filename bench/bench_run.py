@@ -44,11 +44,13 @@ class CountingStandIn(BotApiStandIn):
     def __init__(self) -> None:
         super().__init__()
         self.answers: list[float] = []
+        self.answered: dict[Any, int] = {}  # answers per chat id, to name the chats left short
         self.first_poll: float | None = None
         self.progress = asyncio.Event()  # set at every answer and at the first getUpdates
 
     async def _api_sendmessage(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         self.answers.append(time.monotonic())
+        self.answered[params.get("chat_id")] = self.answered.get(params.get("chat_id"), 0) + 1
         self.progress.set()
         return await super()._api_sendmessage(params, files)
 
@@ -57,6 +59,10 @@ class CountingStandIn(BotApiStandIn):
             self.first_poll = time.monotonic()
             self.progress.set()
         return await super()._api_getupdates(params, files)
+
+    async def __aenter__(self) -> CountingStandIn:
+        await self.start()
+        return self
 
     def forget_history(self) -> None:
         """Long runs: drop what the stand-in keeps of past calls (its memory, not the bot's)."""
@@ -67,17 +73,27 @@ class CountingStandIn(BotApiStandIn):
 def _env(standin: BotApiStandIn, url: str | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE_"))}
     env.update(PYTHONPATH=str(ROOT), BOT_TOKEN=TOKEN, TELEGRAM_API_URL=standin.base_url,
-               BOT_ENGINE="aiogram", LOG_LEVEL="WARNING")
+               BOT_ENGINE="aiogram", LOG_LEVEL="INFO" if LOG["path"] else "WARNING")
     if url:
         env["DATABASE_URL"] = url
     return env
 
 
+# Where the child processes' stderr goes (--log): their warnings and errors, for a run that
+# lost answers. By default it is dropped.
+LOG: dict[str, Path | None] = {"path": None}
+
+
 async def _spawn(args: list[str], env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable, *args, env=env, cwd=cwd,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )
+    path = LOG["path"]
+    with contextlib.ExitStack() as files:
+        stderr: Any = asyncio.subprocess.DEVNULL
+        if path is not None:
+            stderr = files.enter_context(path.open("ab"))
+        return await asyncio.create_subprocess_exec(
+            sys.executable, *args, env=env, cwd=cwd,
+            stdout=asyncio.subprocess.DEVNULL, stderr=stderr,
+        )
 
 
 async def _stop(process: asyncio.subprocess.Process) -> None:
@@ -192,6 +208,11 @@ async def memory(args: argparse.Namespace, cwd: Path) -> None:
             await _stop(process)
     missing = max(0, args.memory - len(standin.answers))
     print(f"updates not answered: {missing} of {args.memory:,d}")
+    per_chat = args.memory // args.members  # _queue sends to the members in turn
+    short = {chat: per_chat - n for chat, n in standin.answered.items() if n < per_chat}
+    short.update({u["id"]: per_chat for u in users if u["id"] not in standin.answered})
+    if short:
+        print(f"chats answered less often than they wrote (chat: missing): {short}")
     first, last = samples[0][1], samples[-1][1]
     print(f"RSS after 1,000 updates {first / 1024:.1f} MiB, after {samples[-1][0]:,d} "
           f"{last / 1024:.1f} MiB ({(last - first) / 1024:+.1f} MiB)")
@@ -252,8 +273,10 @@ async def main() -> None:
     parser.add_argument("--startup", action="store_true")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--sqlite-only", action="store_true")
+    parser.add_argument("--log", type=Path, help="append the children's stderr to this file")
     add_pg_option(parser)
     args = parser.parse_args()
+    LOG["path"] = args.log
     with tempfile.TemporaryDirectory() as tmp:
         cwd = Path(tmp)
         if args.memory:

@@ -1,10 +1,13 @@
 """Where the time of `/points` goes: the aiogram path of bench_points.py under cProfile.
 
     PYTHONPATH=. python bench/profile_points.py [--updates 500] [--pg URL] [--top 25]
+    PYTHONPATH=. python bench/profile_points.py --count-sql [--sqlite]   # round trips per update
 
 Seeds the same members as bench_points.py, answers `/points` one update at a time through the
 real dispatcher and the stand-in, and prints the functions with the most time of their own and
 the most time including what they call. The notes in bench/README.md come from this.
+With --count-sql it counts instead what one `/points` asks of the database: statements by their
+first words, and transactions begun and committed (each a round trip of its own on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -15,9 +18,13 @@ import cProfile
 import pstats
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import event
 
 from bench.bench_points import FIRST_USER, seed, update
 from bench.common import add_pg_option, temporary_postgres
@@ -40,6 +47,8 @@ async def profile(url: str, args: argparse.Namespace) -> None:
                 await bot.me()
                 for i in range(args.members):  # warm: every member's summary exists
                     await dispatcher.feed_raw_update(bot, update(FIRST_USER + i, "/points"))
+                if args.count_sql:
+                    counts = count_sql(app.engine.sync_engine)
                 profiler = cProfile.Profile()
                 profiler.enable()
                 for i in range(args.updates):
@@ -50,9 +59,33 @@ async def profile(url: str, args: argparse.Namespace) -> None:
                 await bot.session.close()
         finally:
             await app.close()
+    if args.count_sql:
+        print(f"per /points, over {args.updates} updates:")
+        for what, n in counts.most_common():
+            print(f"  {n / args.updates:5.2f}  {what}")
+        return
     stats = pstats.Stats(profiler)
     stats.sort_stats("tottime").print_stats(args.top)
     stats.sort_stats("cumulative").print_stats(args.top)
+
+
+def count_sql(sync_engine: Any) -> Counter[str]:
+    """Statements (by their first words) and transactions from now on, counted as they go."""
+    counts: Counter[str] = Counter()
+
+    def statement(_conn: Any, _cursor: Any, sql: str, *_rest: Any) -> None:
+        words = sql.split()
+        head = " ".join(words[:2]) if words[:1] != ["SELECT"] else "SELECT"
+        table = next((w for w in words if w.islower() and w.isidentifier()), "")
+        if words[:1] == ["SELECT"] and "FROM" in words:
+            table = words[words.index("FROM") + 1]
+        counts[f"{head} {table}".strip()] += 1
+
+    event.listen(sync_engine, "before_cursor_execute", statement)
+    event.listen(sync_engine, "begin", lambda _c: counts.update(["BEGIN (transaction)"]))
+    event.listen(sync_engine, "commit", lambda _c: counts.update(["COMMIT"]))
+    event.listen(sync_engine, "rollback", lambda _c: counts.update(["ROLLBACK"]))
+    return counts
 
 
 async def main() -> None:
@@ -62,6 +95,8 @@ async def main() -> None:
     parser.add_argument("--updates", type=int, default=500)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--sqlite", action="store_true", help="profile SQLite, not PostgreSQL")
+    parser.add_argument("--count-sql", action="store_true",
+                        help="count statements and transactions per /points, no profile")
     add_pg_option(parser)
     args = parser.parse_args()
     if args.pg and not args.sqlite:

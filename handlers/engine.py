@@ -11,6 +11,8 @@ from rapidfuzz import fuzz, process
 
 from domain.members.model import ChatUser, Member
 from domain.shared.errors import DomainError
+from domain.updates.model import ClaimState, UpdateAlreadyHandled
+from domain.updates.services import STEP_CLAIM, claim_in
 from handlers.cleaning import clean_inbound
 from handlers.intents import Guess, IntentMatcher, Match, is_cjk
 from handlers.routing import Context, Deps, Handler, Router
@@ -63,10 +65,13 @@ class Conversation:
         ]
 
     async def handle(self, inbound: Inbound) -> list[OutgoingMessage]:
-        """Answer one event. Never raises for anything a person can send."""
+        """Answer one event. Never raises for anything a person can send; raises
+        UpdateAlreadyHandled when the update being handled was claimed before (a redelivery)."""
         inbound = clean_inbound(inbound)  # NUL, control characters, invalid code points
         try:
             chat_user, member = await self._identify(inbound)
+        except UpdateAlreadyHandled:
+            raise  # a redelivery: the adapter skips it, nobody is answered twice
         except Exception:
             log.exception("could not load who is talking (%s)", inbound.kind.value)
             return self.render(
@@ -93,16 +98,33 @@ class Conversation:
         return self.render(ctx.lang, outcome.replies, callback_id=inbound.callback_id)
 
     async def _identify(self, inbound: Inbound) -> tuple[ChatUser, Member | None]:
+        """Who is talking, in the step's first transaction, which also claims the update.
+
+        When the adapter handed over the update's claim (domain.updates.services), it is made
+        here, in the same transaction as loading who is talking: one write transaction serves
+        both, and a redelivered update stops here (UpdateAlreadyHandled) having written
+        nothing. The claim comes after the read: on SQLite the write lock it takes is then
+        held for the claim and the commit only, not for the read as well.
+        """
+        claim = STEP_CLAIM.get()
+        if claim is not None and claim.state is not ClaimState.PENDING:
+            claim = None  # made already (a step handed to another conversation inside this one)
         async with self.deps.uow_factory() as uow:
             # One query for the account and its member: most messages need nothing more.
             chat_user, member = await uow.chat_users.get_with_member(
                 inbound.channel, inbound.user_id
             )
-            changed = False
-            if chat_user is None:
-                # A new person's first two messages may reach two workers at once: end the read
-                # (SQLite refuses to turn an outdated read into a write) and insert-or-get.
+            if claim is not None and not await claim_in(uow, claim):
                 await uow.rollback()
+                claim.state = ClaimState.REDELIVERED
+                raise UpdateAlreadyHandled(claim.update_id)
+            write = claim is not None
+            if chat_user is None:
+                if claim is None:
+                    # A new person's first two messages may reach two workers at once: end the
+                    # read (SQLite refuses to turn an outdated read into a write) and
+                    # insert-or-get. A claim made has begun the write already: nothing to end.
+                    await uow.rollback()
                 chat_user = await uow.chat_users.add_or_get(
                     ChatUser(
                         channel=inbound.channel,
@@ -111,24 +133,18 @@ class Conversation:
                         telegram_language=inbound.language_code,
                     )
                 )
-                await uow.commit()
-            else:
-                if inbound.language_code and chat_user.telegram_language != inbound.language_code:
-                    chat_user.telegram_language = inbound.language_code
-                    changed = True
-                if inbound.is_private and chat_user.chat_id != inbound.chat_id:
-                    chat_user.chat_id = inbound.chat_id
-                    changed = True
-                if not chat_user.reachable:
-                    chat_user.reachable = True  # they wrote to us, so we may write again
-                    changed = True
-            if changed:
+                write = True
+            elif _refresh(chat_user, inbound):
                 await uow.chat_users.save(chat_user)
-                await uow.commit()
+                write = True
             if chat_user.member_id is None:
                 member = None
             elif member is None or member.id != chat_user.member_id:
                 member = await uow.members.get(chat_user.member_id)
+            if write:
+                await uow.commit()
+                if claim is not None:
+                    claim.state = ClaimState.CLAIMED
         return chat_user, member
 
     async def _dispatch(self, ctx: Context) -> Outcome:
@@ -342,6 +358,21 @@ class Conversation:
             # Adapters answer every callback anyway; this tells them which reply belongs to it.
             out[0] = replace(out[0], answer_callback=callback_id)
         return out
+
+
+def _refresh(chat_user: ChatUser, inbound: Inbound) -> bool:
+    """Bring the account up to date with what the message says; True when anything changed."""
+    changed = False
+    if inbound.language_code and chat_user.telegram_language != inbound.language_code:
+        chat_user.telegram_language = inbound.language_code
+        changed = True
+    if inbound.is_private and chat_user.chat_id != inbound.chat_id:
+        chat_user.chat_id = inbound.chat_id
+        changed = True
+    if not chat_user.reachable:
+        chat_user.reachable = True  # they wrote to us, so we may write again
+        changed = True
+    return changed
 
 
 def _language_guess(inbound: Inbound) -> str:

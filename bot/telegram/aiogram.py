@@ -30,7 +30,7 @@ from bot.telegram.inbound import inbound_from_callback, inbound_from_message, re
 from bot.telegram.messenger import BotApi, BotApiMessenger, BotApiSender, rejected_or_gone
 from bot.telegram.replies import ChatLocks, process
 from bot.telegram.standby import quiet_conflicts, wait_to_poll
-from bot.telegram.updates import first_delivery
+from bot.telegram.updates import claimed_by_its_step
 from domain.messaging.ports import (
     ChatUnreachable,
     MessageRejected,
@@ -135,9 +135,8 @@ def build_dispatcher(app: App) -> Dispatcher:
         data: dict[str, Any],
     ) -> Any:
         """A redelivered update (same update_id) is skipped: see bot.telegram.updates."""
-        if not await first_delivery(app, update.update_id):
-            return None
-        return await handler(update, data)
+        async with claimed_by_its_step(app, update.update_id):
+            return await handler(update, data)
 
     dispatcher = Dispatcher(name="retailbot")
     dispatcher.update.outer_middleware(once_per_update)

@@ -20,11 +20,9 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Tele
 from telegram.ext import (
     Application,
     ApplicationBuilder,
-    ApplicationHandlerStop,
     CallbackQueryHandler,
     ContextTypes,
     MessageHandler,
-    TypeHandler,
     filters,
 )
 from telegram.request import HTTPXRequest
@@ -34,7 +32,7 @@ from bot.telegram.inbound import inbound_from_callback, inbound_from_message, re
 from bot.telegram.messenger import BotApi, BotApiMessenger, BotApiSender, rejected_or_gone
 from bot.telegram.replies import ChatLocks, process
 from bot.telegram.standby import quiet_conflicts, wait_to_poll
-from bot.telegram.updates import first_delivery
+from bot.telegram.updates import claimed_by_its_step
 from domain.messaging.ports import (
     ChatUnreachable,
     MessageRejected,
@@ -141,37 +139,34 @@ def build_application(app: App, *, with_updater: bool = True) -> PtbApplication:
     conversation = app.conversation
     translator = getattr(app, "translator", None)
 
+    # A redelivered update (same update_id) is skipped: the step claims the id as it starts,
+    # see bot.telegram.updates. Updates no handler takes do nothing, so they claim nothing.
     async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Any new message: text, command, contact, photo, sticker..."""
-        if update.message is None:
-            return
-        inbound = inbound_from_message(update.message, context.bot.username)
-        if inbound is None:
-            return
-        async with locks.hold(inbound.chat_id):
-            await process(conversation, inbound, PtbSender(context.bot), translator)
+        async with claimed_by_its_step(app, update.update_id):
+            if update.message is None:
+                return
+            inbound = inbound_from_message(update.message, context.bot.username)
+            if inbound is None:
+                return
+            async with locks.hold(inbound.chat_id):
+                await process(conversation, inbound, PtbSender(context.bot), translator)
 
     async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A pressed inline button."""
-        query = update.callback_query
-        if query is None:
-            return
-        inbound = inbound_from_callback(query)
-        if inbound is None:
-            await query.answer()  # nothing to do, but the client waits for an answer
-            return
-        async with locks.hold(inbound.chat_id):
-            await process(conversation, inbound, PtbSender(context.bot), translator)
+        async with claimed_by_its_step(app, update.update_id):
+            query = update.callback_query
+            if query is None:
+                return
+            inbound = inbound_from_callback(query)
+            if inbound is None:
+                await query.answer()  # nothing to do, but the client waits for an answer
+                return
+            async with locks.hold(inbound.chat_id):
+                await process(conversation, inbound, PtbSender(context.bot), translator)
 
     # Only new messages: an edited old message is no new request, and "/points" edited into
     # "/stop" must not withdraw consent behind the person's back.
-    async def once_per_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """A redelivered update (same update_id) stops here: see bot.telegram.updates."""
-        if not await first_delivery(app, update.update_id):
-            raise ApplicationHandlerStop
-
-    # Group -1 runs before the handlers below, for every update.
-    application.add_handler(TypeHandler(Update, once_per_update), group=-1)
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGE, on_message))
     application.add_handler(CallbackQueryHandler(on_button))
     application.add_error_handler(_log_error)

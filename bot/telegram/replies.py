@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from domain.members.model import language_from_telegram
 from domain.messaging.ports import ChatUnreachable, RateLimited
+from domain.updates.model import UpdateAlreadyHandled
 from handlers.types import (
     Document,
     Inbound,
@@ -292,6 +293,8 @@ async def process(
     """
     try:
         replies = await conversation.handle(inbound)
+    except UpdateAlreadyHandled:
+        return  # a redelivered update, handled once already (bot.telegram.updates)
     except Exception:
         logger.exception(
             "the conversation failed on a %s from user %s in chat %s",
