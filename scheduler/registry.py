@@ -15,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from apscheduler.triggers.base import BaseTrigger
 
@@ -80,6 +80,21 @@ async def run_recorded(name: str, work: Callable[[JobContext], Awaitable[str]]) 
         await uow.commit()
     log.info("job %s: %s", name, result)
     return result
+
+
+class RunRecord(Protocol):
+    """What a batch job's use case hands back: its counts, summed up in one line."""
+
+    def summary(self) -> str: ...
+
+
+async def run_summarised(name: str, run: Callable[[JobContext], Awaitable[RunRecord]]) -> str:
+    """Run one job whose work returns a run record; its summary is the job's recorded result."""
+
+    async def work(context: JobContext) -> str:
+        return (await run(context)).summary()
+
+    return await run_recorded(name, work)
 
 
 # -- the registry ---------------------------------------------------------------------------

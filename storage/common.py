@@ -1,17 +1,26 @@
-"""Helpers every repository uses: money in cents, chunked inserts that ignore duplicates, and
-the mapping between a domain dataclass and its row."""
+"""Helpers every repository uses: money in cents, chunked inserts that ignore duplicates, the
+mapping between a domain dataclass and its row, a row read under a lock, and a member's rows
+for export and merges."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
-from sqlalchemy import Insert, insert
+from sqlalchemy import Insert, Select, String, any_, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.schema import Table
+
+from domain.messaging.model import MessageKind, OutboxStatus
+from domain.shared.member_data import json_row
+from storage.members.tables import chat_users
+from storage.messaging.tables import outbox
 
 DELIVERY_CHANNEL = "telegram"  # the only channel with a messenger that can write first
 MAX_ERROR = 500  # characters of an error kept on a row
@@ -113,3 +122,237 @@ class RowMapping(Generic[T]):
                 value = bool(value)
             kwargs[field] = value
         return self.entity_type(**kwargs)
+
+
+# -- a member's rows, for the features' MemberData (export and reassign) ------------------------
+
+
+async def json_rows(conn: AsyncConnection, query: Select[Any]) -> list[dict[str, Any]]:
+    """The rows `query` reads, each as a JSON-friendly dict (what a member's export holds)."""
+    return [json_row(row._mapping) for row in await conn.execute(query)]
+
+
+async def member_rows(
+    conn: AsyncConnection, table: Table, member_id: int, order_by: Any = None
+) -> list[dict[str, Any]]:
+    """The rows of `table` whose `member_id` is the member's, JSON-friendly, in the order of
+    `order_by` (the table's id when not given)."""
+    order = table.c.id if order_by is None else order_by
+    query = select(table).where(table.c.member_id == member_id).order_by(order)
+    return await json_rows(conn, query)
+
+
+async def move_member_rows(
+    conn: AsyncConnection, tables: Iterable[Table], from_member_id: int, to_member_id: int
+) -> int:
+    """Point the `member_id` of every row of `tables` that names one member at another (a
+    merge); return the rows moved."""
+    moved = 0
+    for table in tables:
+        result = await conn.execute(
+            update(table).where(table.c.member_id == from_member_id).values(member_id=to_member_id)
+        )
+        moved += int(result.rowcount or 0)
+    return moved
+
+
+# -- bulk inserts for imports ---------------------------------------------------------------------
+
+
+class BulkInsert:
+    """An INSERT of `columns` written once for the connection's database and run over plain
+    tuples in one call: the driver's own executemany on SQLite, ONE statement over arrays (one
+    per column, `unnest`) on PostgreSQL, where a row-by-row executemany cost the server a
+    statement per row.
+
+    For an import's tens of thousands of rows: SQLAlchemy's per-row parameter processing cost as
+    much as the insert itself. The tuples hold what the driver takes (`to_cents`, `utc_value`
+    for times), in the order of `columns`. `ignore_duplicates` skips rows that break a unique
+    constraint, as insert_ignoring_duplicates does."""
+
+    def __init__(
+        self,
+        conn: AsyncConnection,
+        table: Table,
+        columns: Sequence[str],
+        *,
+        ignore_duplicates: bool = False,
+    ) -> None:
+        self.conn = conn
+        self.by_column = conn.dialect.name == "postgresql"
+        quote = conn.dialect.identifier_preparer.quote
+        names = ", ".join(quote(c) for c in columns)
+        if self.by_column:
+            source = f"SELECT * FROM {_unnest(conn, table, columns)}"
+        else:
+            source = f"VALUES ({', '.join(_marks(conn, len(columns)))})"
+        self.sql = (
+            f"INSERT INTO {quote(table.name)} ({names}) {source}"
+            + (" ON CONFLICT DO NOTHING" if ignore_duplicates else "")
+        )
+
+    async def run(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        if self.by_column:
+            by_column = tuple(list(column) for column in zip(*rows, strict=True))
+            await self.conn.exec_driver_sql(self.sql, by_column)
+        else:
+            await self.conn.exec_driver_sql(self.sql, list(rows))
+
+
+class BulkUpdate(BulkInsert):
+    """UPDATE `table` SET `columns` WHERE `key` = ..., run as BulkInsert runs: each tuple holds
+    the new values in the order of `columns`, then the key (each key once)."""
+
+    def __init__(
+        self, conn: AsyncConnection, table: Table, columns: Sequence[str], key: str
+    ) -> None:
+        self.conn = conn
+        self.by_column = conn.dialect.name == "postgresql"
+        quote = conn.dialect.identifier_preparer.quote
+        name = quote(table.name)
+        if self.by_column:
+            given = _unnest(conn, table, (*columns, key))
+            sets = ", ".join(f"{quote(c)} = given.{quote(c)}" for c in columns)
+            self.sql = (
+                f"UPDATE {name} SET {sets} FROM {given} WHERE {name}.{quote(key)} = "
+                f"given.{quote(key)}"
+            )
+        else:
+            marks = _marks(conn, len(columns) + 1)
+            sets = ", ".join(f"{quote(c)} = {m}" for c, m in zip(columns, marks, strict=False))
+            self.sql = f"UPDATE {name} SET {sets} WHERE {quote(key)} = {marks[-1]}"
+
+
+def _unnest(conn: AsyncConnection, table: Table, columns: Sequence[str]) -> str:
+    """PostgreSQL: `unnest($1::type[], ...) AS given(columns)`, one array per column."""
+    quote = conn.dialect.identifier_preparer.quote
+    arrays = ", ".join(
+        f"{mark}::{table.c[column].type.compile(dialect=conn.dialect)}[]"
+        for mark, column in zip(_marks(conn, len(columns)), columns, strict=True)
+    )
+    return f"unnest({arrays}) AS given({', '.join(quote(c) for c in columns)})"
+
+
+def _marks(conn: AsyncConnection, count: int) -> list[str]:
+    """The driver's own placeholders for `count` values."""
+    style = conn.dialect.paramstyle
+    if style == "qmark":
+        return ["?"] * count
+    if style == "numeric_dollar":
+        return [f"${index}" for index in range(1, count + 1)]
+    if style == "format":
+        return ["%s"] * count
+    raise ValueError(f"no bulk statement for the {style} parameter style")
+
+
+def utc_value(conn: AsyncConnection) -> Callable[[datetime], Any]:
+    """What the driver takes for a storage.types.UtcDateTime column: the same value that type
+    binds (SQLite: the UTC time as SQLAlchemy writes it, text; PostgreSQL: the aware time)."""
+    if conn.dialect.name == "sqlite":
+        return _sqlite_utc
+    return _aware
+
+
+def _sqlite_utc(value: datetime) -> str:
+    offset = value.utcoffset()
+    if offset is None:
+        raise ValueError(f"naive value {value!r} for a UTC column")
+    utc = value - offset  # the same tzinfo, the wall time moved to UTC
+    # SQLAlchemy's SQLite DATETIME text, "2026-06-15 10:00:00.000000" (a test compares them).
+    return datetime.combine(utc, utc.time()).isoformat(" ", "microseconds")
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError(f"naive value {value!r} for a UTC column")
+    return value
+
+
+async def row_by_id(
+    conn: AsyncConnection, table: Table, row_id: int, *, lock: bool = False
+) -> Any:
+    """The row of `table` with this id, or None. With `lock`, no other writer can change it until
+    the transaction ends: FOR UPDATE on PostgreSQL. SQLite locks the database for a writer, and
+    only on a write, so there a no-op update of the row's `status` takes the lock now and what
+    is read cannot go stale (not of its id: SQLite would check every row that refers to it)."""
+    query = select(table).where(table.c.id == row_id)
+    if lock:
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        else:
+            status = table.c.status
+            await conn.execute(update(table).where(table.c.id == row_id).values(status=status))
+    return (await conn.execute(query)).first()
+
+
+async def latest_reachable_chats(
+    conn: AsyncConnection, member_ids: Iterable[int] | None
+) -> dict[int, tuple[int, str]]:
+    """Per member, the chat on the delivery channel they used most recently and that has not
+    blocked us: (chat account id, chat id). With `member_ids` None, every member's, read in one
+    pass (a whole audience: 100,000 ids in chunks of 500 cost far more, on PostgreSQL above
+    all); otherwise theirs, by id."""
+    query = (
+        select(chat_users.c.id, chat_users.c.member_id, chat_users.c.chat_id)
+        .where(
+            chat_users.c.member_id.is_not(None),
+            chat_users.c.channel == DELIVERY_CHANNEL,
+            chat_users.c.reachable.is_(True),
+        )
+        .order_by(chat_users.c.updated_at, chat_users.c.id)
+    )
+    chunks = [None] if member_ids is None else _chunks(list(set(member_ids)))
+    found: dict[int, tuple[int, str]] = {}
+    for chunk in chunks:
+        scoped = query if chunk is None else query.where(chat_users.c.member_id.in_(list(chunk)))
+        for row in await conn.execute(scoped):  # later rows win: the most recent chat
+            found[row.member_id] = (row.id, row.chat_id)
+    return found
+
+
+def one_of(conn: AsyncConnection, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
+    """`column IN values`, the values sent as ONE parameter: a JSON array read by json_each on
+    SQLite, an array compared with = ANY on PostgreSQL. With an import's thousands of keys a
+    look-up costs a fraction of an IN list of one parameter per value (each bound and sent on
+    its own), and needs no chunking under a driver's limit on parameters. For text and integer
+    columns (a JSON array cannot say dates)."""
+    listed = list(values)
+    if conn.dialect.name == "sqlite":
+        # The column type's own bind processing (an encrypted phone is looked up by its
+        # ciphertext), which a JSON array would otherwise skip.
+        process = column.type.bind_processor(conn.dialect)
+        if process is not None:
+            listed = [process(value) for value in listed]
+        text = json.dumps(listed, ensure_ascii=False)  # JSON's own escapes for control characters
+        table = func.json_each(bindparam(None, text, type_=String)).table_valued("value")
+        return cast("ColumnElement[bool]", column.in_(select(table.c.value)))
+    if conn.dialect.name == "postgresql":
+        return cast(
+            "ColumnElement[bool]",
+            column == any_(bindparam(None, listed, type_=postgresql.ARRAY(column.type))),
+        )
+    return cast("ColumnElement[bool]", column.in_(listed))
+
+
+async def marketing_sent_counts(
+    conn: AsyncConnection, member_ids: Iterable[int], since: datetime
+) -> dict[int, int]:
+    """The frequency cap's count, the one rule for the sender and for a campaign's audience:
+    marketing messages delivered to each member since `since` (a row is counted once sent;
+    one skipped, failed or still waiting does not use up the member's cap)."""
+    counts: dict[int, int] = {}
+    for chunk in _chunks(list(set(member_ids))):
+        rows = await conn.execute(
+            select(outbox.c.member_id, func.count())
+            .where(
+                outbox.c.member_id.in_(list(chunk)),
+                outbox.c.kind == MessageKind.MARKETING.value,
+                outbox.c.status == OutboxStatus.SENT.value,
+                outbox.c.sent_at >= since,
+            )
+            .group_by(outbox.c.member_id)
+        )
+        counts.update({int(r[0]): int(r[1]) for r in rows})
+    return counts

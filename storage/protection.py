@@ -151,25 +151,20 @@ class ProtectedText(TypeDecorator[str]):
 
     impl = String
     cache_ok = True
+    deterministic = False
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
-        return None if value is None else encrypt(str(value), deterministic=False)
+        return None if value is None else encrypt(str(value), deterministic=self.deterministic)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
         return None if value is None else decrypt(str(value))
 
 
-class ProtectedLookup(TypeDecorator[str]):
+class ProtectedLookup(ProtectedText):
     """A phone: encrypted deterministically, so equality and IN look-ups still match."""
 
-    impl = String
-    cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
-        return None if value is None else encrypt(str(value), deterministic=True)
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
-        return None if value is None else decrypt(str(value))
+    cache_ok = True  # SQLAlchemy reads it from each class itself, not from the base
+    deterministic = True
 
 
 class ProtectedDate(TypeDecorator[date]):

@@ -26,7 +26,7 @@ from domain.callbacks.services import (
     send_due_checkin,
 )
 from scheduler.batches import in_transaction
-from scheduler.registry import JobContext, JobSpec, run_recorded
+from scheduler.registry import JobContext, JobSpec, run_recorded, run_summarised
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -94,14 +94,10 @@ async def run_callbacks(
 
 async def callbacks() -> str:
     """Make the callbacks the timetable's rules call for; fall back and remind."""
-
-    async def work(context: JobContext) -> str:
-        run = await run_callbacks(
-            context.uow_factory, context.policy, context.desk, context.clock.now()
-        )
-        return run.summary()
-
-    return await run_recorded(CALLBACKS_JOB, work)
+    return await run_summarised(
+        CALLBACKS_JOB,
+        lambda job: run_callbacks(job.uow_factory, job.policy, job.desk, job.clock.now()),
+    )
 
 
 async def callbacks_weekly_summary() -> str:

@@ -27,7 +27,7 @@ from domain.campaigns.services import (
     wave_audience,
 )
 from scheduler.batches import in_batches, in_transaction, until_done
-from scheduler.registry import JobContext, JobSpec, run_recorded
+from scheduler.registry import JobContext, JobSpec, run_recorded, run_summarised
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -122,12 +122,10 @@ async def settle_referrals(
 
 async def referral_rewards() -> str:
     """Attribute new members to referral links and reward first purchases."""
-
-    async def work(context: JobContext) -> str:
-        run = await settle_referrals(context.uow_factory, context.policy, context.clock.now())
-        return run.summary()
-
-    return await run_recorded(REFERRALS_JOB, work)
+    return await run_summarised(
+        REFERRALS_JOB,
+        lambda job: settle_referrals(job.uow_factory, job.policy, job.clock.now()),
+    )
 
 
 def campaign_job_specs(policy: Policy) -> list[JobSpec]:

@@ -16,7 +16,7 @@ from domain.coupons.birthdays import (
 )
 from domain.coupons.services import expire_and_remind
 from scheduler.batches import in_batches, in_transaction, until_done
-from scheduler.registry import JobContext, JobSpec, run_recorded
+from scheduler.registry import JobContext, JobSpec, run_recorded, run_summarised
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -51,14 +51,10 @@ async def issue_birthday_gifts(
 
 async def birthday_coupons() -> str:
     """Birthday coupons and greetings due in every store time zone (catching up missed days)."""
-
-    async def work(context: JobContext) -> str:
-        run = await issue_birthday_gifts(
-            context.uow_factory, context.policy, context.clock.now()
-        )
-        return run.summary()
-
-    return await run_recorded(BIRTHDAY_JOB, work)
+    return await run_summarised(
+        BIRTHDAY_JOB,
+        lambda job: issue_birthday_gifts(job.uow_factory, job.policy, job.clock.now()),
+    )
 
 
 async def coupon_expiry() -> str:

@@ -17,7 +17,7 @@ from apscheduler.triggers.cron import CronTrigger
 from domain.privacy.model import RetentionRun
 from domain.privacy.services import apply_retention, erase_due
 from scheduler.batches import in_transaction, until_done
-from scheduler.registry import JobContext, JobSpec, run_recorded
+from scheduler.registry import JobSpec, run_summarised
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -48,12 +48,9 @@ async def run_privacy(
 
 async def privacy_retention() -> str:
     """Carry out due account deletions and remove free texts past their retention."""
-
-    async def work(context: JobContext) -> str:
-        run = await run_privacy(context.uow_factory, context.policy, context.clock.now())
-        return run.summary()
-
-    return await run_recorded(RETENTION_JOB, work)
+    return await run_summarised(
+        RETENTION_JOB, lambda job: run_privacy(job.uow_factory, job.policy, job.clock.now())
+    )
 
 
 def privacy_job_specs(policy: Policy) -> list[JobSpec]:

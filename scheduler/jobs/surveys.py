@@ -17,7 +17,7 @@ from apscheduler.triggers.cron import CronTrigger
 from domain.surveys.model import InvitationRun
 from domain.surveys.services import due_purchase_invitations, invite_receipts, queue_weekly_summary
 from scheduler.batches import in_batches, in_transaction
-from scheduler.registry import JobContext, JobSpec, run_recorded
+from scheduler.registry import JobContext, JobSpec, run_recorded, run_summarised
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -55,14 +55,10 @@ async def invite_after_purchases(
 
 async def survey_invitations() -> str:
     """Invite the members of sampled receipts whose invitation is due."""
-
-    async def work(context: JobContext) -> str:
-        run = await invite_after_purchases(
-            context.uow_factory, context.policy, context.clock.now()
-        )
-        return run.summary()
-
-    return await run_recorded(INVITATIONS_JOB, work)
+    return await run_summarised(
+        INVITATIONS_JOB,
+        lambda job: invite_after_purchases(job.uow_factory, job.policy, job.clock.now()),
+    )
 
 
 async def survey_weekly_summary() -> str:

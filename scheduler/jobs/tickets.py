@@ -15,7 +15,7 @@ from apscheduler.triggers.cron import CronTrigger
 from domain.tickets.model import Desk, FollowUpRun
 from domain.tickets.services import follow_up_ticket, tickets_due_for_follow_up
 from scheduler.batches import in_transaction
-from scheduler.registry import JobContext, JobSpec, run_recorded
+from scheduler.registry import JobSpec, run_summarised
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -57,14 +57,10 @@ async def follow_up_tickets(
 
 async def ticket_followups() -> str:
     """Queue the ticket reminders, alerts, closings and check-ins due by now."""
-
-    async def work(context: JobContext) -> str:
-        run = await follow_up_tickets(
-            context.uow_factory, context.policy, context.desk, context.clock.now()
-        )
-        return run.summary()
-
-    return await run_recorded(TICKET_JOB, work)
+    return await run_summarised(
+        TICKET_JOB,
+        lambda job: follow_up_tickets(job.uow_factory, job.policy, job.desk, job.clock.now()),
+    )
 
 
 def ticket_job_specs(policy: Policy) -> list[JobSpec]:

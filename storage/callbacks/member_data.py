@@ -9,8 +9,9 @@ from types import MappingProxyType
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from domain.shared.member_data import ERASED_TEXT, Export, json_row
+from domain.shared.member_data import ERASED_TEXT, Export
 from storage.callbacks.tables import callback_flags, callback_log, callbacks
+from storage.common import member_rows, move_member_rows
 
 
 class SqlCallbacksData:
@@ -38,13 +39,10 @@ class SqlCallbacksData:
         self.conn = conn
 
     async def export(self, member_id: int) -> Export:
-        out: Export = {}
-        for table in (callbacks, callback_log, callback_flags):
-            rows = await self.conn.execute(
-                select(table).where(table.c.member_id == member_id).order_by(table.c.id)
-            )
-            out[table.name] = [json_row(row._mapping) for row in rows]
-        return out
+        return {
+            table.name: await member_rows(self.conn, table, member_id)
+            for table in (callbacks, callback_log, callback_flags)
+        }
 
     async def erase(self, member_id: int) -> int:
         notes = await self.conn.execute(
@@ -74,12 +72,6 @@ class SqlCallbacksData:
                 delete(callback_flags).where(callback_flags.c.member_id == from_member_id,
                                              callback_flags.c.kind.in_(kept))
             )
-        moved = 0
-        for table in (callbacks, callback_log, callback_flags):
-            result = await self.conn.execute(
-                update(table)
-                .where(table.c.member_id == from_member_id)
-                .values(member_id=to_member_id)
-            )
-            moved += result.rowcount
-        return moved
+        return await move_member_rows(
+            self.conn, (callbacks, callback_log, callback_flags), from_member_id, to_member_id
+        )

@@ -23,7 +23,7 @@ from domain.callbacks.model import (
     Rule,
 )
 from storage.callbacks.tables import callback_flags, callback_log, callbacks
-from storage.common import CHUNK, RowMapping, from_cents, insert_ignoring_duplicates
+from storage.common import CHUNK, RowMapping, from_cents, insert_ignoring_duplicates, row_by_id
 from storage.loyalty.tables import receipts
 from storage.members.tables import members
 
@@ -52,17 +52,7 @@ class SqlCallbackRepository:
         return callback
 
     async def get(self, callback_id: int, *, lock: bool = False) -> Callback | None:
-        query = select(callbacks).where(callbacks.c.id == callback_id)
-        if lock:
-            if self.conn.dialect.name == "postgresql":
-                query = query.with_for_update()
-            else:
-                # SQLite locks for a writer only on a write: a no-op update takes the lock now.
-                await self.conn.execute(
-                    update(callbacks).where(callbacks.c.id == callback_id)
-                    .values(status=callbacks.c.status)
-                )
-        row = (await self.conn.execute(query)).first()
+        row = await row_by_id(self.conn, callbacks, callback_id, lock=lock)
         return CALLBACK_ROWS.entity(row) if row else None
 
     async def save(self, callback: Callback) -> None:
@@ -129,31 +119,37 @@ class SqlCallbackRepository:
         return [CALLBACK_ROWS.entity(row) for row in rows]
 
     async def due_checkins(self, now: datetime, limit: int) -> list[int]:
-        rows = await self.conn.execute(
-            select(callbacks.c.id)
-            .where(callbacks.c.status == CallbackStatus.CHECKIN.value,
-                   callbacks.c.checkin_queued_at.is_(None), callbacks.c.due_at <= now)
-            .order_by(callbacks.c.due_at, callbacks.c.id)
-            .limit(limit)
+        return await self._ids(
+            callbacks.c.due_at,
+            limit,
+            callbacks.c.status == CallbackStatus.CHECKIN.value,
+            callbacks.c.checkin_queued_at.is_(None),
+            callbacks.c.due_at <= now,
         )
-        return [int(r[0]) for r in rows]
 
     async def unanswered_checkins(self, now: datetime, limit: int) -> list[int]:
-        rows = await self.conn.execute(
-            select(callbacks.c.id)
-            .where(callbacks.c.status == CallbackStatus.CHECKIN.value,
-                   callbacks.c.checkin_until <= now)
-            .order_by(callbacks.c.checkin_until, callbacks.c.id)
-            .limit(limit)
+        return await self._ids(
+            callbacks.c.checkin_until,
+            limit,
+            callbacks.c.status == CallbackStatus.CHECKIN.value,
+            callbacks.c.checkin_until <= now,
         )
-        return [int(r[0]) for r in rows]
 
     async def overdue_calls(self, before: datetime, limit: int) -> list[int]:
+        return await self._ids(
+            callbacks.c.due_at,
+            limit,
+            callbacks.c.status == CallbackStatus.QUEUED.value,
+            callbacks.c.due_at < before,
+            callbacks.c.reminded != "managers",
+        )
+
+    async def _ids(self, earliest: Any, limit: int, *conditions: Any) -> list[int]:
+        """Ids of the first `limit` callbacks meeting `conditions`, earliest `earliest` first."""
         rows = await self.conn.execute(
             select(callbacks.c.id)
-            .where(callbacks.c.status == CallbackStatus.QUEUED.value,
-                   callbacks.c.due_at < before, callbacks.c.reminded != "managers")
-            .order_by(callbacks.c.due_at, callbacks.c.id)
+            .where(*conditions)
+            .order_by(earliest, callbacks.c.id)
             .limit(limit)
         )
         return [int(r[0]) for r in rows]

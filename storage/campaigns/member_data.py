@@ -9,8 +9,9 @@ from types import MappingProxyType
 from sqlalchemy import and_, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from domain.shared.member_data import Export, json_row
+from domain.shared.member_data import Export
 from storage.campaigns.tables import campaign_recipients, referrals
+from storage.common import json_rows, member_rows, move_member_rows
 from storage.members.tables import chat_users
 
 
@@ -42,12 +43,7 @@ class SqlCampaignsData:
         self.conn = conn
 
     async def export(self, member_id: int) -> Export:
-        waves = await self.conn.execute(
-            select(campaign_recipients)
-            .where(campaign_recipients.c.member_id == member_id)
-            .order_by(campaign_recipients.c.id)
-        )
-        referred = await self.conn.execute(
+        referred = (
             select(referrals)
             .where(
                 or_(
@@ -58,8 +54,8 @@ class SqlCampaignsData:
             .order_by(referrals.c.id)
         )
         return {
-            "campaign_recipients": [json_row(row._mapping) for row in waves],
-            "referrals": [json_row(row._mapping) for row in referred],
+            "campaign_recipients": await member_rows(self.conn, campaign_recipients, member_id),
+            "referrals": await json_rows(self.conn, referred),
         }
 
     async def erase(self, member_id: int) -> int:
@@ -83,10 +79,8 @@ class SqlCampaignsData:
                 campaign_recipients.c.member_id == from_member_id, clash
             )
         )
-        moved = await self.conn.execute(
-            update(campaign_recipients)
-            .where(campaign_recipients.c.member_id == from_member_id)
-            .values(member_id=to_member_id)
+        moved = await move_member_rows(
+            self.conn, (campaign_recipients,), from_member_id, to_member_id
         )
         made = await self.conn.execute(
             update(referrals)
@@ -109,8 +103,5 @@ class SqlCampaignsData:
             )
         )
         return int(
-            (removed.rowcount or 0)
-            + (moved.rowcount or 0)
-            + (made.rowcount or 0)
-            + (brought.rowcount or 0)
+            (removed.rowcount or 0) + moved + (made.rowcount or 0) + (brought.rowcount or 0)
         )

@@ -22,9 +22,16 @@ from domain.campaigns.model import (
     Trigger,
 )
 from domain.campaigns.rules import Rival, spec_from_stored, spec_to_mapping
-from domain.messaging.model import MessageKind, OutboxStatus
+from domain.messaging.model import OutboxStatus
 from storage.campaigns.tables import campaign_recipients, campaigns, referrals
-from storage.common import DELIVERY_CHANNEL, _chunks, from_cents, insert_ignoring_duplicates
+from storage.common import (
+    RowMapping,
+    _chunks,
+    from_cents,
+    insert_ignoring_duplicates,
+    latest_reachable_chats,
+    marketing_sent_counts,
+)
 from storage.coupons.tables import coupons
 from storage.loyalty.tables import points_ledger, receipts
 from storage.members.tables import chat_users, members, stores
@@ -35,6 +42,8 @@ from storage.segments.tables import member_segments, member_stats
 _WAITING = [OutboxStatus.PENDING.value, OutboxStatus.DEFERRED.value]
 # ...and one that has gone (or may have) keeps the day: the member has had today's offer.
 _GONE = (OutboxStatus.SENDING.value, OutboxStatus.SENT.value, OutboxStatus.UNKNOWN.value)
+
+_referral = RowMapping(Referral, referrals, enums={"status": ReferralStatus}).entity
 
 
 def _campaign(row: Any) -> Campaign:
@@ -237,27 +246,10 @@ class SqlCampaignRepository:
     async def _with_chats(
         self, found: list[AudienceMember], *, every: bool = False
     ) -> list[AudienceMember]:
-        """Each member's most recent reachable Telegram chat. For a whole audience every such
-        chat is read in one pass (100,000 ids in chunks of 500 cost far more, on PostgreSQL
-        above all); for a few members, theirs by id."""
-        chats: dict[int, tuple[int, str]] = {}
+        """Each member's most recent reachable Telegram chat: for a whole audience every such
+        chat read in one pass, for a few members theirs by id."""
         ids = [m.member_id for m in found if m.marketing_consent and not m.opted_out]
-        query = (
-            select(chat_users.c.id, chat_users.c.member_id, chat_users.c.chat_id)
-            .where(
-                chat_users.c.member_id.is_not(None),
-                chat_users.c.channel == DELIVERY_CHANNEL,
-                chat_users.c.reachable.is_(True),
-            )
-            .order_by(chat_users.c.updated_at, chat_users.c.id)
-        )
-        for chunk in [None] if every else _chunks(ids):
-            scoped = (
-                query if chunk is None else query.where(chat_users.c.member_id.in_(list(chunk)))
-            )
-            rows = await self.conn.execute(scoped)
-            for row in rows:  # later rows win: the most recent chat
-                chats[row.member_id] = (row.id, row.chat_id)
+        chats = await latest_reachable_chats(self.conn, None if every else ids)
         out = []
         for m in found:
             chat = chats.get(m.member_id)
@@ -268,19 +260,7 @@ class SqlCampaignRepository:
 
     async def marketing_counts(self, member_ids: Sequence[int], since: datetime) -> dict[int, int]:
         """Marketing messages sent to each member since `since` (the frequency cap's count)."""
-        counts: dict[int, int] = {}
-        for chunk in _chunks(list(member_ids)):
-            rows = await self.conn.execute(
-                select(outbox.c.member_id, func.count())
-                .where(
-                    outbox.c.member_id.in_(list(chunk)),
-                    outbox.c.kind == MessageKind.MARKETING.value,
-                    outbox.c.sent_at >= since,
-                )
-                .group_by(outbox.c.member_id)
-            )
-            counts.update({int(r[0]): int(r[1]) for r in rows})
-        return counts
+        return await marketing_sent_counts(self.conn, member_ids, since)
 
     # -- recipients --------------------------------------------------------------------------
 
@@ -438,30 +418,25 @@ class SqlCampaignRepository:
             .group_by(campaign_recipients.c.reason)
         )
         found = {str(r[0]): int(r[1]) for r in at_start}
-        by_sender = await self.conn.execute(
-            select(outbox.c.last_error, func.count())
-            .select_from(
-                campaign_recipients.join(
-                    outbox, outbox.c.dedupe_key == campaign_recipients.c.dedupe_key
-                )
-            )
-            .where(
-                campaign_recipients.c.campaign_id == campaign_id,
-                campaign_recipients.c.cohort == "treated",
-                outbox.c.status == OutboxStatus.SKIPPED.value,
-            )
-            .group_by(outbox.c.last_error)
+        by_sender = await self._treated_outbox_counts(
+            campaign_id, outbox.c.last_error, outbox.c.status == OutboxStatus.SKIPPED.value
         )
-        for reason, n in by_sender:
+        for reason, n in by_sender.items():
             # The sender's cap reason names the count ("frequency cap: 2 ... (cap 2)").
-            key = "frequency cap" if str(reason).startswith("frequency cap") else str(reason)
-            found[key] = found.get(key, 0) + int(n)
+            key = "frequency cap" if reason.startswith("frequency cap") else reason
+            found[key] = found.get(key, 0) + n
         return found
 
     async def delivery(self, campaign_id: int) -> dict[str, int]:
         """The treated members' outbox rows by what became of them."""
+        return await self._treated_outbox_counts(campaign_id, outbox.c.status)
+
+    async def _treated_outbox_counts(
+        self, campaign_id: int, column: Any, *conditions: Any
+    ) -> dict[str, int]:
+        """The outbox rows of the campaign's treated members, counted by `column`."""
         rows = await self.conn.execute(
-            select(outbox.c.status, func.count())
+            select(column, func.count())
             .select_from(
                 campaign_recipients.join(
                     outbox, outbox.c.dedupe_key == campaign_recipients.c.dedupe_key
@@ -470,8 +445,9 @@ class SqlCampaignRepository:
             .where(
                 campaign_recipients.c.campaign_id == campaign_id,
                 campaign_recipients.c.cohort == "treated",
+                *conditions,
             )
-            .group_by(outbox.c.status)
+            .group_by(column)
         )
         return {str(r[0]): int(r[1]) for r in rows}
 
@@ -640,16 +616,3 @@ class SqlCampaignRepository:
         if since is not None:
             query = query.where(referrals.c.clicked_at >= since)
         return {str(r[0]): int(r[1]) for r in await self.conn.execute(query)}
-
-
-def _referral(row: Any) -> Referral:
-    return Referral(
-        id=row.id,
-        referrer_member_id=row.referrer_member_id,
-        chat_user_id=row.chat_user_id,
-        clicked_at=row.clicked_at,
-        status=ReferralStatus(row.status),
-        referred_member_id=row.referred_member_id,
-        reason=row.reason,
-        rewarded_at=row.rewarded_at,
-    )

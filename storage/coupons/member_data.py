@@ -8,7 +8,8 @@ from types import MappingProxyType
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from domain.shared.member_data import Export, json_row
+from domain.shared.member_data import Export
+from storage.common import member_rows, move_member_rows
 from storage.coupons.tables import coupons
 
 SOURCE_MAX = 96  # the length of coupons.source
@@ -42,10 +43,7 @@ class SqlCouponsData:
         self.conn = conn
 
     async def export(self, member_id: int) -> Export:
-        rows = await self.conn.execute(
-            select(coupons).where(coupons.c.member_id == member_id).order_by(coupons.c.id)
-        )
-        return {"coupons": [json_row(row._mapping) for row in rows]}
+        return {"coupons": await member_rows(self.conn, coupons, member_id)}
 
     async def erase(self, member_id: int) -> int:
         return 0
@@ -63,9 +61,4 @@ class SqlCouponsData:
                 .where(coupons.c.id == coupon_id)
                 .values(source=merged_source(source, from_member_id))
             )
-        moved = await self.conn.execute(
-            update(coupons)
-            .where(coupons.c.member_id == from_member_id)
-            .values(member_id=to_member_id)
-        )
-        return moved.rowcount
+        return await move_member_rows(self.conn, (coupons,), from_member_id, to_member_id)

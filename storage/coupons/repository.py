@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.coupons.model import Coupon, CouponStatus
@@ -19,6 +19,11 @@ COUPONS = RowMapping(
     tuples=("stores",),
 )
 _values, _coupon = COUPONS.values, COUPONS.entity
+
+
+def _usable(now: datetime) -> ColumnElement[bool]:
+    """Active and not yet expired at `now`: a coupon a till may still redeem."""
+    return and_(coupons.c.status == CouponStatus.ACTIVE.value, coupons.c.expires_at > now)
 
 
 class SqlCouponRepository:
@@ -91,11 +96,7 @@ class SqlCouponRepository:
     async def active_for(self, member_id: int, now: datetime) -> list[Coupon]:
         rows = await self.conn.execute(
             select(coupons)
-            .where(
-                coupons.c.member_id == member_id,
-                coupons.c.status == CouponStatus.ACTIVE.value,
-                coupons.c.expires_at > now,
-            )
+            .where(coupons.c.member_id == member_id, _usable(now))
             .order_by(coupons.c.expires_at, coupons.c.id)
         )
         return [_coupon(row) for row in rows]
@@ -105,11 +106,7 @@ class SqlCouponRepository:
         # longer active (PostgreSQL re-checks the WHERE after waiting for the first's lock).
         result = await self.conn.execute(
             update(coupons)
-            .where(
-                coupons.c.id == coupon_id,
-                coupons.c.status == CouponStatus.ACTIVE.value,
-                coupons.c.expires_at > now,
-            )
+            .where(coupons.c.id == coupon_id, _usable(now))
             .values(
                 status=CouponStatus.REDEEMED.value,
                 redeemed_at=now,
@@ -130,12 +127,7 @@ class SqlCouponRepository:
     async def due_reminders(self, now: datetime, until: datetime, limit: int) -> list[Coupon]:
         rows = await self.conn.execute(
             select(coupons)
-            .where(
-                coupons.c.status == CouponStatus.ACTIVE.value,
-                coupons.c.expires_at > now,
-                coupons.c.expires_at <= until,
-                coupons.c.reminded_at.is_(None),
-            )
+            .where(_usable(now), coupons.c.expires_at <= until, coupons.c.reminded_at.is_(None))
             .order_by(coupons.c.expires_at, coupons.c.id)
             .limit(limit)
         )

@@ -8,7 +8,8 @@ from types import MappingProxyType
 from sqlalchemy import Column, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from domain.shared.member_data import ERASED_NAME, Export, json_row
+from domain.shared.member_data import ERASED_NAME, Export
+from storage.common import json_rows, member_rows, move_member_rows
 from storage.members.tables import chat_users, members
 from storage.metadata import register_all_tables
 
@@ -36,13 +37,10 @@ class SqlMembersData:
         self.conn = conn
 
     async def export(self, member_id: int) -> Export:
-        member = await self.conn.execute(select(members).where(members.c.id == member_id))
-        chats = await self.conn.execute(
-            select(chat_users).where(chat_users.c.member_id == member_id).order_by(chat_users.c.id)
-        )
+        member = select(members).where(members.c.id == member_id)
         return {
-            "members": [json_row(row._mapping) for row in member],
-            "chat_users": [json_row(row._mapping) for row in chats],
+            "members": await json_rows(self.conn, member),
+            "chat_users": await member_rows(self.conn, chat_users, member_id),
         }
 
     async def erase(self, member_id: int) -> int:
@@ -76,12 +74,7 @@ class SqlMembersData:
         return removed.rowcount
 
     async def reassign(self, from_member_id: int, to_member_id: int) -> int:
-        moved = await self.conn.execute(
-            update(chat_users)
-            .where(chat_users.c.member_id == from_member_id)
-            .values(member_id=to_member_id)
-        )
-        return moved.rowcount
+        return await move_member_rows(self.conn, (chat_users,), from_member_id, to_member_id)
 
 
 def _columns_pointing_at_chat_users() -> list[Column[object]]:

@@ -11,9 +11,9 @@ from sqlalchemy import ColumnElement, and_, case, literal, null, or_, select, up
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.messaging.model import WAITING, OutboxStatus
-from domain.shared.member_data import ERASED_REASON, Export, json_row
+from domain.shared.member_data import ERASED_REASON, Export
 from domain.tickets.rules import topic_of
-from storage.common import _chunks
+from storage.common import _chunks, json_rows, move_member_rows
 from storage.members.tables import chat_users
 from storage.messaging.tables import outbox
 from storage.tickets.tables import tickets
@@ -72,15 +72,13 @@ class SqlMessagingData:
         self.conn = conn
 
     async def export(self, member_id: int) -> Export:
-        rows = await self.conn.execute(
-            select(outbox).where(_addressed_to(member_id)).order_by(outbox.c.id)
+        found = await json_rows(
+            self.conn, select(outbox).where(_addressed_to(member_id)).order_by(outbox.c.id)
         )
-        found = [json_row(row._mapping) for row in rows]
         for chunk in _chunks(await self._ticket_ids(member_id)):
-            about = await self.conn.execute(
-                select(outbox).where(_about_tickets(chunk)).order_by(outbox.c.id)
+            found += await json_rows(
+                self.conn, select(outbox).where(_about_tickets(chunk)).order_by(outbox.c.id)
             )
-            found += [json_row(row._mapping) for row in about]
         return {"outbox": found}
 
     async def erase(self, member_id: int) -> int:
@@ -104,12 +102,7 @@ class SqlMessagingData:
         return list(found)
 
     async def reassign(self, from_member_id: int, to_member_id: int) -> int:
-        moved = await self.conn.execute(
-            update(outbox)
-            .where(outbox.c.member_id == from_member_id)
-            .values(member_id=to_member_id)
-        )
-        return moved.rowcount
+        return await move_member_rows(self.conn, (outbox,), from_member_id, to_member_id)
 
 
 def _addressed_to(member_id: int) -> ColumnElement[bool]:

@@ -19,7 +19,13 @@ from domain.messaging.model import (
     Recipient,
 )
 from domain.messaging.rules import CAP_WINDOW, URGENT_KEY_PREFIXES
-from storage.common import MAX_ERROR, RowMapping, _chunks, insert_ignoring_duplicates
+from storage.common import (
+    MAX_ERROR,
+    RowMapping,
+    _chunks,
+    insert_ignoring_duplicates,
+    marketing_sent_counts,
+)
 from storage.members.tables import chat_users, members, stores
 from storage.messaging.tables import chat_topics, outbox
 
@@ -168,8 +174,8 @@ class SqlOutboxRepository:
             )
             people.update({row.id: row for row in rows})
         marketing = {m.member_id for m in messages if m.kind is MessageKind.MARKETING}
-        sent = await self._marketing_sent_since(
-            [i for i in marketing if i is not None], now - CAP_WINDOW
+        sent = await marketing_sent_counts(
+            self.conn, [i for i in marketing if i is not None], now - CAP_WINDOW
         )
         found: dict[int, Recipient] = {}
         for message in messages:
@@ -191,26 +197,6 @@ class SqlOutboxRepository:
                 marketing_sent_7d=sent.get(message.member_id or -1, 0),
             )
         return found
-
-    async def _marketing_sent_since(
-        self, member_ids: list[int], since: datetime
-    ) -> dict[int, int]:
-        if not member_ids:
-            return {}
-        counts: dict[int, int] = {}
-        for chunk in _chunks(member_ids):
-            rows = await self.conn.execute(
-                select(outbox.c.member_id, func.count().label("n"))
-                .where(
-                    outbox.c.member_id.in_(chunk),
-                    outbox.c.kind == MessageKind.MARKETING.value,
-                    outbox.c.status == OutboxStatus.SENT.value,
-                    outbox.c.sent_at >= since,
-                )
-                .group_by(outbox.c.member_id)
-            )
-            counts.update({row.member_id: int(row.n) for row in rows})
-        return counts
 
     async def mark_sending(self, message_id: int, now: datetime) -> bool:
         result = await self.conn.execute(

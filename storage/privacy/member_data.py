@@ -7,11 +7,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.privacy.model import ConsentSource, Purpose
-from domain.shared.member_data import Export, json_row
+from domain.shared.member_data import Export
+from storage.common import member_rows, move_member_rows
 from storage.privacy.tables import consent_log, erasure_requests, member_aliases, member_consents
 
 ERASED = ConsentSource.ERASED.value
@@ -43,16 +44,13 @@ class SqlPrivacyData:
         self.conn = conn
 
     async def export(self, member_id: int) -> Export:
-        out: Export = {}
-        for table, column, order in (
-            (member_consents, member_consents.c.member_id, member_consents.c.purpose),
-            (consent_log, consent_log.c.member_id, consent_log.c.id),
-            (erasure_requests, erasure_requests.c.member_id, erasure_requests.c.id),
-            (member_aliases, member_aliases.c.member_id, member_aliases.c.id),
-        ):
-            query = select(table).where(column == member_id).order_by(order)
-            rows = await self.conn.execute(query)
-            out[table.name] = [json_row(row._mapping) for row in rows]
+        out: Export = {
+            "member_consents": await member_rows(
+                self.conn, member_consents, member_id, order_by=member_consents.c.purpose
+            )
+        }
+        for table in (consent_log, erasure_requests, member_aliases):
+            out[table.name] = await member_rows(self.conn, table, member_id)
         return out
 
     async def erase(self, member_id: int) -> int:
@@ -78,14 +76,8 @@ class SqlPrivacyData:
         return len(Purpose)
 
     async def reassign(self, from_member_id: int, to_member_id: int) -> int:
-        moved = 0
-        for table in (consent_log, erasure_requests, member_aliases):
-            result = await self.conn.execute(
-                update(table)
-                .where(table.c.member_id == from_member_id)
-                .values(member_id=to_member_id)
-            )
-            moved += result.rowcount
+        moved_tables = (consent_log, erasure_requests, member_aliases)
+        moved = await move_member_rows(self.conn, moved_tables, from_member_id, to_member_id)
         await self.conn.execute(
             delete(member_consents).where(member_consents.c.member_id == from_member_id)
         )

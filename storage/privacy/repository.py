@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import String, cast, delete, insert, or_, select, type_coerce, update
+from sqlalchemy import String, and_, cast, delete, insert, or_, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.privacy.model import (
@@ -18,7 +17,7 @@ from domain.privacy.model import (
     Purpose,
 )
 from domain.shared.member_data import ERASED_TEXT
-from storage.common import _chunks
+from storage.common import RowMapping, _chunks
 from storage.members.tables import chat_users, members
 from storage.messaging.tables import outbox
 from storage.privacy.tables import consent_log, erasure_requests, member_aliases, member_consents
@@ -29,6 +28,13 @@ from storage.tickets.tables import ticket_messages, tickets
 FACTS_PAGE = 5000  # the duplicate search reads members a page at a time
 # Outbox rows still to be delivered keep their texts whatever their age.
 FINISHED = ("sent", "failed", "dead", "unknown", "skipped")
+
+_CONSENT_ENUMS = {"purpose": Purpose, "source": ConsentSource}
+_consent = RowMapping(Consent, member_consents, enums=_CONSENT_ENUMS, bools=("granted",)).entity
+_change = RowMapping(ConsentChange, consent_log, enums=_CONSENT_ENUMS, bools=("granted",)).entity
+_request = RowMapping(ErasureRequest, erasure_requests).entity
+# A request neither cancelled nor carried out (ErasureRequest.pending).
+_PENDING = and_(erasure_requests.c.cancelled_at.is_(None), erasure_requests.c.done_at.is_(None))
 
 
 class SqlConsentRepository:
@@ -72,17 +78,7 @@ class SqlConsentRepository:
         rows = await self.conn.execute(
             select(member_consents).where(member_consents.c.member_id == member_id)
         )
-        found: dict[Purpose, Consent] = {}
-        for row in rows:
-            purpose = Purpose(row.purpose)
-            found[purpose] = Consent(
-                purpose,
-                bool(row.granted),
-                ConsentSource(row.source),
-                row.changed_at,
-                row.wording_version,
-            )
-        return found
+        return {consent.purpose: consent for consent in map(_consent, rows)}
 
     async def save(self, member_id: int, consent: Consent) -> None:
         at = consent.changed_at
@@ -147,29 +143,7 @@ class SqlConsentRepository:
             .where(consent_log.c.member_id == member_id)
             .order_by(consent_log.c.at, consent_log.c.id)
         )
-        return [
-            ConsentChange(
-                member_id=row.member_id,
-                purpose=Purpose(row.purpose),
-                granted=bool(row.granted),
-                source=ConsentSource(row.source),
-                at=row.at,
-                wording_version=row.wording_version,
-                id=row.id,
-            )
-            for row in rows
-        ]
-
-
-def _request(row: Any) -> ErasureRequest:
-    return ErasureRequest(
-        member_id=row.member_id,
-        requested_at=row.requested_at,
-        due_at=row.due_at,
-        cancelled_at=row.cancelled_at,
-        done_at=row.done_at,
-        id=row.id,
-    )
+        return [_change(row) for row in rows]
 
 
 class SqlPrivacyRepository:
@@ -195,11 +169,7 @@ class SqlPrivacyRepository:
         row = (
             await self.conn.execute(
                 select(erasure_requests)
-                .where(
-                    erasure_requests.c.member_id == member_id,
-                    erasure_requests.c.cancelled_at.is_(None),
-                    erasure_requests.c.done_at.is_(None),
-                )
+                .where(erasure_requests.c.member_id == member_id, _PENDING)
                 .order_by(erasure_requests.c.id)
                 .limit(1)
             )
@@ -209,11 +179,7 @@ class SqlPrivacyRepository:
     async def cancel_erasure(self, request_id: int, at: datetime) -> bool:
         result = await self.conn.execute(
             update(erasure_requests)
-            .where(
-                erasure_requests.c.id == request_id,
-                erasure_requests.c.cancelled_at.is_(None),
-                erasure_requests.c.done_at.is_(None),
-            )
+            .where(erasure_requests.c.id == request_id, _PENDING)
             .values(cancelled_at=at)
         )
         return bool(result.rowcount)
@@ -221,11 +187,7 @@ class SqlPrivacyRepository:
     async def due_erasures(self, now: datetime) -> list[ErasureRequest]:
         rows = await self.conn.execute(
             select(erasure_requests)
-            .where(
-                erasure_requests.c.due_at <= now,
-                erasure_requests.c.cancelled_at.is_(None),
-                erasure_requests.c.done_at.is_(None),
-            )
+            .where(erasure_requests.c.due_at <= now, _PENDING)
             .order_by(erasure_requests.c.due_at, erasure_requests.c.id)
         )
         return [_request(row) for row in rows]

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from domain.shared.member_data import ERASED_TEXT, Export, json_row
+from domain.shared.member_data import ERASED_TEXT, Export
+from storage.common import member_rows, move_member_rows
 from storage.members.tables import members
 from storage.messaging.tables import outbox
 from storage.surveys.tables import survey_answers, survey_invitations
@@ -44,19 +45,9 @@ class SqlSurveysData:
         self.conn = conn
 
     async def export(self, member_id: int) -> Export:
-        invited = await self.conn.execute(
-            select(survey_invitations)
-            .where(survey_invitations.c.member_id == member_id)
-            .order_by(survey_invitations.c.id)
-        )
-        answered = await self.conn.execute(
-            select(survey_answers)
-            .where(survey_answers.c.member_id == member_id)
-            .order_by(survey_answers.c.id)
-        )
         return {
-            "survey_invitations": [json_row(row._mapping) for row in invited],
-            "survey_answers": [json_row(row._mapping) for row in answered],
+            table.name: await member_rows(self.conn, table, member_id)
+            for table in (survey_invitations, survey_answers)
         }
 
     async def erase(self, member_id: int) -> int:
@@ -94,12 +85,6 @@ class SqlSurveysData:
         return changed
 
     async def reassign(self, from_member_id: int, to_member_id: int) -> int:
-        moved = 0
-        for table in (survey_invitations, survey_answers):
-            result = await self.conn.execute(
-                update(table)
-                .where(table.c.member_id == from_member_id)
-                .values(member_id=to_member_id)
-            )
-            moved += result.rowcount
-        return moved
+        return await move_member_rows(
+            self.conn, (survey_invitations, survey_answers), from_member_id, to_member_id
+        )

@@ -9,8 +9,9 @@ from types import MappingProxyType
 from sqlalchemy import ColumnElement, and_, false, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from domain.shared.member_data import ERASED_TEXT, Export, json_row
+from domain.shared.member_data import ERASED_TEXT, Export
 from domain.tickets.model import Author
+from storage.common import json_rows, member_rows, move_member_rows
 from storage.tickets.tables import audit_log, ticket_messages, tickets
 
 
@@ -54,23 +55,20 @@ class SqlTicketsData:
 
     async def export(self, member_id: int) -> Export:
         ids = await self._ticket_ids(member_id)
-        theirs = await self.conn.execute(
-            select(tickets).where(tickets.c.member_id == member_id).order_by(tickets.c.id)
-        )
-        thread = await self.conn.execute(
+        thread = (
             select(ticket_messages)
             .where(_in_thread_or_written_by(ids, member_id))
             .order_by(ticket_messages.c.id)
         )
-        audit = await self.conn.execute(
+        audit = (
             select(audit_log)
             .where(or_(audit_log.c.member_id == member_id, _in(audit_log.c.ticket_id, ids)))
             .order_by(audit_log.c.id)
         )
         return {
-            "tickets": [json_row(row._mapping) for row in theirs],
-            "ticket_messages": [json_row(row._mapping) for row in thread],
-            "audit_log": [json_row(row._mapping) for row in audit],
+            "tickets": await member_rows(self.conn, tickets, member_id),
+            "ticket_messages": await json_rows(self.conn, thread),
+            "audit_log": await json_rows(self.conn, audit),
         }
 
     async def erase(self, member_id: int) -> int:
@@ -94,22 +92,15 @@ class SqlTicketsData:
         return described.rowcount + messages.rowcount
 
     async def reassign(self, from_member_id: int, to_member_id: int) -> int:
-        moved = await self.conn.execute(
-            update(tickets)
-            .where(tickets.c.member_id == from_member_id)
-            .values(member_id=to_member_id)
-        )
         authored = await self.conn.execute(
             update(ticket_messages)
             .where(_written_by(from_member_id))
             .values(author_id=to_member_id)
         )
-        audited = await self.conn.execute(
-            update(audit_log)
-            .where(audit_log.c.member_id == from_member_id)
-            .values(member_id=to_member_id)
+        moved = await move_member_rows(
+            self.conn, (tickets, audit_log), from_member_id, to_member_id
         )
-        return moved.rowcount + authored.rowcount + audited.rowcount
+        return moved + authored.rowcount
 
 
 def _in(column: ColumnElement[int | None], ids: Sequence[int]) -> ColumnElement[bool]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -18,16 +19,18 @@ from domain.tickets.model import (
     TicketMessage,
     TicketStatus,
 )
-from storage.common import RowMapping
+from storage.common import RowMapping, row_by_id
 from storage.tickets.tables import audit_log, ticket_messages, tickets
 
 TICKETS = RowMapping(
     Ticket, tickets, enums={"priority": Priority, "status": TicketStatus}, tuples=("tags",)
 )
 ticket_from_row = TICKETS.entity
-_message = RowMapping(
+THREAD_ROWS = RowMapping(
     TicketMessage, ticket_messages, enums={"author": Author}, bools=("internal",)
-).entity
+)
+_message = THREAD_ROWS.entity
+_entry = RowMapping(AuditEntry, audit_log).entity
 
 
 def ticket_values(ticket: Ticket) -> dict[str, Any]:
@@ -59,19 +62,7 @@ class SqlTicketRepository:
         return ticket
 
     async def get(self, ticket_id: int, *, lock: bool = False) -> Ticket | None:
-        query = select(tickets).where(tickets.c.id == ticket_id)
-        if lock:
-            if self.conn.dialect.name == "postgresql":
-                query = query.with_for_update()
-            else:
-                # SQLite locks the database for a writer, and only on a write: a no-op update
-                # takes the lock now, so what this transaction reads cannot go stale.
-                await self.conn.execute(
-                    update(tickets)
-                    .where(tickets.c.id == ticket_id)
-                    .values(status=tickets.c.status)
-                )
-        row = (await self.conn.execute(query)).first()
+        row = await row_by_id(self.conn, tickets, ticket_id, lock=lock)
         return ticket_from_row(row) if row else None
 
     async def save(self, ticket: Ticket) -> None:
@@ -131,26 +122,9 @@ class SqlTicketRepository:
 
     async def add_message(self, message: TicketMessage) -> TicketMessage:
         result = await self.conn.execute(
-            insert(ticket_messages).values(
-                ticket_id=message.ticket_id,
-                author=message.author.value,
-                author_id=message.author_id,
-                text=message.text,
-                photo_file_id=message.photo_file_id,
-                internal=message.internal,
-                at=message.at,
-            )
+            insert(ticket_messages).values(**THREAD_ROWS.values(message))
         )
-        return TicketMessage(
-            ticket_id=message.ticket_id,
-            author=message.author,
-            text=message.text,
-            at=message.at,
-            author_id=message.author_id,
-            photo_file_id=message.photo_file_id,
-            internal=message.internal,
-            id=int(result.inserted_primary_key[0]),
-        )
+        return replace(message, id=int(result.inserted_primary_key[0]))
 
     async def messages(self, ticket_id: int, limit: int) -> list[TicketMessage]:
         rows = await self.conn.execute(
@@ -197,15 +171,4 @@ class SqlAuditRepository:
         rows = await self.conn.execute(
             query.order_by(audit_log.c.at.desc(), audit_log.c.id.desc()).limit(limit)
         )
-        return [
-            AuditEntry(
-                id=row.id,
-                actor=row.actor,
-                action=row.action,
-                at=row.at,
-                ticket_id=row.ticket_id,
-                member_id=row.member_id,
-                detail=row.detail,
-            )
-            for row in reversed(list(rows))
-        ]
+        return [_entry(row) for row in reversed(list(rows))]
