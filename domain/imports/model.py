@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from domain.members.model import Member, Store
@@ -96,6 +96,32 @@ class TransactionRow:
     def is_refund(self) -> bool:
         return self.amount < 0
 
+    @property
+    def store_id(self) -> int:
+        assert self.store.id is not None
+        return self.store.id
+
+    def checked(self) -> CheckedReceipt:
+        return CheckedReceipt(
+            self.line, self.receipt_no, self.store_id, self.member_no, self.phone,
+            self.occurred_at, self.amount, self.currency, self.original_receipt_no,
+        )
+
+
+class CheckedReceipt(NamedTuple):
+    """A checked line of transactions.csv as the bulk check makes it: TransactionRow's values
+    with the store's id, as a tuple (an import makes one per row; a tuple is made fastest)."""
+
+    line: int
+    receipt_no: str
+    store_id: int
+    member_no: str | None
+    phone: str | None
+    occurred_at: datetime  # timezone-aware, in the store's zone when the file gave no offset
+    amount: Decimal
+    currency: str
+    original_receipt_no: str | None
+
 
 @dataclass
 class MemberPlan:
@@ -114,17 +140,22 @@ class SeenInFile:
     """Keys earlier lines of the file used, so a repeat is refused naming the first line."""
 
     def __init__(self) -> None:
-        self._lines: dict[tuple[str, str], int] = {}
+        self._lines: dict[str, dict[str, int]] = {}
         self._owners: dict[tuple[str, str], str] = {}
 
     def claim(self, kind: str, key: str, line: int, owner: str = "") -> int | None:
         """Remember `key` for `line`; return the earlier line when another line had it."""
-        earlier = self._lines.setdefault((kind, key), line)
+        earlier = self.first_lines(kind).setdefault(key, line)
         if earlier != line:
             return earlier
         if owner:
             self._owners[(kind, key)] = owner
         return None
+
+    def first_lines(self, kind: str) -> dict[str, int]:
+        """The first line of each key of one kind, to claim many keys in a loop
+        (`setdefault(key, line)` is `claim` without an owner)."""
+        return self._lines.setdefault(kind, {})
 
     def owner(self, kind: str, key: str) -> str:
         return self._owners.get((kind, key), "")

@@ -11,11 +11,18 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.loyalty.model import EntryKind, LedgerEntry, Lot, PointsBalance, Receipt, summarise
-from storage.common import RowMapping, _chunks, from_cents, insert_ignoring_duplicates, to_cents
+from storage.common import BulkInsert, RowMapping, _chunks, from_cents, one_of, to_cents, utc_value
 from storage.loyalty.tables import points_ledger, points_summaries, receipts
 from storage.members.tables import members
 
 _entry = RowMapping(LedgerEntry, points_ledger, enums={"kind": EntryKind}).entity
+_LEDGER_COLUMNS = (
+    "member_id", "kind", "points", "source_key", "occurred_at", "expires_at", "note"
+)
+_RECEIPT_COLUMNS = (
+    "receipt_no", "store_id", "member_id", "occurred_at", "amount_cents", "currency",
+    "original_receipt_no", "points",
+)
 
 
 class SqlLedgerRepository:
@@ -33,10 +40,10 @@ class SqlLedgerRepository:
     async def entries_for_many(self, member_ids: Iterable[int]) -> dict[int, list[LedgerEntry]]:
         wanted = sorted(set(member_ids))
         found: dict[int, list[LedgerEntry]] = {member_id: [] for member_id in wanted}
-        for chunk in _chunks(wanted):
+        if wanted:
             rows = await self.conn.execute(
                 select(points_ledger)
-                .where(points_ledger.c.member_id.in_(chunk))
+                .where(one_of(self.conn, points_ledger.c.member_id, wanted))
                 .order_by(points_ledger.c.occurred_at, points_ledger.c.id)
             )
             for row in rows:
@@ -46,33 +53,34 @@ class SqlLedgerRepository:
     async def append(self, entries: Sequence[LedgerEntry]) -> int:
         if not entries:
             return 0
-        known: set[str] = set()
-        keys = [e.source_key for e in entries]
-        for chunk in _chunks(keys):
-            rows = await self.conn.execute(
-                select(points_ledger.c.source_key).where(points_ledger.c.source_key.in_(chunk))
+        rows = await self.conn.execute(
+            select(points_ledger.c.source_key).where(
+                one_of(self.conn, points_ledger.c.source_key, {e.source_key for e in entries})
             )
-            known.update(row.source_key for row in rows)
+        )
+        known = set(rows.scalars())
         fresh: dict[str, LedgerEntry] = {}
         for entry in entries:
             if entry.source_key not in known:
                 fresh.setdefault(entry.source_key, entry)
+        utc = utc_value(self.conn)
         values = [
-            {
-                "member_id": e.member_id,
-                "kind": e.kind.value,
-                "points": e.points,
-                "source_key": e.source_key,
-                "occurred_at": e.occurred_at,
-                "expires_at": e.expires_at,
-                "note": e.note,
-            }
+            (
+                e.member_id,
+                e.kind.value,
+                e.points,
+                e.source_key,
+                utc(e.occurred_at),
+                None if e.expires_at is None else utc(e.expires_at),
+                e.note,
+            )
             for e in fresh.values()
         ]
         # The unique source key guards against a concurrent writer booking the same entry.
-        statement = insert_ignoring_duplicates(self.conn, points_ledger)
-        for chunk in _chunks(values):
-            await self.conn.execute(statement, list(chunk))
+        # One executemany of plain tuples: an import appends thousands of entries at a time.
+        await BulkInsert(self.conn, points_ledger, _LEDGER_COLUMNS, ignore_duplicates=True).run(
+            values
+        )
         await self._keep_summaries(list(fresh.values()))
         return len(values)
 
@@ -102,12 +110,12 @@ class SqlLedgerRepository:
             return
         # Locked first, so a summary being made from the ledger right now cannot miss these.
         await self._lock_members(list(by_member))
-        current: dict[int, PointsBalance] = {}
-        for chunk in _chunks(sorted(by_member)):
-            rows = await self.conn.execute(
-                select(points_summaries).where(points_summaries.c.member_id.in_(chunk))
+        rows = await self.conn.execute(
+            select(points_summaries).where(
+                one_of(self.conn, points_summaries.c.member_id, sorted(by_member))
             )
-            current.update((row.member_id, _balance(row)) for row in rows)
+        )
+        current = {row.member_id: _balance(row) for row in rows}
         updated: list[PointsBalance] = []
         replay: list[int] = []
         for member_id, summary in current.items():
@@ -116,8 +124,9 @@ class SqlLedgerRepository:
                 replay.append(member_id)
             else:
                 updated.append(after)
-        for member_id in replay:
-            updated.append(summarise(member_id, await self.entries_for(member_id)))
+        if replay:  # one read for all of them, not one per member
+            for member_id, entries in (await self.entries_for_many(replay)).items():
+                updated.append(summarise(member_id, entries))
         if updated:
             await self.conn.execute(
                 update(points_summaries)
@@ -140,13 +149,12 @@ class SqlLedgerRepository:
         FOR NO KEY UPDATE, so inserting rows that refer to the member is not held up."""
         if self.conn.dialect.name != "postgresql":
             return
-        for chunk in _chunks(sorted(set(member_ids))):
-            await self.conn.execute(
-                select(members.c.id)
-                .where(members.c.id.in_(chunk))
-                .order_by(members.c.id)
-                .with_for_update(key_share=True)
-            )
+        await self.conn.execute(
+            select(members.c.id)
+            .where(one_of(self.conn, members.c.id, sorted(set(member_ids))))
+            .order_by(members.c.id)
+            .with_for_update(key_share=True)
+        )
 
     async def forget_summaries(self, member_ids: Sequence[int]) -> None:
         """Drop summaries (made again from the ledger when next read): after entries moved."""
@@ -240,54 +248,54 @@ class SqlReceiptRepository:
 
     async def get_many(self, receipt_nos: Iterable[str]) -> dict[str, Receipt]:
         """The stored receipts among these numbers, by number (an import's re-read rows)."""
-        wanted = list(set(receipt_nos))
-        found: dict[str, Receipt] = {}
-        for chunk in _chunks(wanted):
-            rows = await self.conn.execute(
-                select(receipts).where(receipts.c.receipt_no.in_(chunk))
-            )
-            found.update((row.receipt_no, _receipt(row)) for row in rows)
-        return found
+        wanted = set(receipt_nos)
+        if not wanted:
+            return {}
+        rows = await self.conn.execute(
+            select(receipts).where(one_of(self.conn, receipts.c.receipt_no, wanted))
+        )
+        return {row.receipt_no: _receipt(row) for row in rows}
 
     async def existing(self, receipt_nos: Iterable[str]) -> set[str]:
-        wanted = list(set(receipt_nos))
-        found: set[str] = set()
-        for chunk in _chunks(wanted):
-            rows = await self.conn.execute(
-                select(receipts.c.receipt_no).where(receipts.c.receipt_no.in_(chunk))
-            )
-            found.update(row.receipt_no for row in rows)
-        return found
+        wanted = set(receipt_nos)
+        if not wanted:
+            return set()
+        rows = await self.conn.execute(
+            select(receipts.c.receipt_no).where(one_of(self.conn, receipts.c.receipt_no, wanted))
+        )
+        return set(rows.scalars())
 
     async def add_many(self, new_receipts: Sequence[Receipt]) -> int:
+        utc = utc_value(self.conn)
         values = [
-            {
-                "receipt_no": r.receipt_no,
-                "store_id": r.store_id,
-                "member_id": r.member_id,
-                "occurred_at": r.occurred_at,
-                "amount_cents": to_cents(r.amount),
-                "currency": r.currency,
-                "original_receipt_no": r.original_receipt_no,
-                "points": r.points,
-            }
+            (
+                r.receipt_no,
+                r.store_id,
+                r.member_id,
+                utc(r.occurred_at),
+                to_cents(r.amount),
+                r.currency,
+                r.original_receipt_no,
+                r.points,
+            )
             for r in new_receipts
         ]
-        for chunk in _chunks(values):
-            await self.conn.execute(insert(receipts), list(chunk))
+        # One executemany of plain tuples (an import adds a few thousand at a time).
+        await BulkInsert(self.conn, receipts, _RECEIPT_COLUMNS).run(values)
         return len(values)
 
     async def spend_since(self, member_ids: Iterable[int], since: datetime) -> dict[int, Decimal]:
-        wanted = list(set(member_ids))
-        found: dict[int, Decimal] = {}
-        for chunk in _chunks(wanted):
-            rows = await self.conn.execute(
-                select(receipts.c.member_id, func.sum(receipts.c.amount_cents).label("cents"))
-                .where(receipts.c.member_id.in_(chunk), receipts.c.occurred_at >= since)
-                .group_by(receipts.c.member_id)
+        wanted = set(member_ids)
+        if not wanted:
+            return {}
+        rows = await self.conn.execute(
+            select(receipts.c.member_id, func.sum(receipts.c.amount_cents).label("cents"))
+            .where(
+                one_of(self.conn, receipts.c.member_id, wanted), receipts.c.occurred_at >= since
             )
-            found.update({row.member_id: max(Decimal(0), from_cents(row.cents)) for row in rows})
-        return found
+            .group_by(receipts.c.member_id)
+        )
+        return {row.member_id: max(Decimal(0), from_cents(row.cents)) for row in rows}
 
     async def refunded(self, original_receipt_no: str) -> Decimal:
         cents = await self.conn.scalar(
@@ -299,18 +307,17 @@ class SqlReceiptRepository:
 
     async def refunded_many(self, original_receipt_nos: Iterable[str]) -> dict[str, Decimal]:
         wanted = sorted(set(original_receipt_nos))
-        found: dict[str, Decimal] = {}
-        for chunk in _chunks(wanted):
-            rows = await self.conn.execute(
-                select(
-                    receipts.c.original_receipt_no,
-                    func.sum(receipts.c.amount_cents).label("cents"),
-                )
-                .where(receipts.c.original_receipt_no.in_(chunk))
-                .group_by(receipts.c.original_receipt_no)
+        if not wanted:
+            return {}
+        rows = await self.conn.execute(
+            select(
+                receipts.c.original_receipt_no,
+                func.sum(receipts.c.amount_cents).label("cents"),
             )
-            found.update((row.original_receipt_no, from_cents(int(row.cents))) for row in rows)
-        return found
+            .where(one_of(self.conn, receipts.c.original_receipt_no, wanted))
+            .group_by(receipts.c.original_receipt_no)
+        )
+        return {row.original_receipt_no: from_cents(int(row.cents)) for row in rows}
 
     async def recent_for_member(self, member_id: int, count: int) -> list[Receipt]:
         rows = await self.conn.execute(
