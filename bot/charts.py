@@ -219,9 +219,19 @@ def chart_titles(report: SurveyReport) -> dict[str, str]:
     }
 
 
+def write_pngs(directory: Path, pictures: Mapping[str, bytes]) -> list[Path]:
+    """File name -> PNG written into `directory` (made if missing); the paths written."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, png in pictures.items():
+        path = directory / name
+        path.write_bytes(png)
+        written.append(path)
+    return written
+
+
 def write_charts(report: SurveyReport, directory: Path) -> list[Path]:
     """The report's three charts as PNG files in `directory` (made if missing)."""
-    directory.mkdir(parents=True, exist_ok=True)
     charts = MatplotlibCharts()
     titles = chart_titles(report)
     pictures = {
@@ -233,18 +243,12 @@ def write_charts(report: SurveyReport, directory: Path) -> list[Path]:
             report.distribution, titles["score_distribution.png"]
         ),
     }
-    written = []
-    for name, png in pictures.items():
-        path = directory / name
-        path.write_bytes(png)
-        written.append(path)
-    return written
+    return write_pngs(directory, pictures)
 
 
 def write_campaign_chart(report: CampaignReport, directory: Path) -> Path:
     """A campaign's treated and control groups side by side: purchase rate and revenue per
     member within the attribution window, as `campaign_<id>.png` in `directory`."""
-    directory.mkdir(parents=True, exist_ok=True)
     title = printable(f"Campaign {report.campaign.id}: {report.campaign.name}")
     groups = (("treated", report.treated), ("control", report.control))
     with _fonts():
@@ -259,9 +263,7 @@ def write_campaign_chart(report: CampaignReport, directory: Path) -> Path:
         revenue.set_ylabel("revenue per member")
         figure.suptitle(title)
         png = _png(figure, title)
-    path = directory / f"campaign_{report.campaign.id}.png"
-    path.write_bytes(png)
-    return path
+    return write_pngs(directory, {f"campaign_{report.campaign.id}.png": png})[0]
 
 
 def write_callback_chart(
@@ -269,7 +271,6 @@ def write_callback_chart(
 ) -> Path:
     """Callbacks' outcomes per rule as stacked bars, as `callbacks_outcomes.png` in
     `directory` (see `retailbot report callbacks --png`)."""
-    directory.mkdir(parents=True, exist_ok=True)
     rules = sorted(outcomes_by_rule)
     outcomes = sorted({o for counts in outcomes_by_rule.values() for o in counts})
     with _fonts():
@@ -288,6 +289,4 @@ def write_callback_chart(
         axes.set_ylabel("callbacks")
         figure.suptitle(printable(title))
         png = _png(figure, printable(title))
-    path = directory / "callbacks_outcomes.png"
-    path.write_bytes(png)
-    return path
+    return write_pngs(directory, {"callbacks_outcomes.png": png})[0]

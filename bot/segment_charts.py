@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from bot.charts import BLUE, _figure, _fonts, _png, printable
+from bot.charts import BLUE, _figure, _fonts, _png, printable, write_pngs
 
 
 def segment_sizes_png(sizes: Sequence[tuple[str, int]], title: str) -> bytes:
@@ -55,14 +55,7 @@ def write_segment_charts(
     when: str,
 ) -> list[Path]:
     """Both charts as PNG files in `directory` (made if missing)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    pictures = {
+    return write_pngs(directory, {
         "segment_sizes.png": segment_sizes_png(sizes, f"Members per segment, {when}"),
         "rf_grid.png": rf_grid_png(grid, f"Members by R and F score, {when}"),
-    }
-    written = []
-    for name, png in pictures.items():
-        path = directory / name
-        path.write_bytes(png)
-        written.append(path)
-    return written
+    })

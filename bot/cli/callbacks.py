@@ -13,19 +13,29 @@ import argparse
 import asyncio
 import csv
 import sys
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot.cli.common import CliError, SubParsers, add_common_options, run_with_app
+from bot.cli.common import (
+    CliError,
+    SubParsers,
+    add_common_options,
+    add_report_options,
+    report_period,
+    run_and_print,
+    run_with_app,
+)
+from bot.csvfiles import safe_writer
 from domain.callbacks.digest import percent
 from domain.callbacks.model import STAFF_OUTCOMES, CallbackRefused, Outcome
-from domain.callbacks.rules import safe_cell, unquote_cell
+from domain.callbacks.rules import call_list_cell
 from domain.callbacks.services import record_call
 from domain.callbacks.views import CallbackReport, callback_report
 from domain.privacy.model import Purpose
-from domain.shared.text import parse_id
+from domain.shared.clock import local_day
+from domain.shared.text import csv_cell_read, parse_id
 from domain.staff.model import Role, StaffMember
 from domain.tickets.model import AuditEntry
 
@@ -73,9 +83,9 @@ async def export_calls(app: App, store_code: str, path: Path) -> int:
                                            detail=f"call list export {store.code}"))
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("w", encoding="utf-8-sig", newline="") as out:
-            writer = csv.writer(out)
+            writer = safe_writer(out)  # formula-like cells neutralised (bot.csvfiles)
             writer.writerow(COLUMNS)
-            writer.writerows([[safe_cell(cell) for cell in row] for row in rows])
+            writer.writerows([[call_list_cell(cell) for cell in row] for row in rows])
         await uow.commit()
     return len(rows)
 
@@ -132,7 +142,7 @@ async def record_calls(app: App, path: Path) -> tuple[int, int, list[str]]:
     rejected: list[str] = []
     for row in reader:
         line = reader.line_num
-        outcome_text = unquote_cell(row.get("outcome") or "").lower()
+        outcome_text = csv_cell_read(row.get("outcome") or "").lower()
         if not outcome_text:
             skipped += 1
             continue
@@ -141,12 +151,12 @@ async def record_calls(app: App, path: Path) -> tuple[int, int, list[str]]:
             if outcome is None:
                 raise LineRejected(f"outcome must be one of {', '.join(OUTCOMES)}, not "
                                    f"{outcome_text[:40]!r}")
-            callback_id = _callback_id(unquote_cell(row.get("callback") or ""))
+            callback_id = _callback_id(csv_cell_read(row.get("callback") or ""))
             when = None
             if outcome is Outcome.CALL_AGAIN:
-                when = _when(unquote_cell(row.get("call_again_at") or ""), app.policy.timezone)
-            staff = await _staff(app, unquote_cell(row.get("staff") or ""))
-            note = unquote_cell(row.get("note") or "")
+                when = _when(csv_cell_read(row.get("call_again_at") or ""), app.policy.timezone)
+            staff = await _staff(app, csv_cell_read(row.get("staff") or ""))
+            note = csv_cell_read(row.get("note") or "")
             async with app.uow_factory() as uow:
                 await record_call(uow, app.policy, callback_id, staff, outcome,
                                   app.clock.now(), call_again_at=when, note=note,
@@ -207,20 +217,11 @@ def format_report(report: CallbackReport) -> str:
     return "\n".join(out)
 
 
-def _day(raw: str, option: str) -> date:
-    try:
-        return date.fromisoformat(raw)
-    except ValueError as exc:
-        raise CliError(f"{option} must be a date such as 2026-06-30, not {raw!r}") from exc
-
-
 async def report(app: App, args: argparse.Namespace) -> str:
+    """The last 30 days up to today (or --to) unless --from says otherwise."""
     now = app.clock.now()
-    today = now.astimezone(ZoneInfo(app.policy.timezone)).date()
-    day_to = _day(args.to, "--to") if args.to else today
-    day_from = _day(args.from_, "--from") if args.from_ else day_to - timedelta(days=29)
-    if day_to < day_from:
-        raise CliError(f"--to {day_to} is before --from {day_from}")
+    today = local_day(now, app.policy.timezone)
+    day_from, day_to = report_period(args, today, lambda last: last - timedelta(days=29))
     async with app.uow_factory() as uow:
         try:
             result = await callback_report(uow, app.policy, day_from, day_to, args.store, now)
@@ -270,12 +271,7 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Due, done, reach rate, outcomes by rule and reason, by staff, repurchase comparison."""
-
-    async def work(app: App) -> int:
-        print(await report(app, args))
-        return 0
-
-    return run_with_app(args, work)
+    return run_and_print(args, report)
 
 
 def add_callback_commands(sub: SubParsers) -> None:
@@ -300,9 +296,5 @@ def add_callback_commands(sub: SubParsers) -> None:
     q = reports.add_parser(
         "callbacks", help="callbacks: due, done, reach rate, outcomes, repurchase comparison"
     )
-    add_common_options(q)
-    q.add_argument("--from", dest="from_", metavar="YYYY-MM-DD", help="first local day")
-    q.add_argument("--to", metavar="YYYY-MM-DD", help="last local day (inclusive)")
-    q.add_argument("--store", metavar="CODE", help="only this store")
-    q.add_argument("--png", metavar="DIR", help="also write the outcomes chart as PNG here")
+    add_report_options(q, png_help="also write the outcomes chart as PNG here")
     q.set_defaults(func=cmd_report)

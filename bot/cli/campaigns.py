@@ -15,8 +15,15 @@ from domain.campaigns.rules import spec_from_mapping
 from domain.shared.text import parse_id
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+    from datetime import datetime
+
     from bot.bootstrap import App
     from domain.campaigns.model import Campaign, CampaignSpec
+    from domain.shared.ports import UnitOfWork
+
+    # pause_campaign, resume_campaign: (uow, campaign id, actor, now) -> the campaign
+    StatusChange = Callable[[UnitOfWork, int, str, datetime], Awaitable[Campaign]]
 
 ACTOR = "cli"
 MAX_PHOTO = 5 * 1024 * 1024  # Telegram takes photos up to 10 MB; a campaign's stays well below
@@ -199,26 +206,25 @@ def cmd_start(args: argparse.Namespace) -> int:
 
 
 def cmd_pause(args: argparse.Namespace) -> int:
-    async def work(app: App) -> int:
-        from domain.campaigns.services import pause_campaign
+    from domain.campaigns.services import pause_campaign
 
-        async with app.uow_factory() as uow:
-            campaign = await pause_campaign(uow, _id(args), ACTOR, app.clock.now())
-            await uow.commit()
-        print(f"campaign {campaign.id} is paused; messages not yet sent were withdrawn")
-        return 0
-
-    return run_with_app(args, work)
+    return _change(args, pause_campaign, "is paused; messages not yet sent were withdrawn")
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    async def work(app: App) -> int:
-        from domain.campaigns.services import resume_campaign
+    from domain.campaigns.services import resume_campaign
 
+    return _change(args, resume_campaign, "is running again")
+
+
+def _change(args: argparse.Namespace, change: StatusChange, said: str) -> int:
+    """One status change of the campaign ID, committed, and what the campaign is now."""
+
+    async def work(app: App) -> int:
         async with app.uow_factory() as uow:
-            campaign = await resume_campaign(uow, _id(args), ACTOR, app.clock.now())
+            campaign = await change(uow, _id(args), ACTOR, app.clock.now())
             await uow.commit()
-        print(f"campaign {campaign.id} is running again")
+        print(f"campaign {campaign.id} {said}")
         return 0
 
     return run_with_app(args, work)

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeAlias
 from zoneinfo import ZoneInfo
@@ -62,3 +62,45 @@ def run_with_app(args: argparse.Namespace, work: Callable[[App], Awaitable[int]]
 def local_time(moment: datetime | None, tz: ZoneInfo) -> str:
     """A moment as the operator reads it, in the chain's time zone ("-" for none)."""
     return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %z") if moment else "-"
+
+
+def run_and_print(
+    args: argparse.Namespace, produce: Callable[[App, argparse.Namespace], Awaitable[str]]
+) -> int:
+    """Run `produce` with the app and print the text it returns: the body of the commands
+    whose whole work is one report or summary."""
+
+    async def work(app: App) -> int:
+        print(await produce(app, args))
+        return 0
+
+    return run_with_app(args, work)
+
+
+def parse_day(raw: str, option: str) -> date:
+    """A YYYY-MM-DD option as a date; a one-line reason naming `option` otherwise."""
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise CliError(f"{option} must be a date such as 2026-06-30, not {raw!r}") from exc
+
+
+def report_period(
+    args: argparse.Namespace, last: date, first: Callable[[date], date]
+) -> tuple[date, date]:
+    """The local days a report covers: --from and --to, else `first` of the last day and
+    `last` (each report has its own default period)."""
+    day_to = parse_day(args.to, "--to") if args.to else last
+    day_from = parse_day(args.from_, "--from") if args.from_ else first(day_to)
+    if day_to < day_from:
+        raise CliError(f"--to {day_to} is before --from {day_from}")
+    return day_from, day_to
+
+
+def add_report_options(parser: argparse.ArgumentParser, png_help: str) -> None:
+    """What every `report ...` takes: the common options, the period, a store, --png."""
+    add_common_options(parser)
+    parser.add_argument("--from", dest="from_", metavar="YYYY-MM-DD", help="first local day")
+    parser.add_argument("--to", metavar="YYYY-MM-DD", help="last local day (inclusive)")
+    parser.add_argument("--store", metavar="CODE", help="only this store")
+    parser.add_argument("--png", metavar="DIR", help=png_help)

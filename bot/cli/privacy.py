@@ -13,11 +13,19 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 from bot.bootstrap import App
 from bot.cli.common import CliError, SubParsers, add_common_options, run_with_app
 from domain.shared.text import safe_display
+
+if TYPE_CHECKING:
+    from domain.members.model import Member
+    from domain.privacy.model import Consent, Purpose
+    from domain.shared.member_data import Export
 
 
 def _actor(args: argparse.Namespace, app: App) -> str:
@@ -52,24 +60,40 @@ async def _member_id(app: App, number: str) -> int:
     return member.id
 
 
-def cmd_member_show(args: argparse.Namespace) -> int:
-    """A member's profile, consents and how many rows each feature holds (audited)."""
-    from domain.privacy.services import consents_of, counts, export_for_member
+class _Look(NamedTuple):
+    member: Member
+    consents: dict[Purpose, Consent]
+    data: Export
+    at: datetime
+
+
+async def _look_at_member(args: argparse.Namespace, app: App, action: str) -> _Look:
+    """An admin's look at one member (`member show`, `member export`): everything held about
+    them, their consents, and the audit row (`action`) that records who looked, committed."""
+    from domain.privacy.services import consents_of, export_for_member
     from domain.tickets.model import AuditEntry
 
+    await _check_admin(args, app)
+    member_id = await _member_id(app, args.member_no)
+    now = app.clock.now()
+    async with app.uow_factory() as uow:
+        member = await uow.members.get(member_id)
+        assert member is not None
+        consents = await consents_of(uow, member)
+        data = await export_for_member(uow, member_id)
+        await uow.audit.add(AuditEntry(_actor(args, app), action, now, member_id=member_id,
+                                       detail=f"cli member {args.member_command}"))
+        await uow.commit()
+    return _Look(member, consents, data, now)
+
+
+def cmd_member_show(args: argparse.Namespace) -> int:
+    """A member's profile, consents and how many rows each feature holds (audited)."""
+    from domain.privacy.services import counts
+
     async def work(app: App) -> int:
-        await _check_admin(args, app)
-        member_id = await _member_id(app, args.member_no)
-        now = app.clock.now()
-        async with app.uow_factory() as uow:
-            member = await uow.members.get(member_id)
-            assert member is not None
-            consents = await consents_of(uow, member)
-            data = await export_for_member(uow, member_id)
-            await uow.audit.add(AuditEntry(_actor(args, app), "member.view", now,
-                                           member_id=member_id, detail="cli member show"))
-            await uow.commit()
-        print(f"member {member.member_no} (id {member_id})")
+        member, consents, data, _ = await _look_at_member(args, app, "member.view")
+        print(f"member {member.member_no} (id {member.id})")
         print(f"  name:     {safe_display(member.name)}")
         print(f"  phone:    {member.phone or '-'}")
         print(f"  birthday: {member.birthday.isoformat() if member.birthday else '-'}")
@@ -90,20 +114,10 @@ def cmd_member_show(args: argparse.Namespace) -> int:
 
 def cmd_member_export(args: argparse.Namespace) -> int:
     """Everything held about a member as one JSON file (audited)."""
-    from domain.privacy.services import export_for_member, export_json
-    from domain.tickets.model import AuditEntry
+    from domain.privacy.services import export_json
 
     async def work(app: App) -> int:
-        await _check_admin(args, app)
-        member_id = await _member_id(app, args.member_no)
-        now = app.clock.now()
-        async with app.uow_factory() as uow:
-            member = await uow.members.get(member_id)
-            assert member is not None
-            data = await export_for_member(uow, member_id)
-            await uow.audit.add(AuditEntry(_actor(args, app), "member.export", now,
-                                           member_id=member_id, detail="cli member export"))
-            await uow.commit()
+        member, _, data, now = await _look_at_member(args, app, "member.export")
         written.append((member.member_no, export_json(data, member.member_no, now)))
         return 0
 
@@ -197,39 +211,38 @@ def cmd_members_duplicates(args: argparse.Namespace) -> int:
     return run_with_app(args, work)
 
 
-def _by(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--by", metavar="ID",
-                        help="the admin's Telegram user id, recorded in the audit (default cli)")
+def _member_action(
+    member: SubParsers, name: str, help: str, func: Callable[[argparse.Namespace], int]
+) -> argparse.ArgumentParser:
+    """One `member ACTION` with what they all take: the common options and --by."""
+    q = member.add_parser(name, help=help)
+    add_common_options(q)
+    q.add_argument("--by", metavar="ID",
+                   help="the admin's Telegram user id, recorded in the audit (default cli)")
+    q.set_defaults(func=func)
+    return q
 
 
 def add_privacy_commands(sub: SubParsers) -> None:
     """`member ...`, `members duplicates` and `keys rotate`, on the main parser."""
     p = sub.add_parser("member", help="one member's data: show, export, erase, merge (admin)")
     member = p.add_subparsers(dest="member_command", metavar="ACTION", required=True)
-    q = member.add_parser("show", help="profile, consents and rows held (audited)")
-    add_common_options(q)
-    _by(q)
+    q = _member_action(member, "show", "profile, consents and rows held (audited)",
+                       cmd_member_show)
     q.add_argument("member_no", metavar="NO", help="the member number")
-    q.set_defaults(func=cmd_member_show)
-    q = member.add_parser("export", help="everything held about the member as JSON (audited)")
-    add_common_options(q)
-    _by(q)
+    q = _member_action(member, "export", "everything held about the member as JSON (audited)",
+                       cmd_member_export)
     q.add_argument("member_no", metavar="NO", help="the member number")
     q.add_argument("--out", metavar="FILE", help="write the JSON here (default: standard output)")
-    q.set_defaults(func=cmd_member_export)
-    q = member.add_parser("erase", help="erase the member's personal data now (audited)")
-    add_common_options(q)
-    _by(q)
+    q = _member_action(member, "erase", "erase the member's personal data now (audited)",
+                       cmd_member_erase)
     q.add_argument("member_no", metavar="NO", help="the member number")
     q.add_argument("--yes", action="store_true", help="confirm: erasing cannot be undone")
-    q.set_defaults(func=cmd_member_erase)
-    q = member.add_parser("merge", help="merge member DROP into KEEP (audited)")
-    add_common_options(q)
-    _by(q)
+    q = _member_action(member, "merge", "merge member DROP into KEEP (audited)",
+                       cmd_member_merge)
     q.add_argument("keep", metavar="KEEP", help="the member number kept")
     q.add_argument("drop", metavar="DROP", help="the member number merged into KEEP")
     q.add_argument("--dry-run", action="store_true", help="show what would move; change nothing")
-    q.set_defaults(func=cmd_member_merge)
 
     p = sub.add_parser("members", help="all members: likely duplicates")
     members = p.add_subparsers(dest="members_command", metavar="ACTION", required=True)

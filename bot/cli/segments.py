@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.cli.common import CliError, SubParsers, add_common_options, local_time, run_with_app
+from bot.cli.common import CliError, SubParsers, add_common_options, local_time, run_and_print
 from bot.csvfiles import safe_writer
 from domain.segments.services import segments_overview
 from domain.shared.text import safe_display
@@ -198,11 +198,7 @@ def _command(action: str) -> Callable[[argparse.Namespace], int]:
     handlers = {"refresh": refresh, "show": show, "export": export}
 
     def cmd(args: argparse.Namespace) -> int:
-        async def work(app: App) -> int:
-            print(await handlers[action](app, args))
-            return 0
-
-        return run_with_app(args, work)
+        return run_and_print(args, handlers[action])
 
     cmd.__doc__ = f"retailbot segments {action}"
     return cmd

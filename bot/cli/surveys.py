@@ -9,9 +9,18 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.cli.common import CliError, SubParsers, add_common_options, run_with_app
+from bot.cli.common import (
+    CliError,
+    SubParsers,
+    add_common_options,
+    add_report_options,
+    report_period,
+    run_and_print,
+    run_with_app,
+)
 from bot.cli.progress import Progress
-from domain.surveys.model import Scores, local_day
+from domain.shared.clock import local_day
+from domain.surveys.model import Scores
 from domain.surveys.services import SurveyReport, figure, months_between, survey_report
 
 if TYPE_CHECKING:
@@ -103,13 +112,6 @@ async def invite(app: App, args: argparse.Namespace) -> str:
 # -- report surveys -----------------------------------------------------------------------------
 
 
-def parse_day(raw: str, option: str) -> date:
-    try:
-        return date.fromisoformat(raw)
-    except ValueError as exc:
-        raise CliError(f"{option} must be a date such as 2026-06-30, not {raw!r}") from exc
-
-
 def default_period(today: date) -> tuple[date, date]:
     """The current month and the five before it."""
     index = today.year * 12 + today.month - 1 - (DEFAULT_MONTHS - 1)
@@ -171,10 +173,7 @@ def format_report(report: SurveyReport) -> str:
 async def report(app: App, args: argparse.Namespace) -> str:
     today = local_day(app.clock.now(), app.policy.timezone)
     first, last = default_period(today)
-    day_to = parse_day(args.to, "--to") if args.to else last
-    day_from = parse_day(args.from_, "--from") if args.from_ else first
-    if day_to < day_from:
-        raise CliError(f"--to {day_to} is before --from {day_from}")
+    day_from, day_to = report_period(args, last, lambda _last: first)
     async with app.uow_factory() as uow:
         result = await survey_report(uow, app.policy, day_from, day_to, args.store)
     text = format_report(result)
@@ -204,12 +203,7 @@ def cmd_surveys_invite(args: argparse.Namespace) -> int:
 
 def cmd_report_surveys(args: argparse.Namespace) -> int:
     """CSAT, NPS and response rate by store and month; the charts as PNG with --png."""
-
-    async def work(app: App) -> int:
-        print(await report(app, args))
-        return 0
-
-    return run_with_app(args, work)
+    return run_and_print(args, report)
 
 
 def add_survey_commands(sub: SubParsers) -> None:
@@ -238,9 +232,5 @@ def add_survey_commands(sub: SubParsers) -> None:
     q = reports.add_parser(
         "surveys", help="CSAT, NPS and response rate by store and month, with PNG charts"
     )
-    add_common_options(q)
-    q.add_argument("--from", dest="from_", metavar="YYYY-MM-DD", help="first local day")
-    q.add_argument("--to", metavar="YYYY-MM-DD", help="last local day (inclusive)")
-    q.add_argument("--store", metavar="CODE", help="only this store")
-    q.add_argument("--png", metavar="DIR", help="also write the charts as PNG files here")
+    add_report_options(q, png_help="also write the charts as PNG files here")
     q.set_defaults(func=cmd_report_surveys)

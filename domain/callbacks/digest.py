@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from domain.callbacks.views import callback_report
-from domain.messaging.model import MessageKind, OutboxMessage
-from domain.shared.outbox import queue_message
+from domain.shared.clock import local_day
+from domain.shared.outbox import queue_to_chat
 
 if TYPE_CHECKING:
     from domain.shared.policy import Policy
@@ -26,29 +25,26 @@ async def queue_weekly_line(
     once per week by its dedupe key; what was done, for the job's record."""
     if staff_chat_id is None:
         return "no staff group (STAFF_CHAT_ID): nothing to post"
-    today = now.astimezone(ZoneInfo(policy.timezone)).date()
+    today = local_day(now, policy.timezone)
     monday = today - timedelta(days=today.weekday() + 7)
     sunday = monday + timedelta(days=6)
     report = await callback_report(uow, policy, monday, sunday, None, now)
     year, week, _ = monday.isocalendar()
-    queued = await queue_message(
+    queued = await queue_to_chat(
         uow,
-        OutboxMessage(
-            dedupe_key=f"callbacks:weekly:{year}-W{week:02d}",
-            chat_id=staff_chat_id,
-            kind=MessageKind.SERVICE,
-            message_key="callbacks.weekly",
-            params={
-                "week": f"{year}-W{week:02d}",
-                "due": report.due,
-                "done": report.done,
-                "on_time": report.done_on_time,
-                "overdue": report.overdue,
-                "reach": percent(report.reach_rate),
-                "problems": report.problems,
-            },
-            language=policy.tickets.staff_language,
-        ),
+        staff_chat_id,
+        "callbacks.weekly",
+        {
+            "week": f"{year}-W{week:02d}",
+            "due": report.due,
+            "done": report.done,
+            "on_time": report.done_on_time,
+            "overdue": report.overdue,
+            "reach": percent(report.reach_rate),
+            "problems": report.problems,
+        },
+        f"callbacks:weekly:{year}-W{week:02d}",
         now,
+        language=policy.tickets.staff_language,
     )
     return f"week {year}-W{week:02d}: " + ("queued" if queued else "already queued")

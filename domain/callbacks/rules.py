@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from domain.callbacks.model import Callback, Outcome, Reason, Rule
+from domain.shared.clock import local_day
 
 if TYPE_CHECKING:
     from domain.callbacks.policy import CallbackPolicy
@@ -90,8 +91,7 @@ def new_member_due(
 ) -> datetime:
     """The morning `days` local days after the first purchase, in the store's zone: a purchase
     at 23:30 in Shanghai on the 1st is called about on the 8th at 10:00 Shanghai time."""
-    local_day = first_purchase.astimezone(ZoneInfo(tz)).date()
-    return local_due(local_day + timedelta(days=days), policy, tz)
+    return local_due(local_day(first_purchase, tz) + timedelta(days=days), policy, tz)
 
 
 def after_no_answer(callback: Callback, policy: CallbackPolicy, now: datetime) -> datetime | None:
@@ -189,15 +189,9 @@ def parse_when(text: str, tz: str, now: datetime) -> datetime | None:
     return moment if moment > now else None
 
 
-def safe_cell(value: object) -> str:
-    """A CSV cell a spreadsheet shows as text: a leading = + - @ (a formula) gets a quote."""
+def call_list_cell(value: object) -> str:
+    """A cell of the call list: one line of text (control characters but tab dropped), so a
+    call stays one line for whoever edits the file; formulas are the CSV writer's concern."""
     text = "" if value is None else str(value)
-    text = "".join(ch for ch in text if ch == "\t" or ch >= " ")
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
-def unquote_cell(text: str) -> str:
-    """The reverse of `safe_cell` for what comes back."""
-    text = text.strip()
-    return text[1:] if text[:2] in ("'=", "'+", "'-", "'@") else text
+    return "".join(ch for ch in text if ch == "\t" or ch >= " ")
 

@@ -17,7 +17,6 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from domain.callbacks.events import CallbackProblemReported
 from domain.callbacks.model import (
@@ -43,11 +42,11 @@ from domain.callbacks.rules import (
     problem_category,
     rule_for_ticket,
 )
-from domain.messaging.model import MessageKind, OutboxMessage
 from domain.privacy.model import Purpose
 from domain.segments.model import Lifecycle
-from domain.shared.outbox import queue_message, queue_to_member, queue_to_staff
-from domain.staff.model import Role, StaffMember
+from domain.shared.clock import local_day
+from domain.shared.outbox import queue_to_chat, queue_to_member, queue_to_staff
+from domain.staff.model import StaffMember, managers_else_admins
 from domain.tickets.model import AuditEntry
 from domain.tickets.rules import SYSTEM, local_time, member_actor, staff_actor
 
@@ -197,18 +196,36 @@ async def send_due_checkin(
         await uow.callbacks.save(callback)
         run.checkins += 1
         return
+    unreachable = "not reachable by the bot"
+    await _fall_back_or_close(uow, policy, callback, now, run, Outcome.UNREACHABLE,
+                              note=unreachable, close_note=unreachable)
+
+
+async def _fall_back_or_close(
+    uow: UnitOfWork,
+    policy: Policy,
+    callback: Callback,
+    now: datetime,
+    run: CallbackRun,
+    close_as: Outcome,
+    *,
+    note: str,
+    close_note: str = "",
+) -> bool:
+    """A check-in that cannot do its work: into the call queue when the rule falls back and
+    the member may be called (True), else closed `close_as` (False)."""
     if policy.callbacks.rule(callback.rule).fallback and not await uow.callbacks.flags(
         callback.member_id
     ):
         callback.to_call_queue(now)
         await uow.callbacks.save(callback)
-        await _log(uow, callback, SYSTEM, Outcome.FALLBACK, now, note="not reachable by the bot")
+        await _log(uow, callback, SYSTEM, Outcome.FALLBACK, now, note=note)
         run.fell_back += 1
-    else:
-        callback.close(Outcome.UNREACHABLE, now)
-        await uow.callbacks.save(callback)
-        await _log(uow, callback, SYSTEM, Outcome.UNREACHABLE, now,
-                   note="not reachable by the bot")
+        return True
+    callback.close(close_as, now)
+    await uow.callbacks.save(callback)
+    await _log(uow, callback, SYSTEM, close_as, now, note=close_note)
+    return False
 
 
 async def _log(
@@ -273,7 +290,7 @@ async def when_lifecycle_changed(
     if last is not None and event.at - last < timedelta(days=rules.rule(Rule.GONE_QUIET).days):
         return
     tz = await _zone_of(uow, member.home_store_id, policy)
-    today = event.at.astimezone(ZoneInfo(tz)).date()
+    today = local_day(event.at, tz)
     await schedule_callback(
         uow, policy, member_id=event.member_id, rule=Rule.GONE_QUIET,
         due_at=max(local_due(today, rules, tz), event.at),
@@ -322,7 +339,7 @@ async def schedule_vips(uow: UnitOfWork, policy: Policy, now: datetime, run: Cal
     zones = {s.id: s.timezone for s in await uow.stores.list()}
     for candidate in await uow.callbacks.top_tier_members(top, now - timedelta(days=spec.days)):
         tz = zones.get(candidate.store_id, policy.timezone)
-        today = now.astimezone(ZoneInfo(tz)).date()
+        today = local_day(now, tz)
         due = local_due(today, rules, tz)
         if due > now:
             continue  # too early in that store's day: a later run makes it
@@ -348,17 +365,8 @@ async def expire_checkin(
         or callback.checkin_until > now
     ):
         return
-    if policy.callbacks.rule(callback.rule).fallback and not await uow.callbacks.flags(
-        callback.member_id
-    ):
-        callback.to_call_queue(now)
-        await uow.callbacks.save(callback)
-        await _log(uow, callback, SYSTEM, Outcome.FALLBACK, now, note="check-in unanswered")
-        run.fell_back += 1
-    else:
-        callback.close(Outcome.NO_REPLY, now)
-        await uow.callbacks.save(callback)
-        await _log(uow, callback, SYSTEM, Outcome.NO_REPLY, now)
+    if not await _fall_back_or_close(uow, policy, callback, now, run, Outcome.NO_REPLY,
+                                     note="check-in unanswered"):
         run.no_reply += 1
 
 
@@ -389,18 +397,10 @@ async def remind_overdue(
             queued = await _to_staff_member(uow, policy, assignee, "callbacks.overdue", params,
                                             key, now)
         elif desk.staff_chat_id is not None:
-            queued = await queue_message(uow, OutboxMessage(
-                dedupe_key=key, chat_id=desk.staff_chat_id, kind=MessageKind.SERVICE,
-                message_key="callbacks.overdue", params=params,
-                language=policy.tickets.staff_language), now)
+            queued = await queue_to_chat(uow, desk.staff_chat_id, "callbacks.overdue", params,
+                                         key, now, language=policy.tickets.staff_language)
     else:
-        managers = [s for s in accounts if s.active and s.role is Role.MANAGER] or [
-            s for s in accounts if s.active and s.role is Role.ADMIN
-        ]
-        known = {s.telegram_user_id for s in managers}
-        managers += [StaffMember(a, Role.ADMIN) for a in sorted(desk.admin_ids - known)
-                     if not any(s.role is Role.MANAGER for s in managers)]
-        for manager in managers:
+        for manager in managers_else_admins(accounts, desk.admin_ids):
             queued |= await _to_staff_member(uow, policy, manager, "callbacks.overdue_managers",
                                              params, f"{key}:{manager.telegram_user_id}", now)
     callback.reminded = stage  # once, even with nobody to tell: it is not retried forever
@@ -505,9 +505,7 @@ async def _report_problem(
 
 
 def may_work(staff: StaffMember, callback: Callback) -> bool:
-    if staff.role in (Role.MANAGER, Role.ADMIN):
-        return True
-    return callback.assignee_id is None or callback.assignee_id == staff.id
+    return staff.may_work(callback.assignee_id)
 
 
 async def load_call(uow: UnitOfWork, callback_id: int, staff: StaffMember) -> Callback:

@@ -168,7 +168,7 @@ async def callback_report(
                             repurchase_days=rules.repurchase_days)
     on_time = timedelta(hours=rules.on_time_hours)
     staff_names = {
-        staff_actor(s): s.display_name or s.telegram_user_id for s in await uow.staff.list()
+        staff_actor(s): s.shown_name for s in await uow.staff.list()
     }
     groups: dict[str, list[tuple[int, datetime, bool]]] = defaultdict(list)
     for row in rows:

@@ -8,7 +8,7 @@ import math
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -414,10 +414,6 @@ def send_moment(spec: CampaignSpec, tz: str, now: datetime) -> datetime:
     else:
         wanted = datetime.combine(now.astimezone(zone).date(), spec.schedule.send_time, zone)
     return max(wanted, now)
-
-
-def local_day(moment: datetime, tz: str) -> date:
-    return moment.astimezone(ZoneInfo(tz)).date()
 
 
 def may_reenter(reentry_days: int | None, last: datetime | None, now: datetime) -> bool:

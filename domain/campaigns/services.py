@@ -44,7 +44,6 @@ from domain.campaigns.rules import (
     in_global_holdout,
     incremental_revenue,
     last_fire,
-    local_day,
     may_reenter,
     render,
     send_moment,
@@ -56,6 +55,7 @@ from domain.coupons.rules import coupon_from_template, format_code, new_code
 from domain.loyalty.model import EntryKind, LedgerEntry
 from domain.messaging.model import MessageKind, OutboxMessage
 from domain.segments.model import Lifecycle
+from domain.shared.clock import local_day
 from domain.shared.outbox import queue_messages
 from domain.tickets.model import AuditEntry
 
@@ -81,7 +81,7 @@ async def create_campaign(
     """A new campaign, as a draft: nobody gets anything until a manager starts it."""
     campaign = await uow.campaigns.add(Campaign(spec=spec, created_at=now, created_by=actor))
     await uow.audit.add(
-        AuditEntry(actor, "campaign.create", now, detail=f"campaign {campaign.id}: {spec.name}")
+        AuditEntry(actor, "campaign.create", now, detail=_detail(campaign))
     )
     return campaign
 
@@ -96,52 +96,70 @@ async def load_campaign(uow: UnitOfWork, campaign_id: int) -> Campaign:
 async def start_campaign(uow: UnitOfWork, campaign_id: int, actor: str, now: datetime) -> Campaign:
     """Draft -> running, recorded in the audit log. Its waves are queued by the caller (the CLI
     at once, otherwise the campaigns job within minutes)."""
-    campaign = await load_campaign(uow, campaign_id)
-    if campaign.status is not CampaignStatus.DRAFT:
-        raise CampaignError(
-            f"campaign {campaign_id} is {campaign.status.value}, not a draft: only a draft "
-            "can be started (a paused one is resumed)",
-            key="campaigns.not_draft",
-            status=campaign.status.value,
-        )
-    campaign.status = CampaignStatus.RUNNING
+    campaign = await _load_in(
+        uow, campaign_id, CampaignStatus.DRAFT, "campaigns.not_draft",
+        ", not a draft: only a draft can be started (a paused one is resumed)",
+    )
     campaign.started_at, campaign.started_by = now, actor
-    await uow.campaigns.update(campaign)
-    await uow.audit.add(AuditEntry(actor, "campaign.start", now, detail=_detail(campaign)))
+    await _move(uow, campaign, CampaignStatus.RUNNING, actor, "campaign.start", now)
     return campaign
 
 
 async def pause_campaign(uow: UnitOfWork, campaign_id: int, actor: str, now: datetime) -> Campaign:
     """No more waves or triggered sends until resumed; messages already queued and still
     waiting are withdrawn (skipped with the reason "campaign paused")."""
-    campaign = await load_campaign(uow, campaign_id)
-    if campaign.status is not CampaignStatus.RUNNING:
-        raise CampaignError(
-            f"campaign {campaign_id} is {campaign.status.value}: only a running one is paused",
-            key="campaigns.not_running",
-            status=campaign.status.value,
-        )
-    campaign.status = CampaignStatus.PAUSED
-    await uow.campaigns.update(campaign)
-    await uow.campaigns.withdraw_waiting(campaign_id, "campaign paused")
-    await uow.audit.add(AuditEntry(actor, "campaign.pause", now, detail=_detail(campaign)))
+    campaign = await _load_in(
+        uow, campaign_id, CampaignStatus.RUNNING, "campaigns.not_running",
+        ": only a running one is paused",
+    )
+    await _move(uow, campaign, CampaignStatus.PAUSED, actor, "campaign.pause", now,
+                withdraw="campaign paused")
     return campaign
 
 
 async def resume_campaign(
     uow: UnitOfWork, campaign_id: int, actor: str, now: datetime
 ) -> Campaign:
+    campaign = await _load_in(
+        uow, campaign_id, CampaignStatus.PAUSED, "campaigns.not_paused",
+        ": only a paused one is resumed",
+    )
+    await _move(uow, campaign, CampaignStatus.RUNNING, actor, "campaign.resume", now)
+    return campaign
+
+
+async def _load_in(
+    uow: UnitOfWork, campaign_id: int, status: CampaignStatus, key: str, only: str
+) -> Campaign:
+    """The campaign when it is `status`; refused with `key` (and the reason `only`) when not."""
     campaign = await load_campaign(uow, campaign_id)
-    if campaign.status is not CampaignStatus.PAUSED:
+    if campaign.status is not status:
         raise CampaignError(
-            f"campaign {campaign_id} is {campaign.status.value}: only a paused one is resumed",
-            key="campaigns.not_paused",
+            f"campaign {campaign_id} is {campaign.status.value}{only}",
+            key=key,
             status=campaign.status.value,
         )
-    campaign.status = CampaignStatus.RUNNING
-    await uow.campaigns.update(campaign)
-    await uow.audit.add(AuditEntry(actor, "campaign.resume", now, detail=_detail(campaign)))
     return campaign
+
+
+async def _move(
+    uow: UnitOfWork,
+    campaign: Campaign,
+    status: CampaignStatus,
+    actor: str,
+    action: str,
+    now: datetime,
+    *,
+    withdraw: str | None = None,
+) -> None:
+    """The campaign goes to `status`, messages still waiting are withdrawn with the reason
+    `withdraw` when given, and the audit log records who did it."""
+    campaign.status = status
+    await uow.campaigns.update(campaign)
+    if withdraw is not None:
+        assert campaign.id is not None
+        await uow.campaigns.withdraw_waiting(campaign.id, withdraw)
+    await uow.audit.add(AuditEntry(actor, action, now, detail=_detail(campaign)))
 
 
 def _detail(campaign: Campaign) -> str:

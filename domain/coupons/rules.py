@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from domain.coupons.model import Coupon, CouponRefused, CouponStatus
+from domain.shared.clock import local_day
 
 if TYPE_CHECKING:
     from domain.coupons.policy import CouponTemplate
@@ -58,8 +59,7 @@ def coupon_from_template(
     template: CouponTemplate, member_id: int, source: str, code: str, now: datetime, tz: str
 ) -> Coupon:
     """A coupon valid today and `valid_days` more local days, in the member's time zone."""
-    local_day = now.astimezone(ZoneInfo(tz)).date()
-    end_day = local_day + timedelta(days=template.valid_days + 1)
+    end_day = local_day(now, tz) + timedelta(days=template.valid_days + 1)
     expires_at = datetime.combine(end_day, time(0), tzinfo=ZoneInfo(tz))
     return Coupon(
         member_id=member_id,

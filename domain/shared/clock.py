@@ -40,9 +40,14 @@ class FixedClock:
         self._at = self._at + delta
 
 
+def local_day(moment: datetime, tz: str) -> date:
+    """The chain's calendar day (in time zone `tz`) that `moment` falls on."""
+    return moment.astimezone(ZoneInfo(tz)).date()
+
+
 def local_today(clock: Clock, tz: str) -> date:
     """The calendar day it is now in the given time zone."""
-    return clock.now().astimezone(ZoneInfo(tz)).date()
+    return local_day(clock.now(), tz)
 
 
 def add_months(moment: datetime, months: int) -> datetime:

@@ -85,16 +85,43 @@ async def queue_to_staff(
     the language they chose there, else `default_language` (the desk's)."""
     chat = await uow.chat_users.get("telegram", telegram_user_id)
     language = chat.effective_language() if chat is not None else default_language
+    return await queue_to_chat(
+        uow, telegram_user_id, key, params, dedupe, now, language=language, buttons=buttons,
+        photo_file_id=photo_file_id,
+    )
+
+
+async def queue_to_chat(
+    uow: UnitOfWork,
+    chat_id: str,
+    key: str,
+    params: dict[str, Any],
+    dedupe: str,
+    now: datetime,
+    *,
+    language: str,
+    buttons: Buttons | None = None,
+    photo: bytes | None = None,
+    photo_file_id: str | None = None,
+    topic: str | None = None,
+    topic_title: str | None = None,
+) -> bool:
+    """A service message to a chat that is no member's, in `language`: the staff group (under
+    `topic` when given) or a staff member's private chat. False when the dedupe key was
+    queued before."""
     return await queue_message(
         uow,
         OutboxMessage(
             dedupe_key=dedupe,
-            chat_id=telegram_user_id,
+            chat_id=chat_id,
             kind=MessageKind.SERVICE,
             message_key=key,
             params=params,
             buttons=buttons or [],
+            photo=photo,
             photo_file_id=photo_file_id,
+            topic=topic,
+            topic_title=topic_title,
             language=language,
         ),
         now,

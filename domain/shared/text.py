@@ -113,3 +113,10 @@ def csv_cell(value: object) -> object:
     if _PLAIN_NUMBER.fullmatch(value):
         return value
     return "'" + value
+
+
+def csv_cell_read(text: str) -> str:
+    """A cell of a CSV the product wrote, read back: blanks around it and the apostrophe
+    `csv_cell` put before a formula-like text are dropped."""
+    text = text.strip()
+    return text[1:] if text[:1] == "'" and text[1:].startswith(_FORMULA_START) else text

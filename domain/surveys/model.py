@@ -6,7 +6,6 @@ import enum
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
     from domain.surveys.policy import SurveyDefinition
@@ -72,10 +71,6 @@ def mood_of(kind: SurveyKind, score: int) -> Mood:
 
 
 # -- calendar buckets -------------------------------------------------------------------------
-
-
-def local_day(moment: datetime, tz: str) -> date:
-    return moment.astimezone(ZoneInfo(tz)).date()
 
 
 def month_of(day: date) -> str:

@@ -35,8 +35,9 @@ from typing import TYPE_CHECKING
 
 from domain.messaging.model import MessageKind, OutboxMessage
 from domain.privacy.model import Purpose
+from domain.shared.clock import local_day
 from domain.shared.errors import InvalidInput
-from domain.shared.outbox import queue_message
+from domain.shared.outbox import queue_message, queue_to_chat
 from domain.surveys.events import SurveyAnswered, SurveyCommented
 from domain.surveys.model import (
     AnswerCount,
@@ -53,7 +54,6 @@ from domain.surveys.model import (
     SurveyKind,
     Trigger,
     check_score,
-    local_day,
     month_of,
 )
 from domain.surveys.rules import (
@@ -276,27 +276,24 @@ async def queue_weekly_summary(
         f"{c.store_code or NO_STORE} · {c.member_no}: “{_short(c.comment)}”"
         for c in comments
     ]
-    await queue_message(
+    await queue_to_chat(
         uow,
-        OutboxMessage(
-            dedupe_key=key,
-            chat_id=staff_chat_id,
-            kind=MessageKind.SERVICE,
-            message_key="surveys.weekly",
-            params={
-                "week_from": week_from.isoformat(),
-                "week_to": week_to.isoformat(),
-                "answers": total.answers,
-                "invited": total.invited,
-                "response_rate": figure(total.response_rate, " %"),
-                "csat": figure(total.csat_percent, " %"),
-                "nps": figure(total.nps),
-                "comments": "\n".join(lines) or "—",
-            },
-            photo=photo,
-            language=policy.tickets.staff_language,
-        ),
+        staff_chat_id,
+        "surveys.weekly",
+        {
+            "week_from": week_from.isoformat(),
+            "week_to": week_to.isoformat(),
+            "answers": total.answers,
+            "invited": total.invited,
+            "response_rate": figure(total.response_rate, " %"),
+            "csat": figure(total.csat_percent, " %"),
+            "nps": figure(total.nps),
+            "comments": "\n".join(lines) or "—",
+        },
+        key,
         now,
+        language=policy.tickets.staff_language,
+        photo=photo,
     )
     return f"summary of {week_from}..{week_to} queued: {total.answers} answers"
 

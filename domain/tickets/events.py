@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Self
 
 from domain.shared.events import Event
 
+if TYPE_CHECKING:
+    from domain.tickets.model import Ticket
+
 
 @dataclass(frozen=True)
-class TicketClosed(Event):
-    """A complaint ticket is closed for good (by staff, or by the follow-up job)."""
+class _TicketEvent(Event):
+    """What every ticket event says of its ticket (nothing subscribes to this base itself)."""
 
     ticket_id: int
     number: str
@@ -17,6 +22,17 @@ class TicketClosed(Event):
     store_id: int | None
     category: str
     tags: tuple[str, ...]
+
+    @classmethod
+    def of(cls, ticket: Ticket, at: datetime) -> Self:
+        assert ticket.id is not None
+        return cls(at, ticket.id, ticket.number, ticket.member_id, ticket.store_id,
+                   ticket.category, tuple(ticket.tags))
+
+
+@dataclass(frozen=True)
+class TicketClosed(_TicketEvent):
+    """A complaint ticket is closed for good (by staff, or by the follow-up job)."""
 
 
 @dataclass(frozen=True)
@@ -29,12 +45,5 @@ class RecoveryTicketOpened(Event):
 
 
 @dataclass(frozen=True)
-class TicketResolved(Event):
+class TicketResolved(_TicketEvent):
     """Staff resolved a ticket (callbacks call the member back about it)."""
-
-    ticket_id: int
-    number: str
-    member_id: int
-    store_id: int | None
-    category: str
-    tags: tuple[str, ...]

@@ -26,6 +26,7 @@ class TicketStatus(enum.StrEnum):
 
 
 ACTIVE_STATUSES = tuple(s for s in TicketStatus if s.is_active)
+TEXT_MAX = 4000  # characters kept of a description or a thread message (Telegram sends 4096)
 
 
 class Priority(enum.StrEnum):
@@ -297,7 +298,7 @@ def new_ticket(
     return Ticket(
         member_id=member_id,
         category=category,
-        description=text[:4000],
+        description=text[:TEXT_MAX],
         created_at=at,
         updated_at=at,
         first_response_due=at + timedelta(hours=hours.first_response),

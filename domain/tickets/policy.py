@@ -98,6 +98,11 @@ class TicketPolicy:
     def category(self, key: str) -> TicketCategory | None:
         return next((c for c in self.categories if c.key == key), None)
 
+    def category_or_last(self, key: str) -> str:
+        """`key` when it is a category, else the last one ("other"): where a ticket opened on
+        the member's behalf goes when what it came from names no category of ours."""
+        return key if self.category(key) is not None else self.categories[-1].key
+
     def hours(self, category: str, priority: Priority) -> SlaHours:
         return self.category_sla.get(category) or self.sla.get(priority) or DEFAULT_SLA[priority]
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from domain.shared.text import parse_id
-from domain.staff.model import Role, StaffMember
+from domain.staff.model import StaffMember
 
 if TYPE_CHECKING:
     from domain.tickets.model import Ticket
@@ -48,13 +48,11 @@ def parse_ticket_number(text: str) -> int | None:
 
 def sees_personal_data(staff: StaffMember, private_chat: bool) -> bool:
     """Full phone and birthday: managers and admins, and only where no one else reads along."""
-    return private_chat and staff.role in (Role.MANAGER, Role.ADMIN)
+    return private_chat and staff.is_manager_or_admin
 
 
 def may_work(staff: StaffMember, ticket: Ticket) -> bool:
-    if staff.role in (Role.MANAGER, Role.ADMIN):
-        return True
-    return ticket.assignee_id is None or ticket.assignee_id == staff.id
+    return staff.may_work(ticket.assignee_id)
 
 
 def local_time(moment: datetime | None, tz: str) -> str:

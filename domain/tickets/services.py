@@ -30,16 +30,17 @@ from typing import TYPE_CHECKING, Any
 from rapidfuzz import fuzz, process, utils
 
 from domain.callbacks.events import CallbackProblemReported
-from domain.messaging.model import EDIT_OF_PARAM, MessageKind, OutboxMessage
+from domain.messaging.model import EDIT_OF_PARAM
 from domain.segments.rules import describe
-from domain.shared.outbox import queue_message, queue_to_member, queue_to_staff
+from domain.shared.outbox import queue_to_chat, queue_to_member, queue_to_staff
 from domain.shared.phones import mask_phone
 from domain.shared.text import parse_id
-from domain.staff.model import Role, StaffMember
+from domain.staff.model import Role, StaffMember, admins, managers_else_admins
 from domain.surveys.events import SurveyAnswered, SurveyCommented
 from domain.surveys.model import SurveyKind, Trigger, check_score
 from domain.tickets.events import RecoveryTicketOpened, TicketClosed, TicketResolved
 from domain.tickets.model import (
+    TEXT_MAX,
     AuditEntry,
     Author,
     Desk,
@@ -90,6 +91,21 @@ async def load_ticket(uow: UnitOfWork, ticket_id: int, *, lock: bool = True) -> 
             number=Ticket.number_of(ticket_id),
         )
     return ticket
+
+
+async def _load_members_ticket(uow: UnitOfWork, ticket_id: int, member: Member) -> Ticket:
+    """The member's own ticket, locked; another member's is as good as none."""
+    ticket = await load_ticket(uow, ticket_id)
+    if ticket.member_id != member.id:
+        raise TicketRefused("not the member's ticket", key="ticket.not_found",
+                            number=ticket.number)
+    return ticket
+
+
+def _require_active(ticket: Ticket) -> None:
+    if not ticket.status.is_active:
+        raise TicketRefused(f"{ticket.number} is {ticket.status.value}",
+                            key="ticket.not_active", number=ticket.number)
 
 
 async def _audit(
@@ -152,74 +168,20 @@ async def _to_staff(
     without a staff group, in the assignee's private chat (nobody's when unassigned)."""
     assert ticket.id is not None
     if desk.staff_chat_id is not None:
-        return await queue_message(
-            uow,
-            OutboxMessage(
-                dedupe_key=dedupe,
-                chat_id=desk.staff_chat_id,
-                kind=MessageKind.SERVICE,
-                message_key=key,
-                params=params,
-                buttons=buttons or [],
-                photo_file_id=photo_file_id,
-                topic=topic_of(ticket.id),
-                topic_title=_topic_title(ticket, policy),
-                language=policy.staff_language,
-            ),
-            now,
+        return await queue_to_chat(
+            uow, desk.staff_chat_id, key, params, dedupe, now, language=policy.staff_language,
+            buttons=buttons, photo_file_id=photo_file_id, topic=topic_of(ticket.id),
+            topic_title=_topic_title(ticket, policy),
         )
     if ticket.assignee_id is None:
         return False
     assignee = await uow.staff.get(ticket.assignee_id)
     if assignee is None or not assignee.active:
         return False
-    return await _to_staff_member(
-        uow, policy, assignee, key, params, dedupe, now, buttons=buttons,
-        photo_file_id=photo_file_id,
-    )
-
-
-async def _to_staff_member(
-    uow: UnitOfWork,
-    policy: TicketPolicy,
-    staff: StaffMember,
-    key: str,
-    params: dict[str, Any],
-    dedupe: str,
-    now: datetime,
-    *,
-    buttons: list[list[dict[str, str]]] | None = None,
-    photo_file_id: str | None = None,
-) -> bool:
-    """A message to one staff member's private chat with the bot (its id is the user id)."""
     return await queue_to_staff(
-        uow, staff.telegram_user_id, key, params, dedupe, now,
+        uow, assignee.telegram_user_id, key, params, dedupe, now,
         default_language=policy.staff_language, buttons=buttons, photo_file_id=photo_file_id,
     )
-
-
-async def _to_member(
-    uow: UnitOfWork,
-    ticket: Ticket,
-    key: str,
-    params: dict[str, Any],
-    dedupe: str,
-    now: datetime,
-    *,
-    buttons: list[list[dict[str, str]]] | None = None,
-    photo_file_id: str | None = None,
-    quiet_hours: bool = False,
-) -> bool:
-    """A service message to the member in the chat they used last; False when they have none.
-
-    Answers they wait for (a reply, the resolution) go day or night; reminders and check-ins
-    nobody asked for at that moment wait for the end of quiet hours.
-    """
-    return await queue_to_member(
-        uow, ticket.member_id, key, params, dedupe, now,
-        buttons=buttons, photo_file_id=photo_file_id, quiet_hours=quiet_hours,
-    )
-
 
 def _card_params(
     ticket: Ticket, member: Member | None, store: Store | None, policy: Policy
@@ -341,14 +303,11 @@ async def add_member_message(
     photo_file_id: str | None = None,
 ) -> Ticket:
     """A member's message joins their ticket's thread and is relayed to the staff."""
-    ticket = await load_ticket(uow, ticket_id)
-    if ticket.member_id != member.id:
-        raise TicketRefused("not the member's ticket", key="ticket.not_found",
-                            number=ticket.number)
+    ticket = await _load_members_ticket(uow, ticket_id, member)
     ticket.member_wrote(now)
     assert ticket.id is not None and member.id is not None
     message = await uow.tickets.add_message(
-        TicketMessage(ticket.id, Author.MEMBER, text.strip()[:4000], now, author_id=member.id,
+        TicketMessage(ticket.id, Author.MEMBER, text.strip()[:TEXT_MAX], now, author_id=member.id,
                       photo_file_id=photo_file_id)
     )
     await _save(uow, ticket, policy.tickets, now)
@@ -363,18 +322,15 @@ async def _refresh_card(
     ticket is active: nobody presses "take" on a closed ticket."""
     if desk.staff_chat_id is None or ticket.id is None:
         return
-    await queue_message(
+    await queue_to_chat(
         uow,
-        OutboxMessage(
-            dedupe_key=f"ticket:{ticket.id}:card:{ticket.status.value}:{int(now.timestamp())}",
-            chat_id=desk.staff_chat_id,
-            kind=MessageKind.SERVICE,
-            message_key=f"desk.card_now.{ticket.status.value}",
-            params={EDIT_OF_PARAM: f"ticket:{ticket.id}:card", "number": ticket.number},
-            buttons=card_buttons(ticket.id, policy) if ticket.status.is_active else [],
-            language=policy.staff_language,
-        ),
+        desk.staff_chat_id,
+        f"desk.card_now.{ticket.status.value}",
+        {EDIT_OF_PARAM: f"ticket:{ticket.id}:card", "number": ticket.number},
+        f"ticket:{ticket.id}:card:{ticket.status.value}:{int(now.timestamp())}",
         now,
+        language=policy.staff_language,
+        buttons=card_buttons(ticket.id, policy) if ticket.status.is_active else [],
     )
 
 
@@ -382,10 +338,7 @@ async def reopen_ticket(
     uow: UnitOfWork, policy: Policy, desk: Desk, ticket_id: int, member: Member, now: datetime
 ) -> Ticket:
     """The member says it is not solved: within the window the ticket goes back to staff."""
-    ticket = await load_ticket(uow, ticket_id)
-    if ticket.member_id != member.id:
-        raise TicketRefused("not the member's ticket", key="ticket.not_found",
-                            number=ticket.number)
+    ticket = await _load_members_ticket(uow, ticket_id, member)
     ticket.reopen(now, policy.tickets)
     assert ticket.id is not None and member.id is not None
     await uow.tickets.add_message(
@@ -417,10 +370,7 @@ async def rate_ticket(
         check_score(SurveyKind.CSAT, score)
     except ValueError as exc:
         raise TicketRefused(str(exc), key="button.expired") from exc
-    ticket = await load_ticket(uow, ticket_id)
-    if ticket.member_id != member.id:
-        raise TicketRefused("not the member's ticket", key="ticket.not_found",
-                            number=ticket.number)
+    ticket = await _load_members_ticket(uow, ticket_id, member)
     first = ticket.satisfaction is None
     ticket.rate(score, now)
     await _save(uow, ticket, policy.tickets, now)
@@ -456,7 +406,7 @@ async def staff_reply(
     if ticket.assignee_id is None:
         ticket.assignee_id = staff.id
     assert ticket.id is not None
-    body = text.strip()[:4000]
+    body = text.strip()[:TEXT_MAX]
     message = await uow.tickets.add_message(
         TicketMessage(ticket.id, Author.STAFF, body, now, author_id=staff.id,
                       photo_file_id=photo_file_id)
@@ -464,8 +414,9 @@ async def staff_reply(
     await _save(uow, ticket, policy.tickets, now)
     await _audit(uow, staff_actor(staff), "ticket.reply", now, ticket=ticket,
                  detail=f"message {message.id}" + (" with photo" if photo_file_id else ""))
-    await _to_member(
-        uow, ticket, "ticket.staff_reply", {"number": ticket.number, "text": body or "📷"},
+    await queue_to_member(
+        uow, ticket.member_id, "ticket.staff_reply",
+        {"number": ticket.number, "text": body or "📷"},
         f"ticket:{ticket.id}:msg:{message.id}", now, photo_file_id=photo_file_id,
     )
     return ticket
@@ -485,7 +436,7 @@ async def staff_note(
     ticket = await load_ticket(uow, ticket_id)
     assert ticket.id is not None
     message = await uow.tickets.add_message(
-        TicketMessage(ticket.id, Author.STAFF, text.strip()[:4000], now, author_id=staff.id,
+        TicketMessage(ticket.id, Author.STAFF, text.strip()[:TEXT_MAX], now, author_id=staff.id,
                       photo_file_id=photo_file_id, internal=True)
     )
     await _save(uow, ticket, policy.tickets, now)
@@ -508,18 +459,15 @@ async def act_on_ticket(
     _require_work(staff, ticket)
     assert ticket.id is not None
     if action is StaffAction.TAKE:
-        if not ticket.status.is_active:
-            raise TicketRefused(f"{ticket.number} is {ticket.status.value}",
-                                key="ticket.not_active", number=ticket.number)
+        _require_active(ticket)
         ticket.assignee_id = staff.id
     elif action is StaffAction.RESOLVE:
         ticket.resolve(now)
         if ticket.assignee_id is None:
             ticket.assignee_id = staff.id
-        await uow.record(TicketResolved(now, ticket.id, ticket.number, ticket.member_id,
-                                        ticket.store_id, ticket.category, tuple(ticket.tags)))
-        await _to_member(
-            uow, ticket, "ticket.resolved",
+        await uow.record(TicketResolved.of(ticket, now))
+        await queue_to_member(
+            uow, ticket.member_id, "ticket.resolved",
             {"number": ticket.number, "days": policy.tickets.reopen_days},
             f"ticket:{ticket.id}:resolved:{int(now.timestamp())}", now,
             buttons=[[{"key": "ticket.reopen_button", "data": f"ct:reopen:{ticket.id}"}]],
@@ -531,10 +479,10 @@ async def act_on_ticket(
         )
     else:
         ticket.escalate(now)
-        await _alert_managers(
-            uow, policy, desk, ticket, "desk.escalated",
-            {"number": ticket.number, "id": ticket.id, "by": staff.display_name or
-             staff.telegram_user_id},
+        await _alert(
+            uow, policy, desk, ticket,
+            managers_else_admins(await uow.staff.list(), desk.admin_ids), "desk.escalated",
+            {"number": ticket.number, "id": ticket.id, "by": staff.shown_name},
             f"ticket:{ticket.id}:escalated", now,
         )
     await _save(uow, ticket, policy.tickets, now)
@@ -559,18 +507,10 @@ async def _announce_closed(
     every other answer.
     """
     assert ticket.id is not None
-    await _to_member(uow, ticket, key, params, f"ticket:{ticket.id}:closed", now)
-    await uow.record(
-        TicketClosed(
-            at=now,
-            ticket_id=ticket.id,
-            number=ticket.number,
-            member_id=ticket.member_id,
-            store_id=ticket.store_id,
-            category=ticket.category,
-            tags=tuple(ticket.tags),
-        )
+    await queue_to_member(
+        uow, ticket.member_id, key, params, f"ticket:{ticket.id}:closed", now
     )
+    await uow.record(TicketClosed.of(ticket, now))
 
 
 async def assign_ticket(
@@ -587,23 +527,22 @@ async def assign_ticket(
     if assignee.id != staff.id and staff.role is Role.AGENT:
         raise TicketRefused("agents assign only to themselves", key="desk.assign_not_allowed")
     _require_work(staff, ticket)
-    if not ticket.status.is_active:
-        raise TicketRefused(f"{ticket.number} is {ticket.status.value}",
-                            key="ticket.not_active", number=ticket.number)
+    _require_active(ticket)
     if not assignee.active or assignee.id is None:
         raise TicketRefused("inactive staff account", key="desk.no_such_staff",
-                            who=assignee.display_name or assignee.telegram_user_id)
+                            who=assignee.shown_name)
     ticket.assignee_id = assignee.id
     await _save(uow, ticket, policy.tickets, now)
     await _audit(uow, staff_actor(staff), "ticket.assign", now, ticket=ticket,
                  detail=f"to staff:{assignee.telegram_user_id}")
     if assignee.id != staff.id:
         category = policy.tickets.category(ticket.category)
-        await _to_staff_member(
-            uow, policy.tickets, assignee, "desk.assigned",
+        await queue_to_staff(
+            uow, assignee.telegram_user_id, "desk.assigned",
             {"number": ticket.number, "id": ticket.id, "category": _names(category),
-             "by": staff.display_name or staff.telegram_user_id},
+             "by": staff.shown_name},
             f"ticket:{ticket.id}:assigned:{assignee.id}:{int(now.timestamp())}", now,
+            default_language=policy.tickets.staff_language,
         )
     return ticket
 
@@ -661,38 +600,29 @@ async def _check(
         and now >= ticket.resolved_at + timedelta(days=rules.reopen_days)
     ):
         # Nobody reopened it in time: it is final now, and the member is asked how it went.
-        ticket.close(now, reason="resolved")
-        await _announce_closed(
-            uow, policy, ticket, "ticket.closed_notice", {"number": ticket.number}, now
+        await _close_on_schedule(
+            uow, policy, desk, ticket, now, run, reason="resolved",
+            key="ticket.closed_notice", params={"number": ticket.number},
+            detail=f"not reopened within {rules.reopen_days} days",
         )
-        await _audit(uow, SYSTEM, "ticket.close", now, ticket=ticket,
-                     detail=f"not reopened within {rules.reopen_days} days")
-        await _refresh_card(uow, rules, desk, ticket, now)
-        run.auto_closed += 1
     elif ticket.status is TicketStatus.WAITING_MEMBER and ticket.waiting_since is not None:
         waited = now - ticket.waiting_since
         if waited >= timedelta(days=rules.auto_close_days):
-            ticket.close(now, reason="no_answer")
-            await _announce_closed(
-                uow, policy, ticket, "ticket.auto_closed",
-                {"number": ticket.number, "days": rules.auto_close_days}, now,
+            await _close_on_schedule(
+                uow, policy, desk, ticket, now, run, reason="no_answer",
+                key="ticket.auto_closed",
+                params={"number": ticket.number, "days": rules.auto_close_days},
+                detail=f"no answer from the member for {rules.auto_close_days} days",
+                staff_key="desk.auto_closed",
             )
-            await _to_staff(
-                uow, rules, desk, ticket, "desk.auto_closed",
-                {"number": ticket.number, "days": rules.auto_close_days},
-                f"ticket:{ticket.id}:auto-closed", now,
-            )
-            await _audit(uow, SYSTEM, "ticket.close", now, ticket=ticket,
-                         detail=f"no answer from the member for {rules.auto_close_days} days")
-            await _refresh_card(uow, rules, desk, ticket, now)
-            run.auto_closed += 1
         elif (
             waited >= timedelta(days=rules.member_reminder_days)
             and ticket.member_reminded_at is None
         ):
             left = rules.auto_close_days - rules.member_reminder_days
-            await _to_member(
-                uow, ticket, "ticket.member_reminder", {"number": ticket.number, "days": left},
+            await queue_to_member(
+                uow, ticket.member_id, "ticket.member_reminder",
+                {"number": ticket.number, "days": left},
                 f"ticket:{ticket.id}:waiting:{int(ticket.waiting_since.timestamp())}:reminder",
                 now, quiet_hours=True,
             )
@@ -705,8 +635,8 @@ async def _check(
         and ticket.followed_up_at is None
         and now >= ticket.closed_at + timedelta(days=rules.follow_up_days)
     ):
-        await _to_member(
-            uow, ticket, "ticket.follow_up", {"number": ticket.number},
+        await queue_to_member(
+            uow, ticket.member_id, "ticket.follow_up", {"number": ticket.number},
             f"ticket:{ticket.id}:follow-up", now, quiet_hours=True,
         )
         ticket.followed_up_at = now
@@ -721,6 +651,32 @@ async def _check(
     await uow.tickets.save(ticket)
 
 
+async def _close_on_schedule(
+    uow: UnitOfWork,
+    policy: Policy,
+    desk: Desk,
+    ticket: Ticket,
+    now: datetime,
+    run: FollowUpRun,
+    *,
+    reason: str,
+    key: str,
+    params: dict[str, Any],
+    detail: str,
+    staff_key: str | None = None,
+) -> None:
+    """The follow-up closes a ticket: the member is told (`key`), the staff too when
+    `staff_key` says so (with the same `params`), the audit says why and the card shows it."""
+    ticket.close(now, reason=reason)
+    await _announce_closed(uow, policy, ticket, key, params, now)
+    if staff_key is not None:
+        await _to_staff(uow, policy.tickets, desk, ticket, staff_key, params,
+                        f"ticket:{ticket.id}:auto-closed", now)
+    await _audit(uow, SYSTEM, "ticket.close", now, ticket=ticket, detail=detail)
+    await _refresh_card(uow, policy.tickets, desk, ticket, now)
+    run.auto_closed += 1
+
+
 async def _check_sla(
     uow: UnitOfWork, policy: Policy, desk: Desk, ticket: Ticket, now: datetime, run: FollowUpRun
 ) -> None:
@@ -728,7 +684,8 @@ async def _check_sla(
     if not alerts:
         return
     assert ticket.id is not None
-    staff = {s.id: s for s in await uow.staff.list() if s.id is not None}
+    accounts = await uow.staff.list()
+    staff = {s.id: s for s in accounts if s.id is not None}
     assignee = staff.get(ticket.assignee_id) if ticket.assignee_id is not None else None
     for clock, level in alerts:
         due = ticket.first_response_due if clock == "first_response" else ticket.resolution_due
@@ -736,87 +693,54 @@ async def _check_sla(
             "number": ticket.number,
             "id": ticket.id,
             "due": local_time(due, policy.timezone),
-            "assignee": (assignee.display_name or assignee.telegram_user_id)
-            if assignee else "-",
+            "assignee": assignee.shown_name if assignee else "-",
         }
         key = f"ticket:{ticket.id}:sla:{clock}:{level}"
         if level == "warn":
             if assignee is not None and assignee.active:
-                await _to_staff_member(uow, policy.tickets, assignee, f"desk.sla_warn.{clock}",
-                                       params, key, now)
+                await queue_to_staff(uow, assignee.telegram_user_id, f"desk.sla_warn.{clock}",
+                                     params, key, now,
+                                     default_language=policy.tickets.staff_language)
             else:  # nobody holds it: the whole team is reminded where the ticket lives
                 await _to_staff(uow, policy.tickets, desk, ticket, f"desk.sla_warn.{clock}",
                                 params, key, now)
             run.warned += 1
         elif level == "breach":
-            await _alert_managers(uow, policy, desk, ticket, f"desk.sla_breach.{clock}",
-                                  params, key, now, staff=list(staff.values()))
+            await _alert(uow, policy, desk, ticket,
+                         managers_else_admins(accounts, desk.admin_ids),
+                         f"desk.sla_breach.{clock}", params, key, now)
             run.breached += 1
         else:
             # Breached and still unanswered a whole SLA period later: the next level hears.
-            await _alert_admins(uow, policy, desk, ticket, f"desk.sla_escalate.{clock}",
-                                params, key, now, staff=list(staff.values()))
+            await _alert(uow, policy, desk, ticket, admins(accounts, desk.admin_ids),
+                         f"desk.sla_escalate.{clock}", params, key, now)
             run.escalated += 1
         ticket.sla_tell(clock, level)
         await _audit(uow, SYSTEM, f"ticket.sla_{level}", now, ticket=ticket, detail=clock)
 
 
-async def _alert_admins(
+async def _alert(
     uow: UnitOfWork,
     policy: Policy,
     desk: Desk,
     ticket: Ticket,
+    recipients: Sequence[StaffMember],
     key: str,
     params: dict[str, Any],
     dedupe: str,
     now: datetime,
-    *,
-    staff: list[StaffMember],
 ) -> int:
-    """Admins (accounts and ADMIN_IDS) hear in their private chats; without any admin the
-    staff group does, so an escalation always reaches someone."""
-    admins = [s for s in staff if s.active and s.role is Role.ADMIN]
-    known = {s.telegram_user_id for s in admins}
-    admins += [StaffMember(admin, Role.ADMIN) for admin in sorted(desk.admin_ids - known)]
+    """What goes over an agent's head (an escalation, an SLA breach): each recipient, the
+    managers (else the admins) or the admins, in their private chat under their own dedupe
+    key; with nobody to tell, the staff group (or the assignee) hears instead, so it always
+    reaches someone. How many messages were queued."""
     queued = 0
-    for admin in admins:
-        queued += await _to_staff_member(
-            uow, policy.tickets, admin, key, params, f"{dedupe}:{admin.telegram_user_id}", now
+    for account in recipients:
+        queued += await queue_to_staff(
+            uow, account.telegram_user_id, key, params, f"{dedupe}:{account.telegram_user_id}",
+            now, default_language=policy.tickets.staff_language,
         )
-    if not admins:
-        queued += await _to_staff(uow, policy.tickets, desk, ticket, key, params, dedupe, now)
-    return queued
-
-
-async def _alert_managers(
-    uow: UnitOfWork,
-    policy: Policy,
-    desk: Desk,
-    ticket: Ticket,
-    key: str,
-    params: dict[str, Any],
-    dedupe: str,
-    now: datetime,
-    *,
-    staff: list[StaffMember] | None = None,
-) -> int:
-    """Managers hear in their private chats; without managers the admins do; without either
-    the staff group does. Each recipient has their own dedupe key."""
-    accounts = staff if staff is not None else await uow.staff.list()
-    managers = [s for s in accounts if s.active and s.role is Role.MANAGER]
-    if not managers:
-        managers = [s for s in accounts if s.active and s.role is Role.ADMIN]
-        known = {s.telegram_user_id for s in managers}
-        managers += [
-            StaffMember(admin, Role.ADMIN) for admin in sorted(desk.admin_ids - known)
-        ]
-    queued = 0
-    for manager in managers:
-        queued += await _to_staff_member(
-            uow, policy.tickets, manager, key, params, f"{dedupe}:{manager.telegram_user_id}",
-            now,
-        )
-    if not managers:
+    if not recipients:
         queued += await _to_staff(uow, policy.tickets, desk, ticket, key, params, dedupe, now)
     return queued
 
@@ -857,15 +781,12 @@ async def _open_recovery(
     member = await uow.members.get(event.member_id)
     if member is None:
         return
-    category = event.recovery_category
-    if policy.tickets.category(category) is None:
-        category = policy.tickets.categories[-1].key
     ticket = await open_ticket(
         uow,
         policy,
         desk,
         member,
-        category=category,
+        category=policy.tickets.category_or_last(event.recovery_category),
         description=event.recovery_description,
         now=event.at,
         store_id=event.store_id,
@@ -908,11 +829,9 @@ async def when_callback_problem_reported(
     member = await uow.members.get(event.member_id)
     if member is None:
         return
-    category = event.category
-    if policy.tickets.category(category) is None:
-        category = policy.tickets.categories[-1].key
     ticket = await open_ticket(
-        uow, policy, desk, member, category=category, description=event.description,
+        uow, policy, desk, member, category=policy.tickets.category_or_last(event.category),
+        description=event.description,
         now=event.at, store_id=event.store_id, tags=("callback",),
     )
     log.info("callback %s opened ticket %s", event.callback_id, ticket.number)

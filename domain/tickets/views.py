@@ -196,4 +196,4 @@ def staff_by_id(accounts: Mapping[int, StaffMember], staff_id: int | None) -> st
     account = accounts.get(staff_id)
     if account is None:
         return f"#{staff_id}"
-    return account.display_name or account.telegram_user_id
+    return account.shown_name

@@ -17,7 +17,7 @@ from domain.campaigns.services import (
     start_campaign,
 )
 from domain.shared.text import parse_id
-from domain.staff.model import Role, StaffMember
+from domain.staff.model import StaffMember
 from handlers.coupons.member import staff_of
 from handlers.routing import Context, Router, buttons
 from handlers.types import Button, Outcome, Reply
@@ -27,12 +27,11 @@ router = Router()
 
 PREFIX = "cmp"
 LISTED = 20
-MANAGERS = (Role.MANAGER, Role.ADMIN)
 
 
 async def _manager(ctx: Context) -> StaffMember | None:
     staff = await staff_of(ctx)
-    if staff is None or staff.role not in MANAGERS or not ctx.inbound.is_private:
+    if staff is None or not staff.is_manager_or_admin or not ctx.inbound.is_private:
         return None
     return staff
 

@@ -11,7 +11,7 @@ import logging
 
 from domain.privacy.services import MergeRefused, merge_members
 from domain.shared.text import parse_id
-from domain.staff.model import Role, StaffMember
+from domain.staff.model import StaffMember
 from handlers.routing import Context, Router, buttons, say
 from handlers.tickets.staff import desk_staff, unknown_command
 from handlers.types import Button, Outcome, Reply
@@ -23,7 +23,7 @@ MERGE_PREFIX = "pm"
 
 
 def _may_merge(staff: StaffMember) -> bool:
-    return staff.role in (Role.MANAGER, Role.ADMIN)
+    return staff.is_manager_or_admin
 
 
 def _moved(result_moved: dict[str, int]) -> str:

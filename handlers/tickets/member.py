@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from rapidfuzz import fuzz, process, utils
 
 from domain.shared.text import parse_id
-from domain.tickets.model import Ticket, TicketStatus
+from domain.tickets.model import TEXT_MAX, Ticket, TicketStatus
 from domain.tickets.rules import local_time
 from domain.tickets.services import (
     add_member_message,
@@ -134,7 +134,7 @@ def _ask_category(ctx: Context, draft: str) -> Outcome:
     return Outcome(
         (Reply("complaint.ask_category", buttons=buttons(*rows)),),
         next_state=CATEGORY,
-        state_data={"draft": draft[:4000]},
+        state_data={"draft": draft[:TEXT_MAX]},
     )
 
 
@@ -340,7 +340,7 @@ async def fallback(ctx: Context) -> Outcome:
             ),
             # No state of its own: the member may just as well ignore the offer and go on.
             next_state="",
-            state_data={OFFER_DATA: text[:4000]},
+            state_data={OFFER_DATA: text[:TEXT_MAX]},
         )
     return say("text.not_understood")
 

@@ -51,6 +51,8 @@ router = Router()
 NOTE_MARK = "#note"
 QUEUE_SHOWN = 20
 StaffHandler = Callable[[Context, StaffMember], Awaitable[Outcome]]
+# staff, ticket id, text, photo: a reply or a note
+TicketWriter = Callable[[Context, StaffMember, int, str, str | None], Awaitable[Outcome]]
 
 
 async def desk_staff(ctx: Context) -> StaffMember | None:
@@ -282,15 +284,6 @@ def card_buttons(ctx: Context, ticket: Ticket) -> tuple[tuple[Button, ...], ...]
     return buttons(*rows) if ticket.status.is_active else ()
 
 
-@staff_command("reply")
-async def reply_command(ctx: Context, staff: StaffMember) -> Outcome:
-    """/reply N text: the text goes to the member."""
-    number, text = _number_and_rest(ctx)
-    if number is None or not text:
-        return say("desk.usage_reply")
-    return await _reply(ctx, staff, number, text, None)
-
-
 async def _reply(
     ctx: Context, staff: StaffMember, ticket_id: int, text: str, photo_file_id: str | None
 ) -> Outcome:
@@ -304,15 +297,6 @@ async def _reply(
     return say("desk.replied", number=ticket.number)
 
 
-@staff_command("note")
-async def note_command(ctx: Context, staff: StaffMember) -> Outcome:
-    """/note N text: an internal note the member never sees."""
-    number, text = _number_and_rest(ctx)
-    if number is None or not text:
-        return say("desk.usage_note")
-    return await _note(ctx, staff, number, text, None)
-
-
 async def _note(
     ctx: Context, staff: StaffMember, ticket_id: int, text: str, photo_file_id: str | None
 ) -> Outcome:
@@ -321,6 +305,23 @@ async def _note(
                                   now=ctx.now, photo_file_id=photo_file_id)
         await uow.commit()
     return say("desk.noted", number=ticket.number)
+
+
+def _text_command(name: str, doc: str, write: TicketWriter) -> None:
+    """/NAME N text: `write` adds the text to ticket N (desk.usage_NAME when either is missing)."""
+
+    async def command(ctx: Context, staff: StaffMember) -> Outcome:
+        number, text = _number_and_rest(ctx)
+        if number is None or not text:
+            return say(f"desk.usage_{name}")
+        return await write(ctx, staff, number, text, None)
+
+    command.__doc__ = doc
+    staff_command(name)(command)
+
+
+_text_command("reply", "/reply N text: the text goes to the member.", _reply)
+_text_command("note", "/note N text: an internal note the member never sees.", _note)
 
 
 @staff_command("assign")
@@ -338,7 +339,7 @@ async def assign_command(ctx: Context, staff: StaffMember) -> Outcome:
                                      assignee, ctx.now)
         await uow.commit()
     return say("desk.assigned_done", number=ticket.number,
-               who=assignee.display_name or assignee.telegram_user_id)
+               who=assignee.shown_name)
 
 
 def _action_command(action: StaffAction, *names: str) -> None:
@@ -365,7 +366,7 @@ async def _act(ctx: Context, staff: StaffMember, ticket_id: int, action: StaffAc
         await uow.commit()
     log.info("%s: %s %s", staff.label(), action.value, ticket.number)
     return say(f"desk.done.{action.value}", number=ticket.number,
-               who=staff.display_name or staff.telegram_user_id)
+               who=staff.shown_name)
 
 
 @staff_command("member")

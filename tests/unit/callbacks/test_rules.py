@@ -14,6 +14,7 @@ from domain.callbacks.policy import CallbackPolicy, callback_policy_from_mapping
 from domain.callbacks.rules import (
     admit,
     after_no_answer,
+    call_list_cell,
     checkin_buttons,
     is_high_value,
     new_member_due,
@@ -22,11 +23,10 @@ from domain.callbacks.rules import (
     parse_when,
     problem_category,
     rule_for_ticket,
-    safe_cell,
-    unquote_cell,
 )
 from domain.shared.errors import PolicyError
 from domain.shared.policy import Policy, policy_from_mapping
+from domain.shared.text import csv_cell, csv_cell_read
 from tests.support.paths import POLICY_TEMPLATE
 
 NOW = datetime(2026, 6, 15, 2, 0, tzinfo=UTC)
@@ -170,17 +170,23 @@ def test_valuable_means_tier_score_segments_verdict_or_churn_flag() -> None:
     assert not is_high_value(no_churn, tier="member", high_value=False, churn_flag=True)
 
 
-@pytest.mark.parametrize("cell", ["=HYPERLINK(\"x\")", "+8613800138000", "-1", "@SUM(A1)"])
+@pytest.mark.parametrize("cell", ["=HYPERLINK(\"x\")", "-2+3", "@SUM(A1)"])
 def test_a_cell_a_spreadsheet_would_run_is_written_as_text_and_read_back(cell: str) -> None:
-    written = safe_cell(cell)
-    assert written.startswith("'")
-    assert unquote_cell(written) == cell
+    written = csv_cell(call_list_cell(cell))
+    assert isinstance(written, str) and written.startswith("'")
+    assert csv_cell_read(written) == cell
 
 
-def test_plain_cells_and_control_characters() -> None:
-    assert safe_cell("Li Lei") == "Li Lei"
-    assert safe_cell("a\x00b\nc") == "abc"
-    assert safe_cell(None) == ""
+@pytest.mark.parametrize("cell", ["+8613800138000", "-1", "Li Lei", " =x"])
+def test_plain_numbers_and_text_are_written_as_they_are_and_read_back(cell: str) -> None:
+    assert csv_cell(cell) == cell
+    assert csv_cell_read(cell) == cell.strip()
+
+
+def test_a_call_list_cell_is_one_line() -> None:
+    assert call_list_cell("Li Lei") == "Li Lei"
+    assert call_list_cell("a\x00b\nc") == "abc"
+    assert call_list_cell(None) == ""
 
 
 def test_the_policy_template_documents_the_callbacks_defaults() -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli.common import CliError
+from bot.cli.common import CliError, parse_day
 from bot.cli.main import build_parser
-from bot.cli.surveys import parse_day, read_member_numbers
+from bot.cli.surveys import read_member_numbers
 
 COMMANDS = {
     "init": None,

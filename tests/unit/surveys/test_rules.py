@@ -6,9 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from domain.shared.clock import local_day
 from domain.shared.errors import PolicyError
 from domain.shared.text import MAX_ID
-from domain.surveys.model import Mood, SurveyKind, local_day, month_of, mood_of
+from domain.surveys.model import Mood, SurveyKind, month_of, mood_of
 from domain.surveys.policy import SurveyPolicy, survey_policy_from_mapping
 from domain.surveys.rules import (
     may_invite,
