@@ -14,23 +14,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import sqlite3
-import statistics
 import sys
-import tempfile
-import time
-from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import asyncpg
 from sqlalchemy import Date, Integer, String, cast, extract, func, or_, select, type_coerce
-from sqlalchemy.engine import make_url
 
-from bench.common import PG_SKIPPED, add_pg_option, temporary_postgres
+from bench.common import add_pg_option, load_rows, median_time, on_sqlite_then_postgres
 from bot.bootstrap import App, build_app
 from bot.config import Settings
 from domain.coupons.rules import birthday_mds
@@ -51,8 +44,9 @@ def generate(count: int, store_ids: list[int]) -> list[tuple[Any, ...]]:
     for i in range(count):
         born = date.fromordinal(start + rng.randrange(365 * 65))
         store = rng.choice(store_ids) if rng.random() < 0.9 else None  # some have no store
+        # The birthday column holds text since encryption at rest (storage.protection).
         rows.append(
-            (f"B{i:08d}", f"Member {i}", born, born.month * 100 + born.day, store,
+            (f"B{i:08d}", f"Member {i}", born.isoformat(), born.month * 100 + born.day, store,
              joined + timedelta(minutes=i))
         )
     return rows
@@ -67,34 +61,6 @@ async def seed_stores(app: App) -> tuple[list[int], list[int]]:
         new_york = [(await uow.stores.add(Store("NY01", "New York", "America/New_York"))).id]
         await uow.commit()
     return [i for i in shanghai if i], [i for i in new_york if i]
-
-
-async def load_sqlite(app: App, path: Path, rows: list[tuple[Any, ...]]) -> None:
-    def work() -> None:
-        conn = sqlite3.connect(path)
-        marks = ", ".join("?" for _ in COLUMNS)
-        conn.executemany(
-            f"INSERT INTO members ({', '.join(COLUMNS)}) VALUES ({marks})",
-            [(r[0], r[1], r[2].isoformat(), r[3], r[4], r[5].strftime("%Y-%m-%d %H:%M:%S.%f"))
-             for r in rows],
-        )
-        conn.commit()
-        conn.execute("ANALYZE")
-        conn.close()
-
-    await asyncio.to_thread(work)
-
-
-async def load_postgres(url: str, rows: list[tuple[Any, ...]]) -> None:
-    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    conn = await asyncpg.connect(dsn)
-    try:
-        # The birthday column holds text since encryption at rest (storage.protection).
-        records = [(r[0], r[1], r[2].isoformat(), *r[3:]) for r in rows]
-        await conn.copy_records_to_table("members", records=records, columns=list(COLUMNS))
-        await conn.execute("ANALYZE members")
-    finally:
-        await conn.close()
 
 
 def scan_query(day: date, store_ids: list[int], unassigned: bool) -> Any:
@@ -112,16 +78,6 @@ def scan_query(day: date, store_ids: list[int], unassigned: bool) -> Any:
         .where(cast(month, Integer) == day.month, cast(day_of, Integer).in_(days), stores)
         .order_by(members.c.id)
     )
-
-
-async def median_time(work: Callable[[], Awaitable[int]]) -> tuple[float, int]:
-    found = await work()  # warm caches the same way for both
-    times = []
-    for _ in range(REPEAT):
-        started = time.perf_counter()
-        found = await work()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), found
 
 
 async def measure(app: App, shanghai: list[int]) -> list[tuple[str, float, float, int]]:
@@ -152,8 +108,8 @@ async def measure(app: App, shanghai: list[int]) -> list[tuple[str, float, float
         ("members", indexed, scanned),
         ("ids only", indexed_ids, scanned_ids),
     ):
-        fast, found = await median_time(fast_work)
-        slow, found_too = await median_time(slow_work)
+        fast, found = await median_time(fast_work, REPEAT)
+        slow, found_too = await median_time(slow_work, REPEAT)
         if found != found_too:
             raise AssertionError(f"the queries disagree: {found} vs {found_too} members")
         figures.append((what, fast, slow, found))
@@ -169,42 +125,25 @@ def report(name: str, count: int, figures: list[tuple[str, float, float, int]]) 
         )
 
 
-async def bench_sqlite(count: int, folder: Path) -> None:
-    path = folder / "birthdays.db"
-    app = await build_app(Settings(database_url=f"sqlite+aiosqlite:///{path}"))
-    try:
-        shanghai, new_york = await seed_stores(app)
-        await load_sqlite(app, path, generate(count, shanghai + new_york))
-        figures = await measure(app, shanghai)
-    finally:
-        await app.close()
-    report("SQLite", count, figures)
-
-
-async def bench_postgres(count: int, base_url: str) -> None:
-    async with temporary_postgres(base_url) as url:
-        app = await build_app(Settings(database_url=url))
-        try:
-            shanghai, new_york = await seed_stores(app)
-            await load_postgres(url, generate(count, shanghai + new_york))
-            figures = await measure(app, shanghai)
-        finally:
-            await app.close()
-    report("PostgreSQL", count, figures)
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=1_000_000)
     add_pg_option(parser)
     args = parser.parse_args()
     print(f"birthday query for one zone's day, median of {REPEAT} runs")
-    with tempfile.TemporaryDirectory() as tmp:
-        await bench_sqlite(args.members, Path(tmp))
-    if args.pg:
-        await bench_postgres(args.members, args.pg)
-    else:
-        print(f"  {PG_SKIPPED}")
+
+    async def run_on(label: str, url: str) -> None:
+        app = await build_app(Settings(database_url=url))
+        try:
+            shanghai, new_york = await seed_stores(app)
+            rows = generate(args.members, shanghai + new_york)
+            await load_rows(url, [("members", COLUMNS, rows)], analyze="ANALYZE members")
+            figures = await measure(app, shanghai)
+        finally:
+            await app.close()
+        report(label, args.members, figures)
+
+    await on_sqlite_then_postgres(run_on, args.pg)
 
 
 if __name__ == "__main__":

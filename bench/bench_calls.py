@@ -16,57 +16,43 @@ import argparse
 import asyncio
 import random
 import sys
-import tempfile
 import time
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import or_, select
 
-from bench.common import PG_SKIPPED, add_pg_option, describe, median, temporary_postgres
+from bench.common import (
+    add_pg_option,
+    describe,
+    insert_in_chunks,
+    insert_members,
+    median,
+    on_sqlite_then_postgres,
+    seed_store_and_desk_staff,
+    timed,
+)
 from bot.bootstrap import App, build_app
 from bot.config import Settings
 from domain.callbacks.model import Callback, CallbackStatus, Channel, Outcome, Rule
-from domain.members.model import ChatUser, Store
 from domain.shared.clock import FixedClock
-from domain.staff.model import Role, StaffMember
 from handlers.types import Inbound, InboundKind
 from storage.callbacks.repository import CALLBACK_ROWS
 from storage.callbacks.tables import callbacks
-from storage.members.tables import members
 
 NOW = datetime(2026, 6, 15, 10, 0, tzinfo=UTC)
 AGENT = "900001"
-CHUNK = 1000
 
 
 async def seed(app: App, count: int, seed: int) -> int:
     """`count` queued calls due over the last and next three days (a quarter held by one of ten
     agents), and as many closed ones; returns the bench agent's staff id."""
     rng = random.Random(seed)
-    async with app.uow_factory() as uow:
-        store = await uow.stores.add(Store("SH01", "Shanghai", "Asia/Shanghai"))
-        staff = [
-            await uow.staff.save(StaffMember(str(900_000 + i), Role.AGENT, f"Agent {i}"))
-            for i in range(1, 11)
-        ]
-        await uow.chat_users.save(ChatUser("telegram", AGENT, AGENT, telegram_language="en"))
-        await uow.commit()
-    member_rows = [
-        {
-            "member_no": f"C{i:06d}", "name": f"Member {i}", "phone": f"+86139{i:08d}",
-            "tier": "member", "spend_12m_cents": 0, "marketing_consent": False,
-            "joined_at": NOW - timedelta(days=400), "home_store_id": store.id,
-        }
-        for i in range(count * 2)
-    ]
+    store, staff = await seed_store_and_desk_staff(app, AGENT)
     async with app.engine.begin() as conn:
-        for start in range(0, len(member_rows), CHUNK):
-            await conn.execute(insert(members), member_rows[start : start + CHUNK])
-        ids = [row.id for row in await conn.execute(select(members.c.id))]
+        ids = await insert_members(conn, "C", count * 2, store, NOW)
         rows = []
         for n, member_id in enumerate(ids):
             due = NOW + timedelta(minutes=rng.randrange(-3 * 24 * 60, 3 * 24 * 60))
@@ -81,20 +67,9 @@ async def seed(app: App, count: int, seed: int) -> int:
             elif rng.random() < 0.25:
                 call.assignee_id = rng.choice(staff).id
             rows.append(CALLBACK_ROWS.values(call))
-        for start in range(0, len(rows), CHUNK):
-            await conn.execute(insert(callbacks), rows[start : start + CHUNK])
+        await insert_in_chunks(conn, callbacks, rows)
     assert staff[0].id is not None
     return staff[0].id
-
-
-async def timed(runs: int, work: Callable[[], Awaitable[object]]) -> list[float]:
-    await work()  # warm caches and connections
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        await work()
-        samples.append(time.perf_counter() - started)
-    return samples
 
 
 async def run_on(label: str, url: str, args: argparse.Namespace) -> None:
@@ -149,13 +124,7 @@ async def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     add_pg_option(parser)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        await run_on("SQLite", f"sqlite+aiosqlite:///{folder}/bench.db", args)
-    if args.pg:
-        async with temporary_postgres(args.pg) as url:
-            await run_on("PostgreSQL", url, args)
-    else:
-        print(f"\n({PG_SKIPPED})")
+    await on_sqlite_then_postgres(lambda label, url: run_on(label, url, args), args.pg)
 
 
 if __name__ == "__main__":

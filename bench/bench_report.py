@@ -16,24 +16,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import sqlite3
-import statistics
 import sys
-import tempfile
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import asyncpg
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
-from bench.common import PG_SKIPPED, add_pg_option, temporary_postgres
+from bench.common import add_pg_option, load_rows, median_time, on_sqlite_then_postgres
 from bot.bootstrap import App, build_app
 from bot.config import Settings
 from domain.members.model import Store
@@ -57,6 +51,8 @@ ANSWER_COLUMNS = (
     "category", "store_id", "answered_at", "day", "month",
 )
 MEMBER_COLUMNS = ("id", "member_no", "name", "joined_at")
+TABLES = ("members", "survey_invitations", "survey_answers")
+COLUMNS = (MEMBER_COLUMNS, INVITATION_COLUMNS, ANSWER_COLUMNS)
 
 
 def generate(answers: int, store_ids: list[int]) -> tuple[list[tuple[Any, ...]], ...]:
@@ -90,51 +86,6 @@ def generate(answers: int, store_ids: list[int]) -> tuple[list[tuple[Any, ...]],
     return member_rows, invitations, answer_rows
 
 
-def _sqlite_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
-
-
-async def load_sqlite(path: Path, data: tuple[list[tuple[Any, ...]], ...]) -> None:
-    def work() -> None:
-        conn = sqlite3.connect(path)
-        for table, columns, rows in zip(
-            ("members", "survey_invitations", "survey_answers"),
-            (MEMBER_COLUMNS, INVITATION_COLUMNS, ANSWER_COLUMNS),
-            data,
-            strict=True,
-        ):
-            marks = ", ".join("?" for _ in columns)
-            conn.executemany(
-                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
-                ([_sqlite_value(v) for v in row] for row in rows),
-            )
-        conn.commit()
-        conn.execute("ANALYZE")
-        conn.close()
-
-    await asyncio.to_thread(work)
-
-
-async def load_postgres(url: str, data: tuple[list[tuple[Any, ...]], ...]) -> None:
-    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    conn = await asyncpg.connect(dsn)
-    try:
-        for table, columns, rows in zip(
-            ("members", "survey_invitations", "survey_answers"),
-            (MEMBER_COLUMNS, INVITATION_COLUMNS, ANSWER_COLUMNS),
-            data,
-            strict=True,
-        ):
-            await conn.copy_records_to_table(table, records=rows, columns=list(columns))
-        await conn.execute("VACUUM ANALYZE")
-    finally:
-        await conn.close()
-
-
 async def seed_stores(app: App) -> list[int]:
     async with app.uow_factory() as uow:
         ids = [
@@ -143,16 +94,6 @@ async def seed_stores(app: App) -> list[int]:
         ]
         await uow.commit()
     return [i for i in ids if i is not None]
-
-
-async def median_time(work: Callable[[], Awaitable[int]]) -> tuple[float, int]:
-    found = await work()  # warm caches the same way for every query
-    times = []
-    for _ in range(REPEAT):
-        started = time.perf_counter()
-        found = await work()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), found
 
 
 async def measure(app: App) -> list[tuple[str, float, int]]:
@@ -203,7 +144,7 @@ async def measure(app: App) -> list[tuple[str, float, int]]:
         ("baseline: COUNT(*) GROUP BY store", count_by_store),
         ("baseline: read every answer", read_all),
     ):
-        seconds, seen = await median_time(work)
+        seconds, seen = await median_time(work, REPEAT)
         figures.append((what, seconds, seen))
     return figures
 
@@ -217,34 +158,6 @@ def show(name: str, answers: int, load: float, figures: list[tuple[str, float, i
               f"({seen:,} answers)")
 
 
-async def bench_sqlite(answers: int, folder: Path) -> None:
-    path = folder / "report.db"
-    app = await build_app(Settings(database_url=f"sqlite+aiosqlite:///{path}"))
-    try:
-        stores = await seed_stores(app)
-        started = time.perf_counter()
-        await load_sqlite(path, generate(answers, stores))
-        load = time.perf_counter() - started
-        figures = await measure(app)
-    finally:
-        await app.close()
-    show("SQLite", answers, load, figures)
-
-
-async def bench_postgres(answers: int, base_url: str) -> None:
-    async with temporary_postgres(base_url) as url:
-        app = await build_app(Settings(database_url=url))
-        try:
-            stores = await seed_stores(app)
-            started = time.perf_counter()
-            await load_postgres(url, generate(answers, stores))
-            load = time.perf_counter() - started
-            figures = await measure(app)
-        finally:
-            await app.close()
-    show("PostgreSQL", answers, load, figures)
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--answers", type=int, default=1_000_000)
@@ -252,13 +165,21 @@ async def main() -> None:
     parser.add_argument("--skip-sqlite", action="store_true")
     args = parser.parse_args()
     print(f"survey report over {PERIOD[0]}..{PERIOD[1]}, median of {REPEAT} runs")
-    if not args.skip_sqlite:
-        with tempfile.TemporaryDirectory() as tmp:
-            await bench_sqlite(args.answers, Path(tmp))
-    if args.pg:
-        await bench_postgres(args.answers, args.pg)
-    else:
-        print(f"  {PG_SKIPPED}")
+
+    async def run_on(label: str, url: str) -> None:
+        app = await build_app(Settings(database_url=url))
+        try:
+            stores = await seed_stores(app)
+            started = time.perf_counter()
+            data = generate(args.answers, stores)
+            await load_rows(url, zip(TABLES, COLUMNS, data, strict=True))
+            load = time.perf_counter() - started
+            figures = await measure(app)
+        finally:
+            await app.close()
+        show(label, args.answers, load, figures)
+
+    await on_sqlite_then_postgres(run_on, args.pg, sqlite=not args.skip_sqlite)
 
 
 if __name__ == "__main__":

@@ -144,15 +144,7 @@ async def measure(label: str, url_for: Any, args: argparse.Namespace) -> None:
         f"({unpaced['sent']:.0f} sent in {unpaced['wall']:.1f} s)"
     )
     for rate in args.rates:
-        count = min(args.messages, int(rate * 8))  # about eight seconds of pacing
-        paced = await sender_run(count, rate, args.engine, await url_for(f"paced{rate:g}"))
-        share = paced["rate"] / rate
-        verdict = "OK" if share >= 0.95 and paced["max_1s"] <= rate else "BELOW GOAL"
-        print(
-            f"  paced at {rate:g}/s, {count} messages: {paced['rate']:.2f} msg/s = {share:.1%} "
-            f"of the rate; most in any 1 s window at the server: {paced['max_1s']:.0f} "
-            f"({verdict}: >= 95 % and never above)"
-        )
+        await paced_only(await url_for(f"paced{rate:g}"), rate, args)
 
 
 async def main() -> None:
@@ -196,7 +188,8 @@ async def main() -> None:
 
 
 async def paced_only(url: str, rate: float, args: argparse.Namespace) -> None:
-    count = min(args.messages, int(rate * 8))
+    """One paced run at `rate` on the database of `url`, and its figures against the goal."""
+    count = min(args.messages, int(rate * 8))  # about eight seconds of pacing
     paced = await sender_run(count, rate, args.engine, url)
     share = paced["rate"] / rate
     verdict = "OK" if share >= 0.95 and paced["max_1s"] <= rate else "BELOW GOAL"

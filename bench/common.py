@@ -1,18 +1,31 @@
-"""Helpers the benchmarks share: a throwaway PostgreSQL database and percentile figures."""
+"""What the benchmarks share: a throwaway PostgreSQL database, seeding, timing and figures."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
+import sqlite3
 import statistics
+import tempfile
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
-from sqlalchemy import text
+import asyncpg
+from sqlalchemy import Table, insert, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.bootstrap import App
+from domain.members.model import ChatUser, Store
+from domain.staff.model import Role, StaffMember
 from storage.engine import create_engine
+from storage.members.tables import members
 
 
 @asynccontextmanager
@@ -59,3 +72,136 @@ def add_pg_option(parser: argparse.ArgumentParser) -> None:
 
 
 PG_SKIPPED = "PostgreSQL skipped: pass --pg URL or set TEST_DATABASE_URL"
+
+
+async def on_sqlite_then_postgres(
+    run_on: Callable[[str, str], Awaitable[None]], pg: str | None, sqlite: bool = True
+) -> None:
+    """`run_on(label, url)` on a throwaway SQLite file (unless `sqlite` is false), then on a
+    throwaway PostgreSQL database when a server is given."""
+    if sqlite:
+        with tempfile.TemporaryDirectory() as folder:
+            await run_on("SQLite", f"sqlite+aiosqlite:///{folder}/bench.db")
+    if pg:
+        async with temporary_postgres(pg) as url:
+            await run_on("PostgreSQL", url)
+    else:
+        print(f"\n({PG_SKIPPED})")
+
+
+async def timed(runs: int, work: Callable[[], Awaitable[object]]) -> list[float]:
+    """The seconds each of `runs` calls of `work` took, after one call to warm caches."""
+    await work()  # warm caches and connections
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        await work()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+async def median_time(work: Callable[[], Awaitable[int]], repeat: int) -> tuple[float, int]:
+    """The median seconds of `repeat` calls of `work` (after one to warm caches the same way
+    for every query) and what the last call found."""
+    found = await work()
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        found = await work()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), found
+
+
+CHUNK = 1000
+
+
+async def insert_in_chunks(
+    conn: AsyncConnection, table: Table, rows: Sequence[dict[str, Any]]
+) -> None:
+    """Bulk INSERTs of `CHUNK` rows at a time, so no statement outgrows a driver's limits."""
+    for start in range(0, len(rows), CHUNK):
+        await conn.execute(insert(table), rows[start : start + CHUNK])
+
+
+async def seed_store_and_desk_staff(app: App, agent: str) -> tuple[Store, list[StaffMember]]:
+    """A Shanghai store and ten desk staff (role agent), the first of whom talks to the bot as
+    `agent` in English: the staff side of the desk benchmarks."""
+    async with app.uow_factory() as uow:
+        store = await uow.stores.add(Store("SH01", "Shanghai", "Asia/Shanghai"))
+        staff = [
+            await uow.staff.save(StaffMember(str(900_000 + i), Role.AGENT, f"Agent {i}"))
+            for i in range(1, 11)
+        ]
+        await uow.chat_users.save(ChatUser("telegram", agent, agent, telegram_language="en"))
+        await uow.commit()
+    return store, staff
+
+
+async def insert_members(
+    conn: AsyncConnection, prefix: str, count: int, store: Store, now: datetime
+) -> list[int]:
+    """`count` plain members of `store` (numbers `prefix`000000 on), inserted in bulk; returns
+    the ids of every member in the database."""
+    rows = [
+        {
+            "member_no": f"{prefix}{i:06d}", "name": f"Member {i}", "phone": f"+86139{i:08d}",
+            "tier": "member", "spend_12m_cents": 0, "marketing_consent": False,
+            "joined_at": now - timedelta(days=400), "home_store_id": store.id,
+        }
+        for i in range(count)
+    ]
+    await insert_in_chunks(conn, members, rows)
+    return [row.id for row in await conn.execute(select(members.c.id))]
+
+
+def _sqlite_value(value: Any) -> Any:
+    """A value as the SQLite dialect stores it (dates and times as text)."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+Rows = Iterable[tuple[str, Sequence[str], Iterable[Sequence[Any]]]]
+"""(table, columns, rows) to load."""
+
+
+def sqlite_copy(path: Path, tables: Rows) -> None:
+    """Rows straight into a SQLite file through the standard library, then ANALYZE: loading
+    a million rows through the ORM would take longer than what is measured."""
+    conn = sqlite3.connect(path)
+    try:
+        for table, columns, rows in tables:
+            marks = ", ".join("?" for _ in columns)
+            conn.executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
+                ([_sqlite_value(v) for v in row] for row in rows),
+            )
+        conn.commit()
+        conn.execute("ANALYZE")
+    finally:
+        conn.close()
+
+
+async def postgres_copy(url: str, tables: Rows, analyze: str = "VACUUM ANALYZE") -> None:
+    """Rows into PostgreSQL by COPY (asyncpg), then `analyze` so the planner knows the sizes."""
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = await asyncpg.connect(dsn)
+    try:
+        for table, columns, rows in tables:
+            await conn.copy_records_to_table(table, records=rows, columns=list(columns))
+        await conn.execute(analyze)
+    finally:
+        await conn.close()
+
+
+async def load_rows(url: str, tables: Rows, analyze: str = "VACUUM ANALYZE") -> None:
+    """`tables` into the database of `url`, the fastest way its engine offers; `analyze` is the
+    statement PostgreSQL runs afterwards (SQLite runs ANALYZE)."""
+    if url.startswith("sqlite"):
+        database = make_url(url).database
+        assert database is not None, url
+        await asyncio.to_thread(sqlite_copy, Path(database), tables)
+    else:
+        await postgres_copy(url, tables, analyze)

@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from bot.bootstrap import App, build_app
+from bot.bootstrap import App
 from bot.config import Settings
 from domain.shared.clock import FixedClock
+from tests.support.apps import running_app
 
 PG_ENV = "TEST_DATABASE_URL"
 
@@ -71,18 +72,12 @@ def database_url(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 async def app(sqlite_url: str, clock: FixedClock) -> AsyncIterator[App]:
     """The real app on a fresh SQLite file with the demo policy and a fixed clock."""
-    built = await build_app(Settings(database_url=sqlite_url), clock=clock)
-    try:
+    async with running_app(Settings(database_url=sqlite_url), clock=clock) as built:
         yield built
-    finally:
-        await built.close()
 
 
 @pytest.fixture
 async def any_app(database_url: str, clock: FixedClock) -> AsyncIterator[App]:
     """The real app on SQLite and on PostgreSQL."""
-    built = await build_app(Settings(database_url=database_url), clock=clock)
-    try:
+    async with running_app(Settings(database_url=database_url), clock=clock) as built:
         yield built
-    finally:
-        await built.close()

@@ -9,20 +9,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.bootstrap import App, build_app, build_messenger, build_sender
+from bot.bootstrap import App, build_messenger, build_sender
 from bot.config import Settings
 from bot.telegram import aiogram as telegram_aiogram
 from bot.telegram import ptb as telegram_ptb
-from domain.loyalty.model import EntryKind, LedgerEntry
 from domain.members.model import Member, Store
 from domain.shared.clock import FixedClock
+from domain.shared.policy import Policy
+from tests.support.apps import running_app
+from tests.support.coupons import earned
+from tests.support.paths import ROOT
 from tests.support.standin import TOKEN, BotApiStandIn
 
 ENGINES = ("aiogram", "ptb")
@@ -108,6 +112,15 @@ def e2e_settings(
     )
 
 
+def child_environment(standin: BotApiStandIn, engine: str) -> dict[str, str]:
+    """The environment for `retailbot` in a child process on `engine`, talking to the stand-in:
+    this process's, without any BOT_ or DATABASE_ setting of the machine."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE_"))}
+    env.update(PYTHONPATH=str(ROOT), BOT_TOKEN=TOKEN, TELEGRAM_API_URL=standin.base_url,
+               BOT_ENGINE=engine)
+    return env
+
+
 @pytest.fixture(params=ENGINES)
 def engine(request: pytest.FixtureRequest) -> str:
     return str(request.param)
@@ -118,12 +131,9 @@ async def shop(
     standin: BotApiStandIn, tmp_path: object, engine: str, e2e_clock: FixedClock
 ) -> AsyncIterator[App]:
     """The real App on a fresh SQLite file, with one store and one member holding points."""
-    app = await build_app(e2e_settings(standin, tmp_path, engine), clock=e2e_clock)
-    try:
+    async with running_app(e2e_settings(standin, tmp_path, engine), clock=e2e_clock) as app:
         await seed_member(app)
         yield app
-    finally:
-        await app.close()
 
 
 async def seed_member(app: App) -> Member:
@@ -135,10 +145,7 @@ async def seed_member(app: App) -> Member:
                    home_store_id=store.id, marketing_consent=True)
         )
         assert member.id is not None
-        await uow.ledger.append([
-            LedgerEntry(member.id, EntryKind.EARN, MEMBER_POINTS, "e2e:seed",
-                        now - timedelta(days=10), expires_at=now + timedelta(days=300)),
-        ])
+        await uow.ledger.append([earned(member.id, MEMBER_POINTS, "e2e:seed", now, age_days=10)])
         await uow.commit()
     return member
 
@@ -166,6 +173,46 @@ async def polling(app: App, standin: BotApiStandIn, engine: str) -> AsyncIterato
     finally:
         stop.set()
         await asyncio.wait_for(task, STOP_TIMEOUT)
+
+
+@contextlib.asynccontextmanager
+async def polling_shop(
+    standin: BotApiStandIn,
+    tmp_path: object,
+    engine: str,
+    clock: FixedClock,
+    seed: Callable[[App], Awaitable[object]] | None = None,
+    *,
+    policy: Policy | None = None,
+    **settings: object,
+) -> AsyncIterator[App]:
+    """The real app on a fresh SQLite file with what `seed` puts there, long-polling the
+    stand-in on `engine`; `settings` and `policy` are the story's own."""
+    async with running_app(
+        e2e_settings(standin, tmp_path, engine, **settings), clock=clock, policy=policy
+    ) as app:
+        if seed is not None:
+            await seed(app)
+        async with polling(app, standin, engine):
+            yield app
+
+
+async def link_chat(
+    standin: BotApiStandIn,
+    user_id: int,
+    *,
+    name: str = "Mei",
+    phone: str = MEMBER_PHONE,
+    language: str = "en",
+) -> dict[str, object]:
+    """A Telegram user starts the bot and shares their own contact (the number without "+",
+    as Telegram sends it): their chat is linked to the member with that phone."""
+    person = standin.user(user_id, name, language_code=language)
+    standin.send_text(person, "/start")
+    await standin.wait_for_messages(user_id, 2)
+    standin.share_contact(person, phone.lstrip("+"))
+    await standin.wait_for_messages(user_id, 2)
+    return person
 
 
 async def deliver_outbox(app: App) -> None:

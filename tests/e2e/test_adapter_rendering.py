@@ -7,7 +7,6 @@ the member story tests run the real conversation.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -15,12 +14,10 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from bot.telegram import aiogram as telegram_aiogram
-from bot.telegram import ptb as telegram_ptb
 from bot.telegram.replies import APOLOGY
 from handlers.i18n import Translator
 from handlers.types import Inbound, InboundKind, Keyboard, OutgoingMessage, RenderedButton
-from tests.e2e.conftest import STOP_TIMEOUT, ErrorLog, e2e_settings
+from tests.e2e.conftest import ErrorLog, e2e_settings, polling
 from tests.support.standin import BotApiStandIn
 
 CHAT = 7001
@@ -64,16 +61,8 @@ async def scripted(
     """The real adapter of `engine`, polling the stand-in, in front of a scripted conversation."""
     conversation = ScriptedConversation()
     app = ScriptedApp(e2e_settings(standin, tmp_path, engine), conversation)
-    stop = asyncio.Event()
-    run = telegram_aiogram.run_polling if engine == "aiogram" else telegram_ptb.run_polling
-    kwargs = {"polling_timeout": 1} if engine == "aiogram" else {"poll_timeout": 1}
-    task = asyncio.create_task(run(app, stop=stop, **kwargs))  # type: ignore[arg-type]
-    try:
-        await standin.wait_for_call("getUpdates", timeout=10)
+    async with polling(app, standin, engine):  # type: ignore[arg-type]
         yield conversation
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, STOP_TIMEOUT)
 
 
 async def test_what_a_person_does_reaches_the_conversation_as_inbound_values(

@@ -11,18 +11,17 @@ from datetime import timedelta
 
 import pytest
 
-from bot.bootstrap import App, build_app
+from bot.bootstrap import App
 from domain.callbacks.model import Channel, Outcome, Rule
 from domain.callbacks.services import schedule_callback
 from domain.members.model import Member
 from domain.shared.clock import FixedClock
 from domain.staff.model import Role, StaffMember
 from tests.e2e.conftest import (
-    MEMBER_PHONE,
     deliver_outbox,
-    e2e_settings,
+    link_chat,
     member_by_phone,
-    polling,
+    polling_shop,
     seed_member,
 )
 from tests.support.callbacks import all_callbacks, log_rows, set_rule
@@ -45,30 +44,29 @@ async def call_bot(
 ) -> AsyncIterator[App]:
     """The real app with a staff group, an agent, a manager and six members to call back,
     long-polling the stand-in on `engine`."""
-    app = await build_app(
-        e2e_settings(standin, tmp_path, engine, staff_chat_id=STAFF_GROUP), clock=e2e_clock
-    )
-    try:
-        first = await seed_member(app)
-        now = app.clock.now()
-        async with app.uow_factory() as uow:
-            await uow.staff.save(StaffMember(str(WANG), Role.AGENT, "Wang"))
-            await uow.staff.save(StaffMember(str(CHEN), Role.MANAGER, "Chen"))
-            for i, _action in enumerate(ACTIONS):
-                member = await uow.members.add(Member(
-                    f"2000{i}", f"Caller {i}", _phone(i), now - timedelta(days=100),
-                    home_store_id=first.home_store_id,
-                ))
-                assert member.id is not None
-                await schedule_callback(uow, app.policy, member_id=member.id,
-                                        rule=Rule.COMPLAINT, due_at=now - timedelta(hours=i),
-                                        dedupe_key=f"e2e:{i}", now=now,
-                                        context=f"T-00000{i}", category="service")
-            await uow.commit()
-        async with polling(app, standin, engine):
-            yield app
-    finally:
-        await app.close()
+    async with polling_shop(
+        standin, tmp_path, engine, e2e_clock, _seed_staff_and_calls, staff_chat_id=STAFF_GROUP
+    ) as app:
+        yield app
+
+
+async def _seed_staff_and_calls(app: App) -> None:
+    first = await seed_member(app)
+    now = app.clock.now()
+    async with app.uow_factory() as uow:
+        await uow.staff.save(StaffMember(str(WANG), Role.AGENT, "Wang"))
+        await uow.staff.save(StaffMember(str(CHEN), Role.MANAGER, "Chen"))
+        for i, _action in enumerate(ACTIONS):
+            member = await uow.members.add(Member(
+                f"2000{i}", f"Caller {i}", _phone(i), now - timedelta(days=100),
+                home_store_id=first.home_store_id,
+            ))
+            assert member.id is not None
+            await schedule_callback(uow, app.policy, member_id=member.id,
+                                    rule=Rule.COMPLAINT, due_at=now - timedelta(hours=i),
+                                    dedupe_key=f"e2e:{i}", now=now,
+                                    context=f"T-00000{i}", category="service")
+        await uow.commit()
 
 
 async def test_an_agent_presses_every_outcome_button_and_never_sees_a_full_number(
@@ -138,28 +136,13 @@ async def test_a_member_answers_the_check_in_with_a_problem(
 ) -> None:
     app, t = call_bot, call_bot.translator
     standin.group(STAFF_GROUP, "Service desk", forum=True)
-    mei = standin.user(MEI, "Mei", language_code="en")
-    standin.send_text(mei, "/start")
-    await standin.wait_for_messages(MEI, 2)
-    standin.share_contact(mei, MEMBER_PHONE.lstrip("+"))
-    await standin.wait_for_messages(MEI, 2)
-    member = await member_by_phone(app)
-    assert member.id is not None
-    set_rule(app, Rule.VIP, channel=Channel.CHECKIN)
-    now = app.clock.now()
-    async with app.uow_factory() as uow:
-        call = await schedule_callback(uow, app.policy, member_id=member.id, rule=Rule.VIP,
-                                       due_at=now, dedupe_key="e2e:vip", now=now)
-        await uow.commit()
-    assert call is not None
-    await deliver_outbox(app)
-    (checkin,) = await standin.wait_for_messages(MEI, 1)
+    mei, checkin, call_id = await _linked_checkin(app, standin, Rule.VIP)
     assert checkin.text == t("en", "callbacks.checkin.vip", chain=app.policy.chain_name,
                              context="-")
     assert [b["text"] for b in checkin.inline_buttons] == [
         t("en", "callbacks.checkin.ok_button"), t("en", "callbacks.checkin.problem_button")
     ]
-    standin.press(mei, checkin, f"cb:pb:{call.id}")
+    standin.press(mei, checkin, f"cb:pb:{call_id}")
     (sorry,) = await standin.wait_for_messages(MEI, 1)
     assert sorry.kind == "edit" and sorry.inline_buttons == []
     assert sorry.text == t("en", "callbacks.problem_opened", number="T-000001")
@@ -172,11 +155,7 @@ async def _linked_checkin(
     app: App, standin: BotApiStandIn, rule: Rule
 ) -> tuple[dict[str, object], BotOutput, int]:
     """Mei links her chat; a check-in of `rule` is queued and delivered to her."""
-    mei = standin.user(MEI, "Mei", language_code="en")
-    standin.send_text(mei, "/start")
-    await standin.wait_for_messages(MEI, 2)
-    standin.share_contact(mei, MEMBER_PHONE.lstrip("+"))
-    await standin.wait_for_messages(MEI, 2)
+    mei = await link_chat(standin, MEI)
     member = await member_by_phone(app)
     assert member.id is not None
     set_rule(app, rule, channel=Channel.CHECKIN)

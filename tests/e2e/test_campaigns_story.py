@@ -17,19 +17,23 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import insert, select
 
-from bot.bootstrap import App, build_app, job_context
+from bot.bootstrap import App, job_context
 from domain.campaigns.rules import in_control
 from domain.coupons.rules import format_code
-from domain.segments.events import LifecycleChanged
-from domain.segments.model import Lifecycle
 from domain.shared.clock import FixedClock
 from domain.staff.model import Role, StaffMember
 from scheduler import registry
 from scheduler.jobs.campaigns import campaign_waves
 from storage.coupons.tables import coupons
 from storage.messaging.tables import outbox
-from tests.e2e.conftest import deliver_outbox, e2e_settings, polling
-from tests.support.campaigns import campaign_toml, new_campaign, set_segment, start_and_send
+from tests.e2e.conftest import deliver_outbox, polling_shop
+from tests.support.campaigns import (
+    at_risk_member,
+    campaign_toml,
+    moves_to_at_risk,
+    new_campaign,
+    start_and_send,
+)
 from tests.support.coupons import add_member, seed_stores
 from tests.support.standin import BotApiStandIn
 
@@ -43,12 +47,8 @@ async def campaign_bot(
     standin: BotApiStandIn, tmp_path: object, engine: str, e2e_clock: FixedClock
 ) -> AsyncIterator[App]:
     """The real app polling the stand-in, with stores in Shanghai and New York."""
-    app = await build_app(e2e_settings(standin, tmp_path, engine), clock=e2e_clock)
-    try:
-        async with polling(app, standin, engine):
-            yield app
-    finally:
-        await app.close()
+    async with polling_shop(standin, tmp_path, engine, e2e_clock) as app:
+        yield app
 
 
 async def _codes(app: App) -> dict[int, str]:
@@ -144,13 +144,8 @@ async def test_a_triggered_campaign_comes_again_only_after_its_re_entry_time(
     campaign_bot: App, standin: BotApiStandIn
 ) -> None:
     app = campaign_bot
-    clock = app.clock
-    assert isinstance(clock, FixedClock)
-    shop = await seed_stores(app)
     standin.user(8001, "Mei", language_code="en")
-    member = await add_member(app, "1", store=shop.shanghai, chat=8001, consent=True)
-    assert member.id is not None
-    await set_segment(app, member.id, lifecycle="at_risk")
+    member = await at_risk_member(app, chat=8001)
     campaign = await new_campaign(
         app,
         campaign_toml(
@@ -162,21 +157,14 @@ async def test_a_triggered_campaign_comes_again_only_after_its_re_entry_time(
     )
     await start_and_send(app, campaign)
 
-    async def moves_to_at_risk(days_later: int) -> int:
-        clock.set(clock.now() + timedelta(days=days_later))
-        async with app.uow_factory() as uow:
-            await uow.record(
-                LifecycleChanged(
-                    clock.now(), member.id or 0, Lifecycle.ACTIVE, Lifecycle.AT_RISK, False, True
-                )
-            )
-            await uow.commit()
+    async def moved(days_later: int) -> int:
+        await moves_to_at_risk(app, member.id, days_later)
         await deliver_outbox(app)
         return len(standin.outputs(8001))
 
-    assert await moves_to_at_risk(0) == 1
-    assert await moves_to_at_risk(10) == 1
-    assert await moves_to_at_risk(21) == 2
+    assert await moved(0) == 1
+    assert await moved(10) == 1
+    assert await moved(21) == 2
 
 
 async def test_a_manager_starts_a_campaign_in_telegram_and_an_agent_cannot(

@@ -7,29 +7,22 @@ tries /redeem is told it is an unknown command.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from bot.bootstrap import App, job_context
 from domain.coupons.rules import format_code
 from domain.coupons.services import issue_coupon
-from domain.loyalty.model import EntryKind, LedgerEntry
 from domain.staff.model import Role, StaffMember
 from scheduler import registry
 from scheduler.jobs.coupons import birthday_coupons
-from tests.e2e.conftest import MEMBER_PHONE, MEMBER_POINTS, deliver_outbox, member_by_phone
+from tests.e2e.conftest import MEMBER_POINTS, deliver_outbox, link_chat, member_by_phone
+from tests.support.coupons import give_points
 from tests.support.standin import BotApiStandIn, find_output
 
 MEI = 5001
 STAFF = 6001
 
 
-async def _link(app: App, standin: BotApiStandIn, lang: str = "zh-hans") -> dict[str, object]:
-    mei = standin.user(MEI, "Mei", language_code=lang)
-    standin.send_text(mei, "/start")
-    await standin.wait_for_messages(MEI, 2)
-    standin.share_contact(mei, MEMBER_PHONE.lstrip("+"))
-    await standin.wait_for_messages(MEI, 2)
-    return mei
 
 
 
@@ -42,7 +35,7 @@ async def test_a_birthday_greeting_arrives_and_the_coupon_is_in_coupons(
     async with app.uow_factory() as uow:
         await uow.members.update(member)
         await uow.commit()
-    mei = await _link(app, standin)
+    mei = await link_chat(standin, MEI, language="zh-hans")
 
     registry.install(job_context(app))
     try:
@@ -84,14 +77,8 @@ async def test_exchange_points_with_a_double_tap(polling_bot: App, standin: BotA
     app, t = polling_bot, polling_bot.translator
     member = await member_by_phone(app)
     assert member.id is not None
-    now = app.clock.now()
-    async with app.uow_factory() as uow:
-        await uow.ledger.append([
-            LedgerEntry(member.id, EntryKind.EARN, 480, "e2e:more", now - timedelta(days=1),
-                        expires_at=now + timedelta(days=300)),
-        ])
-        await uow.commit()
-    mei = await _link(app, standin, lang="en")
+    await give_points(app, member.id, 480, "e2e:more", age_days=1)
+    mei = await link_chat(standin, MEI)
 
     standin.send_text(mei, "/exchange")
     menu, later = await standin.wait_for_messages(MEI, 2)
@@ -126,7 +113,7 @@ async def test_staff_redeem_at_the_till_and_a_member_cannot(
         await uow.commit()
     code = format_code(coupon.code)
 
-    mei = await _link(app, standin, lang="en")
+    mei = await link_chat(standin, MEI)
     standin.send_text(mei, f"/redeem {code}")
     (answer,) = await standin.wait_for_messages(MEI, 1)
     assert answer.text == t("en", "command.unknown", command="redeem")

@@ -11,7 +11,6 @@ anything twice.
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import time
 from collections import Counter
@@ -25,8 +24,10 @@ from domain.messaging.model import MessageKind, OutboxMessage
 from domain.shared.outbox import queue_message
 from scheduler.sender import claim_window
 from storage.messaging.tables import outbox
+from tests.e2e.conftest import child_environment
+from tests.support.apps import running_app
 from tests.support.paths import ROOT
-from tests.support.standin import TOKEN, BotApiStandIn
+from tests.support.standin import BotApiStandIn
 
 MESSAGES = 2000
 FIRST_CHAT = 300_000
@@ -40,8 +41,7 @@ quiet_hours = ""
 
 
 async def _seed(url: str, standin: BotApiStandIn) -> None:
-    app = await build_app(Settings(database_url=url))
-    try:
+    async with running_app(Settings(database_url=url)) as app:
         now = app.clock.now()
         async with app.uow_factory() as uow:
             for i in range(MESSAGES):
@@ -53,24 +53,16 @@ async def _seed(url: str, standin: BotApiStandIn) -> None:
                     now,
                 )
             await uow.commit()
-    finally:
-        await app.close()
 
 
 async def _start_sender(
     url: str, config: Path, standin: BotApiStandIn
 ) -> asyncio.subprocess.Process:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE_"))}
-    env.update(
-        PYTHONPATH=str(ROOT),
-        BOT_TOKEN=TOKEN,
-        TELEGRAM_API_URL=standin.base_url,
-        BOT_ENGINE="aiogram",
-    )
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.cli", "jobs", "run", "outbox-sender",
         "--database", url, "--config", str(config),
-        env=env, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env=child_environment(standin, "aiogram"), cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
 
 

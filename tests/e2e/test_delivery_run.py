@@ -8,29 +8,27 @@ their fixed ids, and SIGTERM stops everything cleanly.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sqlite3
 import sys
 from pathlib import Path
 
-from bot.bootstrap import build_app
 from bot.config import Settings
 from domain.members.model import ChatUser, Member
 from domain.messaging.model import MessageKind, OutboxMessage
 from domain.shared.outbox import queue_message
 from domain.shared.policy import Policy
 from scheduler.registry import job_specs
-from tests.support.paths import ROOT
-from tests.support.standin import TOKEN, BotApiStandIn
+from tests.e2e.conftest import child_environment
+from tests.support.apps import running_app
+from tests.support.standin import BotApiStandIn
 
 LINKED = 5101
 NEWCOMER = 5102
 
 
 async def _seed(url: str) -> None:
-    app = await build_app(Settings(database_url=url))
-    try:
+    async with running_app(Settings(database_url=url)) as app:
         now = app.clock.now()
         async with app.uow_factory() as uow:
             member = await uow.members.add(Member("100001", "Li Lei", "+8613800138000", now))
@@ -46,8 +44,6 @@ async def _seed(url: str) -> None:
                 now,
             )
             await uow.commit()
-    finally:
-        await app.close()
 
 
 async def test_run_serves_chats_delivers_the_outbox_and_stops_on_sigterm(
@@ -57,12 +53,10 @@ async def test_run_serves_chats_delivers_the_outbox_and_stops_on_sigterm(
     url = f"sqlite+aiosqlite:///{db}"
     await _seed(url)
     standin.user(LINKED, "Li", language_code="en")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE_"))}
-    env.update(PYTHONPATH=str(ROOT), BOT_TOKEN=TOKEN, TELEGRAM_API_URL=standin.base_url,
-               BOT_ENGINE=engine)
     child = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.cli", "run", "--database", url,
-        env=env, cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env=child_environment(standin, engine), cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     try:
         (hello,) = await standin.wait_for_messages(LINKED, 1, timeout=30)

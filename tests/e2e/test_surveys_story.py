@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.bootstrap import App, build_app, job_context
+from bot.bootstrap import App, job_context
 from domain.members.model import Member
 from domain.shared.clock import FixedClock
 from domain.shared.policy import Policy
@@ -23,11 +23,10 @@ from scheduler import registry
 from scheduler.jobs.surveys import survey_invitations
 from tests.e2e.conftest import (
     MEMBER_NAME,
-    MEMBER_PHONE,
     deliver_outbox,
-    e2e_settings,
+    link_chat,
     member_by_phone,
-    polling,
+    polling_shop,
     seed_member,
 )
 from tests.support.standin import BOT_USERNAME, BotApiStandIn, find_output
@@ -49,29 +48,23 @@ async def survey_bot(
     standin: BotApiStandIn, tmp_path: object, engine: str, e2e_clock: FixedClock
 ) -> AsyncIterator[App]:
     """The real app asking after every purchase, with a staff group, polling the stand-in."""
-    app = await build_app(
-        e2e_settings(standin, tmp_path, engine, staff_chat_id=STAFF_GROUP),
-        clock=e2e_clock,
+    async with polling_shop(
+        standin,
+        tmp_path,
+        engine,
+        e2e_clock,
+        _seed_mei_and_sam,
         policy=every_purchase(Policy()),
-    )
-    try:
-        await seed_member(app)
-        async with app.uow_factory() as uow:
-            await uow.members.add(Member("100002", "Sam", SAM_PHONE, e2e_clock.now()))
-            await uow.commit()
-        async with polling(app, standin, engine):
-            yield app
-    finally:
-        await app.close()
+        staff_chat_id=STAFF_GROUP,
+    ) as app:
+        yield app
 
 
-async def _link(standin: BotApiStandIn, user_id: int, name: str, phone: str) -> dict[str, object]:
-    person = standin.user(user_id, name, language_code="en")
-    standin.send_text(person, "/start")
-    await standin.wait_for_messages(user_id, 2)
-    standin.share_contact(person, phone.lstrip("+"))
-    await standin.wait_for_messages(user_id, 2)
-    return person
+async def _seed_mei_and_sam(app: App) -> None:
+    await seed_member(app)
+    async with app.uow_factory() as uow:
+        await uow.members.add(Member("100002", "Sam", SAM_PHONE, app.clock.now()))
+        await uow.commit()
 
 
 async def _run_job(app: App) -> str:
@@ -90,8 +83,8 @@ async def test_a_purchase_survey_from_the_till_to_the_staff_group(
     clock = app.clock
     assert isinstance(clock, FixedClock)
     standin.group(STAFF_GROUP, "Service desk", forum=False)
-    mei = await _link(standin, MEI, "Mei", MEMBER_PHONE)
-    sam = await _link(standin, SAM, "Sam", SAM_PHONE)
+    mei = await link_chat(standin, MEI)
+    sam = await link_chat(standin, SAM, name="Sam", phone=SAM_PHONE)
     member = await member_by_phone(app)
     assert member.id is not None
     async with app.uow_factory() as uow:
@@ -160,7 +153,7 @@ async def test_a_promoter_gets_a_link_naming_the_running_bot(
     survey_bot: App, standin: BotApiStandIn
 ) -> None:
     app, t = survey_bot, survey_bot.translator
-    mei = await _link(standin, MEI, "Mei", MEMBER_PHONE)
+    mei = await link_chat(standin, MEI)
     member = await member_by_phone(app)
     assert member.id is not None
     async with app.uow_factory() as uow:

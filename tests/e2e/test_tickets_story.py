@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.bootstrap import App, build_app
+from bot.bootstrap import App
 from domain.members.model import ChatUser, Member
 from domain.shared.clock import FixedClock
 from domain.staff.model import Role, StaffMember
@@ -19,9 +19,9 @@ from domain.tickets.model import TicketStatus
 from tests.e2e.conftest import (
     MEMBER_PHONE,
     deliver_outbox,
-    e2e_settings,
+    link_chat,
     member_by_phone,
-    polling,
+    polling_shop,
     seed_member,
 )
 from tests.support.standin import BotApiStandIn, BotOutput
@@ -43,30 +43,19 @@ async def desk_bot(
     standin: BotApiStandIn, tmp_path: object, engine: str, e2e_clock: FixedClock
 ) -> AsyncIterator[App]:
     """The real app with a staff group, long-polling the stand-in on `engine`."""
-    app = await build_app(
-        e2e_settings(standin, tmp_path, engine, staff_chat_id=STAFF_GROUP), clock=e2e_clock
-    )
-    try:
-        await seed_member(app)
-        async with app.uow_factory() as uow:
-            await uow.staff.save(StaffMember(str(WANG), Role.AGENT, "Wang"))
-            await uow.staff.save(StaffMember(str(ZHAO), Role.AGENT, "Zhao"))
-            await uow.staff.save(StaffMember(str(CHEN), Role.MANAGER, "Chen"))
-            await uow.commit()
-        async with polling(app, standin, engine):
-            yield app
-    finally:
-        await app.close()
+    async with polling_shop(
+        standin, tmp_path, engine, e2e_clock, _seed_member_and_staff, staff_chat_id=STAFF_GROUP
+    ) as app:
+        yield app
 
 
-
-async def _link(standin: BotApiStandIn, user_id: int, phone: str) -> dict[str, object]:
-    person = standin.user(user_id, "Mei", language_code="en")
-    standin.send_text(person, "/start")
-    await standin.wait_for_messages(user_id, 2)
-    standin.share_contact(person, phone.lstrip("+"))
-    await standin.wait_for_messages(user_id, 2)
-    return person
+async def _seed_member_and_staff(app: App) -> None:
+    await seed_member(app)
+    async with app.uow_factory() as uow:
+        await uow.staff.save(StaffMember(str(WANG), Role.AGENT, "Wang"))
+        await uow.staff.save(StaffMember(str(ZHAO), Role.AGENT, "Zhao"))
+        await uow.staff.save(StaffMember(str(CHEN), Role.MANAGER, "Chen"))
+        await uow.commit()
 
 
 async def _complain(app: App, standin: BotApiStandIn, mei: dict[str, object]) -> BotOutput:
@@ -92,7 +81,7 @@ async def test_a_complaint_from_the_member_to_the_staff_topic_and_back(
     standin.group(STAFF_GROUP, "Service desk", forum=True)
     wang = standin.user(WANG, "Wang", language_code="en")
     chen = standin.user(CHEN, "Chen", language_code="en")
-    mei = await _link(standin, MEI, MEMBER_PHONE)
+    mei = await link_chat(standin, MEI)
 
     opened = await _complain(app, standin, mei)
     assert opened.text == t("en", "complaint.opened", number="T-000001",
@@ -199,7 +188,7 @@ async def test_made_up_buttons_and_staff_commands_from_members_are_refused(
 ) -> None:
     app, t = desk_bot, desk_bot.translator
     standin.group(STAFF_GROUP, "Service desk", forum=True)
-    mei = await _link(standin, MEI, MEMBER_PHONE)
+    mei = await link_chat(standin, MEI)
     opened = await _complain(app, standin, mei)
 
     # Every staff command from a member's account: exactly the unknown-command answer.

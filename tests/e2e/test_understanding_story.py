@@ -5,7 +5,7 @@ Chinese keyboard slips, a guess to tap when the bot is unsure, a mistyped comman
 from __future__ import annotations
 
 from bot.bootstrap import App
-from tests.e2e.conftest import MEMBER_PHONE, MEMBER_POINTS
+from tests.e2e.conftest import MEMBER_POINTS, link_chat
 from tests.support.standin import BotApiStandIn
 
 MEI = 5001
@@ -15,11 +15,7 @@ async def test_a_member_is_understood_asked_when_unsure_and_never_left_at_a_dead
     polling_bot: App, standin: BotApiStandIn
 ) -> None:
     t = polling_bot.translator
-    mei = standin.user(MEI, "Mei", language_code="zh-hans")
-    standin.send_text(mei, "/start")
-    await standin.wait_for_messages(MEI, 2)
-    standin.share_contact(mei, MEMBER_PHONE.lstrip("+"))
-    await standin.wait_for_messages(MEI, 2)
+    mei = await link_chat(standin, MEI, language="zh-hans")
 
     # A pinyin keyboard's slip: 积份 for 积分.
     standin.send_text(mei, "查一下我的积份")

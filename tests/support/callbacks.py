@@ -13,8 +13,9 @@ from domain.callbacks.policy import CallbackPolicy
 from scheduler.jobs.callbacks import run_callbacks
 from storage.callbacks.repository import CALLBACK_ROWS, LOG_ROWS
 from storage.callbacks.tables import callback_log, callbacks
+from tests.support.conversation import press, say
 from tests.support.surveys import use_policy
-from tests.support.tickets import MANAGER, complain, press, say
+from tests.support.tickets import MANAGER, complain
 
 
 def set_rule(app: App, rule: Rule, **changes: Any) -> None:

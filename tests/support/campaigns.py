@@ -12,10 +12,15 @@ from bot.bootstrap import App
 from domain.campaigns.model import Campaign, WaveRun
 from domain.campaigns.rules import spec_from_mapping
 from domain.campaigns.services import create_campaign, start_campaign
+from domain.members.model import Member
+from domain.segments.events import LifecycleChanged
+from domain.segments.model import Lifecycle
+from domain.shared.clock import FixedClock
 from scheduler.jobs.campaigns import send_wave
 from storage.campaigns.tables import campaign_recipients
 from storage.messaging.tables import outbox
 from storage.segments.tables import member_segments, member_stats
+from tests.support.coupons import add_member, seed_stores
 
 ONCE = """
 name = "{name}"
@@ -97,6 +102,31 @@ async def set_segment(
                     updated_at=now,
                 )
             )
+
+
+async def at_risk_member(app: App, chat: int) -> Member:
+    """A consenting member of the Shanghai store, linked to `chat`, whom the nightly refresh
+    left at risk (the audience of a "moved to at risk" campaign)."""
+    shop = await seed_stores(app)
+    member = await add_member(app, "1", store=shop.shanghai, chat=chat, consent=True)
+    assert member.id is not None
+    await set_segment(app, member.id, lifecycle="at_risk")
+    return member
+
+
+async def moves_to_at_risk(app: App, member_id: int | None, days_later: int) -> None:
+    """`days_later` on the app's fixed clock, the nightly refresh moves the member from active
+    to at risk (the event a triggered campaign listens for)."""
+    clock = app.clock
+    assert isinstance(clock, FixedClock) and member_id is not None
+    clock.set(clock.now() + timedelta(days=days_later))
+    async with app.uow_factory() as uow:
+        await uow.record(
+            LifecycleChanged(
+                clock.now(), member_id, Lifecycle.ACTIVE, Lifecycle.AT_RISK, False, True
+            )
+        )
+        await uow.commit()
 
 
 async def recipients(app: App, campaign_id: int | None = None) -> list[Any]:

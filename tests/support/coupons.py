@@ -63,16 +63,7 @@ async def add_member(
         assert member.id is not None
         if points:
             await uow.ledger.append(
-                [
-                    LedgerEntry(
-                        member.id,
-                        EntryKind.EARN,
-                        points,
-                        f"seed:{member_no}",
-                        now - timedelta(days=points_age_days),
-                        expires_at=now + timedelta(days=300),
-                    )
-                ]
+                [earned(member.id, points, f"seed:{member_no}", now, age_days=points_age_days)]
             )
         if chat is not None:
             await uow.chat_users.save(
@@ -87,6 +78,44 @@ async def add_member(
             )
         await uow.commit()
     return member
+
+
+def earned(
+    member_id: int,
+    points: int,
+    key: str,
+    now: datetime,
+    *,
+    age_days: int,
+    expires_in_days: int = 300,
+) -> LedgerEntry:
+    """Points earned `age_days` ago that expire `expires_in_days` from `now` (negative: gone)."""
+    return LedgerEntry(
+        member_id,
+        EntryKind.EARN,
+        points,
+        key,
+        now - timedelta(days=age_days),
+        expires_at=now + timedelta(days=expires_in_days),
+    )
+
+
+async def give_points(
+    app: App,
+    member_id: int,
+    points: int,
+    key: str,
+    *,
+    age_days: int,
+    expires_in_days: int = 300,
+) -> None:
+    """One more earn entry for a member, committed (see `earned`)."""
+    entry = earned(
+        member_id, points, key, app.clock.now(), age_days=age_days, expires_in_days=expires_in_days
+    )
+    async with app.uow_factory() as uow:
+        await uow.ledger.append([entry])
+        await uow.commit()
 
 
 async def count_coupons(app: App, **where: Any) -> int:

@@ -552,43 +552,26 @@ class BotApiStandIn:
 
     async def _api_sendphoto(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         photo = params.get("photo")
-        data: bytes | None = None
-        if isinstance(photo, str) and photo.startswith("attach://"):
-            data = files.get(photo.removeprefix("attach://"))
-        elif "photo" in files:
-            data = files["photo"]
+        data = _uploaded(params, files, "photo")
         if data is None and not isinstance(photo, str):
             raise ApiError(400, "Bad Request: there is no photo in the request")
-        caption = params.get("caption")
-        if caption and _utf16_len(str(caption)) > 1024:
-            raise ApiError(400, "Bad Request: message caption is too long")
+        caption = _caption(params)
         size = len(data) if data is not None else 0
         content: dict[str, Any] = {"photo": [{
             "file_id": f"AgACAgIAAxkBbotphoto{next(self._message_ids)}",
             "file_unique_id": f"AQADbot{size}", "width": 800, "height": 800, "file_size": size,
-        }]}
-        if caption:
-            content["caption"] = str(caption)
+        }], **caption}
         return self._bot_message(params, content, method="sendphoto", photo=data)
 
     async def _api_senddocument(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
-        document = params.get("document")
-        data: bytes | None = None
-        if isinstance(document, str) and document.startswith("attach://"):
-            data = files.get(document.removeprefix("attach://"))
-        elif "document" in files:
-            data = files["document"]
+        data = _uploaded(params, files, "document")
         if data is None:
             raise ApiError(400, "Bad Request: there is no document in the request")
-        caption = params.get("caption")
-        if caption and _utf16_len(str(caption)) > 1024:
-            raise ApiError(400, "Bad Request: message caption is too long")
+        caption = _caption(params)
         content: dict[str, Any] = {"document": {
             "file_id": f"BQACAgIAAxkBbotdoc{next(self._message_ids)}",
             "file_unique_id": f"AgADbotdoc{len(data)}", "file_size": len(data),
-        }}
-        if caption:
-            content["caption"] = str(caption)
+        }, **caption}
         return self._bot_message(params, content, method="senddocument", document=data)
 
     async def _api_editmessagetext(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
@@ -938,6 +921,25 @@ class BotApiStandIn:
         self._messages[(user["id"], message["message_id"])] = message
         chat.transcript.append(("user", message))
         return message
+
+
+def _uploaded(params: dict[str, Any], files: dict[str, bytes], field: str) -> bytes | None:
+    """The bytes uploaded for `field`: the multipart part its "attach://<name>" names, or the
+    part named after the field itself (None for a file id or URL, or nothing at all)."""
+    value = params.get(field)
+    if isinstance(value, str) and value.startswith("attach://"):
+        return files.get(value.removeprefix("attach://"))
+    return files.get(field)
+
+
+def _caption(params: dict[str, Any]) -> dict[str, str]:
+    """The message's caption field (empty without one), refused past Telegram's 1024 limit."""
+    caption = params.get("caption")
+    if not caption:
+        return {}
+    if _utf16_len(str(caption)) > 1024:
+        raise ApiError(400, "Bad Request: message caption is too long")
+    return {"caption": str(caption)}
 
 
 def _utf16_len(text: str) -> int:

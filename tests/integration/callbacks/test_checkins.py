@@ -16,7 +16,7 @@ from domain.segments.events import LifecycleChanged
 from domain.segments.model import Lifecycle
 from tests.support.callbacks import all_callbacks, log_rows, resolved_complaint, run_job, set_rule
 from tests.support.coupons import add_member
-from tests.support.tickets import MEMBER, clock, outbox_to, press, say, seed_desk
+from tests.support.tickets import MEMBER, Desk, clock, outbox_to, press, say, seed_desk
 
 HOUR = timedelta(hours=1)
 LATE_EVENING = datetime(2026, 6, 15, 14, 0, tzinfo=UTC)  # 22:00 in Shanghai, 10:00 in New York
@@ -29,6 +29,14 @@ async def _make_gold(app: App, *member_ids: int) -> None:
             assert member is not None
             await uow.members.update(replace(member, tier="gold"))
         await uow.commit()
+
+
+async def _resolved_complaint_to_check_in(app: App) -> Desk:
+    """The desk, checking in after resolved complaints, and the member's complaint resolved."""
+    desk = await seed_desk(app)
+    set_rule(app, Rule.COMPLAINT, channel=Channel.CHECKIN)
+    await resolved_complaint(app)
+    return desk
 
 
 async def _checkin(app: App, chat: int) -> object:
@@ -87,9 +95,7 @@ async def _message(app: App, dedupe_key: str) -> object:
 
 
 async def test_all_good_closes_the_check_in_and_a_second_tap_changes_nothing(app: App) -> None:
-    desk = await seed_desk(app)
-    set_rule(app, Rule.COMPLAINT, channel=Channel.CHECKIN)
-    await resolved_complaint(app)
+    desk = await _resolved_complaint_to_check_in(app)
     (answer,) = await press(app, "cb:ok:1")
     assert answer.key == "callbacks.thanks_ok" and answer.edit
     (again,) = await press(app, "cb:pb:1")
@@ -108,9 +114,7 @@ async def test_all_good_closes_the_check_in_and_a_second_tap_changes_nothing(app
 async def test_i_have_a_problem_opens_a_ticket_that_takes_the_members_next_words(
     app: App,
 ) -> None:
-    await seed_desk(app)
-    set_rule(app, Rule.COMPLAINT, channel=Channel.CHECKIN)
-    await resolved_complaint(app)
+    await _resolved_complaint_to_check_in(app)
     (opened,) = await press(app, "cb:pb:1")
     assert opened.key == "callbacks.problem_opened" and "T-000002" in opened.text
     (added,) = await say(app, "The refund never arrived")
@@ -155,9 +159,7 @@ async def test_a_member_gone_quiet_gets_one_call_and_may_say_why_in_one_tap(any_
 
 
 async def test_an_unanswered_check_in_falls_back_to_the_call_queue(app: App) -> None:
-    await seed_desk(app)
-    set_rule(app, Rule.COMPLAINT, channel=Channel.CHECKIN)
-    await resolved_complaint(app)
+    await _resolved_complaint_to_check_in(app)
     clock(app).advance(5 * HOUR)
     assert (await run_job(app)).checkins == 1  # due 4 h after the resolution
     clock(app).advance(timedelta(days=3) - HOUR)
@@ -245,9 +247,7 @@ async def test_a_complaint_takes_the_place_of_an_open_vip_check_in(any_app: App)
 async def test_a_member_who_sends_stop_before_the_check_in_is_due_is_called_instead(
     app: App,
 ) -> None:
-    await seed_desk(app)
-    set_rule(app, Rule.COMPLAINT, channel=Channel.CHECKIN)
-    await resolved_complaint(app)
+    await _resolved_complaint_to_check_in(app)
     (stopped,) = await say(app, "/stop")
     assert stopped.key.startswith("stop"), stopped.key
     clock(app).advance(5 * HOUR)

@@ -22,6 +22,7 @@ from domain.callbacks.views import callback_report
 from domain.loyalty.model import Receipt
 from domain.shared.clock import FixedClock
 from tests.support.callbacks import all_callbacks, log_rows
+from tests.support.cli import seeded_database
 from tests.support.coupons import add_member
 from tests.support.tickets import STAFF_GROUP, clock, outbox_to, seed_desk
 
@@ -47,26 +48,17 @@ async def _calls(app: App, members: list[int], store_id: int | None) -> list[int
 @pytest.fixture
 def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """Three calls due at the Shanghai store, one at New York."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("RETAILBOT_CONFIG", raising=False)
-    monkeypatch.delenv("STAFF_CHAT_ID", raising=False)
-    url = f"sqlite+aiosqlite:///{tmp_path}/callbacks.db"
 
-    async def prepare() -> None:
-        app = await build_app(Settings(database_url=url), clock=FixedClock(T0))
-        try:
-            desk = await seed_desk(app)
-            third = await add_member(app, "3", store=desk.shop.shanghai)
-            far = await add_member(app, "4", store=desk.shop.new_york)
-            ids = [m.id for m in (desk.member, desk.other, third) if m.id is not None]
-            await _calls(app, ids, desk.shop.shanghai.id)
-            assert far.id is not None
-            await _calls(app, [far.id], desk.shop.new_york.id)
-        finally:
-            await app.close()
+    async def seed(app: App) -> None:
+        desk = await seed_desk(app)
+        third = await add_member(app, "3", store=desk.shop.shanghai)
+        far = await add_member(app, "4", store=desk.shop.new_york)
+        ids = [m.id for m in (desk.member, desk.other, third) if m.id is not None]
+        await _calls(app, ids, desk.shop.shanghai.id)
+        assert far.id is not None
+        await _calls(app, [far.id], desk.shop.new_york.id)
 
-    asyncio.run(prepare())
-    return url
+    return seeded_database(tmp_path, monkeypatch, seed, name="callbacks.db", clock=FixedClock(T0))
 
 
 def _read(path: Path) -> list[list[str]]:
@@ -88,7 +80,7 @@ def test_the_call_list_goes_out_as_csv_and_comes_back_line_by_line(
     header, *rows = _read(sheet)
     assert tuple(header) == COLUMNS and [r[0] for r in rows] == ["C-1", "C-2", "C-3"]
     phone = header.index("phone")
-    assert all(r[phone].startswith("'+86") for r in rows)  # no formula for a spreadsheet
+    assert all(r[phone].startswith("+86") for r in rows)  # a plain number, no formula
     capsys.readouterr()
 
     outcome, note, again = (header.index(c) for c in ("outcome", "note", "call_again_at"))

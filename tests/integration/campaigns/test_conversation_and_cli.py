@@ -18,6 +18,7 @@ from storage.members.tables import members
 from storage.messaging.tables import outbox
 from storage.tickets.tables import audit_log
 from tests.support.campaigns import campaign_toml, new_campaign, recipients, start_and_send
+from tests.support.cli import clean_cli_environment, seeded_database
 from tests.support.conversation import MEMBER, button, press, say
 from tests.support.coupons import add_member, seed_stores
 
@@ -94,19 +95,12 @@ async def test_not_interested_is_counted_and_stop_offers_withdraws_consent(app: 
 
 @pytest.fixture
 def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("RETAILBOT_CONFIG", raising=False)
-    url = f"sqlite+aiosqlite:///{tmp_path}/cli.db"
-
-    async def prepare() -> None:
-        app = await build_app(Settings(database_url=url))
+    async def seed(app: App) -> None:
         shop = await seed_stores(app)
         for n in range(1, 6):
             await add_member(app, str(n), store=shop.shanghai, chat=500 + n, consent=True)
-        await app.close()
 
-    asyncio.run(prepare())
-    return url
+    return seeded_database(tmp_path, monkeypatch, seed)
 
 
 def test_the_campaign_commands_from_create_to_report(
@@ -152,8 +146,7 @@ def test_a_broken_campaign_file_exits_non_zero_with_its_line(
 def test_init_writes_the_commented_example_campaign(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("RETAILBOT_CONFIG", raising=False)
+    clean_cli_environment(tmp_path, monkeypatch)
     url = f"sqlite+aiosqlite:///{tmp_path}/init.db"
     assert main(["init", "--database", url]) == 0
     example = tmp_path / "campaign.example.toml"

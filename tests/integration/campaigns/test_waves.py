@@ -4,7 +4,7 @@ skipped, each member once with their own coupon; same-day priority; re-entry; pa
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select, update
@@ -19,22 +19,21 @@ from domain.campaigns.model import (
 )
 from domain.campaigns.rules import in_control, in_global_holdout
 from domain.campaigns.services import pause_campaign, preview_campaign, start_campaign
-from domain.loyalty.model import EntryKind, LedgerEntry
-from domain.segments.events import LifecycleChanged
-from domain.segments.model import Lifecycle
 from domain.shared.clock import FixedClock
 from scheduler.jobs.campaigns import send_wave
 from storage.coupons.tables import coupons
 from storage.messaging.tables import outbox
 from tests.support.campaigns import (
+    at_risk_member,
     campaign_outbox,
     campaign_toml,
+    moves_to_at_risk,
     new_campaign,
     recipients,
     set_segment,
     start_and_send,
 )
-from tests.support.coupons import add_member, seed_stores
+from tests.support.coupons import add_member, give_points, seed_stores
 from tests.support.surveys import use_policy
 
 SHARE = "control_share = 0.2"
@@ -131,12 +130,7 @@ async def test_two_campaigns_the_same_day_only_the_higher_priority_is_sent(any_a
 
 async def test_a_triggered_campaign_follows_its_re_entry_rule(any_app: App) -> None:
     app = any_app
-    clock = app.clock
-    assert isinstance(clock, FixedClock)
-    shop = await seed_stores(app)
-    member = await add_member(app, "1", store=shop.shanghai, chat=501, consent=True)
-    assert member.id is not None
-    await set_segment(app, member.id, lifecycle="at_risk")
+    member = await at_risk_member(app, chat=501)
     campaign = await new_campaign(
         app,
         campaign_toml(
@@ -149,14 +143,7 @@ async def test_a_triggered_campaign_follows_its_re_entry_rule(any_app: App) -> N
     await start_and_send(app, campaign)
 
     async def moved(days_later: int) -> int:
-        clock.set(clock.now() + timedelta(days=days_later))
-        async with app.uow_factory() as uow:
-            await uow.record(
-                LifecycleChanged(
-                    clock.now(), member.id, Lifecycle.ACTIVE, Lifecycle.AT_RISK, False, True
-                )
-            )
-            await uow.commit()
+        await moves_to_at_risk(app, member.id, days_later)
         return len(await campaign_outbox(app, campaign.id))
 
     assert await moved(0) == 1
@@ -295,21 +282,7 @@ async def test_daily_triggers_pick_first_purchases_n_days_ago_and_points_about_t
     expiring = await add_member(app, "4", store=shop.shanghai, chat=604, consent=True)
     lasting = await add_member(app, "5", store=shop.shanghai, chat=605, consent=True, points=80)
     assert expiring.id is not None and lasting.id is not None
-    now = app.clock.now()
-    async with app.uow_factory() as uow:
-        await uow.ledger.append(
-            [
-                LedgerEntry(
-                    expiring.id,
-                    EntryKind.EARN,
-                    80,
-                    "seed:expiring",
-                    now - timedelta(days=300),
-                    expires_at=now + timedelta(days=10),
-                )
-            ]
-        )
-        await uow.commit()
+    await give_points(app, expiring.id, 80, "seed:expiring", age_days=300, expires_in_days=10)
     points = await new_campaign(
         app,
         campaign_toml(

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 
 import pytest
 
 from bot.bootstrap import App
 from domain.coupons.model import CouponStatus, ExchangeResult
 from domain.coupons.services import exchange_points
-from domain.loyalty.model import EntryKind, LedgerEntry, PointsLedger
+from domain.loyalty.model import EntryKind, PointsLedger
 from domain.shared.errors import InsufficientPoints
-from tests.support.coupons import add_member, count_coupons, seed_stores
+from tests.support.coupons import add_member, count_coupons, give_points, seed_stores
 
 
 async def _exchange(app: App, member_id: int, reward: str, nonce: str) -> ExchangeResult:
@@ -33,21 +32,7 @@ async def test_exchange_takes_the_oldest_points_first_and_issues_the_coupon(any_
     shop = await seed_stores(any_app)
     member = await add_member(any_app, "1", store=shop.shanghai, points=300, points_age_days=200)
     assert member.id is not None
-    now = any_app.clock.now()
-    async with any_app.uow_factory() as uow:
-        await uow.ledger.append(
-            [
-                LedgerEntry(
-                    member.id,
-                    EntryKind.EARN,
-                    600,
-                    "seed:newer",
-                    now - timedelta(days=5),
-                    expires_at=now + timedelta(days=360),
-                )
-            ]
-        )
-        await uow.commit()
+    await give_points(any_app, member.id, 600, "seed:newer", age_days=5, expires_in_days=360)
 
     result = await _exchange(any_app, member.id, "ten_off", "n1")
 
@@ -113,20 +98,7 @@ async def test_expired_points_cannot_be_spent(any_app: App) -> None:
     member = await add_member(any_app, "1")
     assert member.id is not None
     now = any_app.clock.now()
-    async with any_app.uow_factory() as uow:
-        await uow.ledger.append(
-            [
-                LedgerEntry(
-                    member.id,
-                    EntryKind.EARN,
-                    800,
-                    "seed:old",
-                    now - timedelta(days=400),
-                    expires_at=now - timedelta(days=1),
-                )
-            ]
-        )
-        await uow.commit()
+    await give_points(any_app, member.id, 800, "seed:old", age_days=400, expires_in_days=-1)
     with pytest.raises(InsufficientPoints):
         await _exchange(any_app, member.id, "ten_off", "n1")
     ledger = await _ledger(any_app, member.id)

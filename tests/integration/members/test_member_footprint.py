@@ -5,22 +5,10 @@ another member, and erased without leaving a copy of who they are or what they w
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
-import pytest
-from sqlalchemy import Column, ForeignKey, Integer, MetaData, String, Table, func, insert, select
+from sqlalchemy import Column, ForeignKey, Integer, MetaData, String, Table, func, select
 
-from bot.bootstrap import App, build_app
-from bot.config import Settings
-from domain.campaigns.services import queue_wave, start_campaign, wave_audience
-from domain.coupons.services import issue_coupon
-from domain.messaging.model import MessageKind, OutboxMessage
-from domain.privacy.model import Purpose
-from domain.privacy.services import request_erasure, set_consent
-from domain.shared.clock import FixedClock
+from bot.bootstrap import App
 from domain.shared.member_data import (
     ERASED_NAME,
     Export,
@@ -28,12 +16,8 @@ from domain.shared.member_data import (
     export_member,
     reassign_member,
 )
-from domain.surveys.services import invite_segment, queue_weekly_summary
-from scheduler.jobs.segments import refresh_segments
-from storage.campaigns.tables import referrals
 from storage.coupons.member_data import merged_source
 from storage.coupons.tables import coupons
-from storage.loyalty.tables import points_ledger, receipts
 from storage.member_data import (
     MEMBER_DATA,
     declared_columns,
@@ -42,42 +26,29 @@ from storage.member_data import (
     uncovered_columns,
 )
 from storage.members.tables import chat_users, members
-from storage.messaging.tables import outbox
 from storage.metadata import register_all_tables
-from storage.surveys.tables import survey_answers
-from storage.tickets.tables import ticket_messages, tickets
-from tests.support.callbacks import call_back_on_the_phone
-from tests.support.campaigns import campaign_toml, new_campaign
-from tests.support.conversation import MEMBER, photo, say
-from tests.support.surveys import add_receipt
-from tests.support.surveys import press as press_survey
-from tests.support.surveys import write as write_survey
-from tests.support.tickets import AGENT, MANAGER, OTHER_MEMBER, STAFF_GROUP, complain, seed_desk
-
-# Wednesday 10 June 2026, 10:00 in Shanghai: the weekly summary of that week comes on the 15th.
-SEEDED_AT = datetime(2026, 6, 10, 2, 0, tzinfo=UTC)
-SUMMARY_AT = datetime(2026, 6, 15, 10, 0, tzinfo=UTC)
-
-NAME = "Zhou Xiaoyu"
-PHONE = "+8613812345678"
-NATIONAL = "13812345678"
-BIRTHDAY = date(1988, 7, 14)
-DESCRIPTION = "The yoghurt in aisle 7 was mouldy, my son got sick"
-FOLLOW_UP = "I kept the pot at home on Jinqiao Road"
-CAPTION = "photo of the pot on my kitchen table"
-PHOTO_ID = "AgACfootprint-photo-of-the-pot"
-COMMENT = "Nobody called me back about the yoghurt"
-STAFF_ANSWER = f"Dear {NAME}, we are sorry and will refund you"
-GREETING_TEXT = f"Happy birthday, {NAME}!"
-BIRTHDAY_SOURCE = "birthday:2026"
+from storage.tickets.tables import ticket_messages
+from tests.support.conversation import MEMBER, say
+from tests.support.footprint import (
+    BIRTHDAY,
+    BIRTHDAY_SOURCE,
+    COMMENT,
+    DESCRIPTION,
+    FOLLOW_UP,
+    NAME,
+    PERSONAL,
+    PHONE,
+    STAFF_ANSWER,
+    copies_of,
+    member_books,
+    seed_footprint,
+)
+from tests.support.tickets import OTHER_MEMBER
 
 # Tables keyed by the member (a summary per member): a merge adds them up, it does not move rows.
 PER_MEMBER_SUMMARIES = {"member_stats", "member_segments", "member_consents",
                         "points_summaries"}
 
-# What must be gone after an erase, wherever it was copied to.
-PERSONAL = [NAME, NATIONAL, BIRTHDAY.isoformat(), DESCRIPTION, FOLLOW_UP, CAPTION, PHOTO_ID,
-            COMMENT]
 
 
 # -- the coverage check: no table naming a member is left out --------------------------------
@@ -140,143 +111,9 @@ def test_every_feature_names_itself_and_its_tables() -> None:
     assert all(part.tables for part in MEMBER_DATA)
 
 
-# -- a member with rows in every feature ------------------------------------------------------
-
-
-@dataclass
-class Footprint:
-    member_id: int
-    other_id: int
-
-
-@pytest.fixture
-async def desk_app(database_url: str) -> AsyncIterator[App]:
-    """The real app with a staff group, on SQLite and on PostgreSQL."""
-    settings = Settings(database_url=database_url, staff_chat_id=STAFF_GROUP)
-    built = await build_app(settings, clock=FixedClock(SEEDED_AT))
-    try:
-        yield built
-    finally:
-        await built.close()
-
-
-def _clock(app: App) -> FixedClock:
-    assert isinstance(app.clock, FixedClock)
-    return app.clock
-
-
-async def _seed_footprint(app: App) -> Footprint:
-    """Member 1 (Zhou) with a chat, points, a receipt, a coupon, messages, a complaint with a
-    thread and audit rows, and a commented detractor survey quoted in the weekly summary;
-    member 2 with a chat, a receipt and the same birthday coupon source."""
-    desk = await seed_desk(app)
-    member, other = desk.member, desk.other
-    assert member.id is not None and other.id is not None
-    now = app.clock.now()
-    async with app.uow_factory() as uow:
-        member = replace(member, name=NAME, phone=PHONE, birthday=BIRTHDAY,
-                         marketing_consent=True)
-        assert member.id is not None
-        await uow.members.update(member)
-        await issue_coupon(uow, app.policy, member.id, "birthday", BIRTHDAY_SOURCE, now)
-        await issue_coupon(uow, app.policy, other.id, "birthday", BIRTHDAY_SOURCE, now)
-        chat = await uow.chat_users.get("telegram", str(MEMBER))
-        assert chat is not None
-        for key, text, params in [
-            ("footprint:greeting", None, {"name": NAME, "day": BIRTHDAY.isoformat()}),
-            ("footprint:text", GREETING_TEXT, {}),
-        ]:
-            await uow.outbox.add(
-                OutboxMessage(
-                    dedupe_key=key, chat_id=str(MEMBER), chat_user_id=chat.id,
-                    member_id=member.id, kind=MessageKind.SERVICE,
-                    message_key="birthday.greeting" if text is None else None, text=text,
-                    params=params, created_at=now, next_attempt_at=now,
-                )
-            )
-        await uow.commit()
-    shop = desk.shop
-    await add_receipt(app, "R-FP-1", member.id, shop.shanghai, now - timedelta(hours=3), "88.50")
-    await add_receipt(app, "R-FP-2", other.id, shop.shanghai, now - timedelta(hours=2), "12.00")
-    async with app.uow_factory() as uow:  # the points summary /points keeps (points_summaries)
-        await uow.ledger.summary(member.id)
-        await uow.commit()
-    # Segments: the refresh builds both members' statistics from the receipts and scores them.
-    await refresh_segments(app.uow_factory, app.policy, now)
-    await _campaign_footprint(app, member.id, other.id)
-
-    ticket_id = await complain(app, DESCRIPTION)
-    (added,) = await say(app, FOLLOW_UP)
-    assert added.key == "complaint.added"
-    (added,) = await photo(app, PHOTO_ID, CAPTION)
-    assert added.key == "complaint.added"
-    (replied, *_) = await say(app, f"/reply {ticket_id} {STAFF_ANSWER}", user=AGENT)
-    assert replied.key.startswith("desk."), replied.key
-    await say(app, f"/member {PHONE}", user=MANAGER)  # audited: member.search, member.view
-    await call_back_on_the_phone(app, ticket_id, STAFF_ANSWER)  # callbacks, their log, a flag
-
-    async with app.uow_factory() as uow:
-        run = await invite_segment(uow, app.policy, [member.id], "nps", now, label="footprint")
-        await uow.commit()
-    assert run.invited == 1
-    buttons = await _survey_buttons(app, member.id)
-    await press_survey(app, buttons[0][3]["data"], user=MEMBER)  # NPS 3: a detractor
-    await write_survey(app, COMMENT, user=MEMBER)
-    async with app.engine.connect() as conn:
-        comment = await conn.scalar(select(survey_answers.c.comment))
-        complaints = await conn.scalar(
-            select(func.count()).select_from(tickets).where(tickets.c.member_id == member.id)
-        )
-    assert comment == COMMENT
-    assert complaints == 2  # theirs, and the call-back the detractor's answer opened
-
-    _clock(app).set(SUMMARY_AT)
-    async with app.uow_factory() as uow:
-        done = await queue_weekly_summary(uow, app.policy, str(STAFF_GROUP), None, SUMMARY_AT)
-        await uow.commit()
-    assert "queued" in done, done
-    assert member.id is not None
-    # Privacy: a consent withdrawn, a deletion asked for (and pending), a number merged in.
-    async with app.uow_factory() as uow:
-        await set_consent(uow, app.policy, member.id, Purpose.CALLS, False, SUMMARY_AT)
-        await request_erasure(uow, app.policy, member.id, SUMMARY_AT)
-        await uow.privacy.add_alias("OLD-CARD-1", member.id, SUMMARY_AT)
-        await uow.commit()
-    return Footprint(member.id, other.id)
-
-
-async def _campaign_footprint(app: App, member_id: int, other_id: int) -> None:
-    """A campaign wave reaches the member (their own coupon and offer); each member referred
-    the other."""
-    campaign = await new_campaign(
-        app, campaign_toml("Footprint", extra="control_share = 0", audience="consent = false")
-    )
-    now = app.clock.now()
-    async with app.uow_factory() as uow:
-        await start_campaign(uow, campaign.id or 0, "cli", now)
-        reached = await wave_audience(uow, app.policy, campaign, now, member_ids=[member_id])
-        await queue_wave(uow, app.policy, campaign, "once", reached, now)
-        await uow.commit()
-    async with app.engine.begin() as conn:
-        for referrer, referred in ((member_id, other_id), (other_id, member_id)):
-            await conn.execute(
-                insert(referrals).values(
-                    referrer_member_id=referrer, referred_member_id=referred,
-                    status="attributed", clicked_at=app.clock.now(),
-                )
-            )
-
-
-async def _survey_buttons(app: App, member_id: int) -> Any:
-    async with app.engine.connect() as conn:
-        row = (
-            await conn.execute(
-                select(outbox.c.buttons).where(
-                    outbox.c.member_id == member_id, outbox.c.message_key == "surveys.invite"
-                )
-            )
-        ).one()
-    return row.buttons
+# -- export ------------------------------------------------------------------------------------
+# The member with rows in every feature is seeded by tests.support.footprint; `desk_app` is the
+# integration tests' fixture.
 
 
 async def _export(app: App, member_id: int) -> Export:
@@ -284,39 +121,9 @@ async def _export(app: App, member_id: int) -> Export:
         return await export_member(member_data_for(conn), member_id)
 
 
-async def _books(app: App, member_id: int) -> dict[str, Any]:
-    """What the chain's accounts and statistics count for a member."""
-    async with app.engine.connect() as conn:
-
-        async def one(statement: Any) -> Any:
-            return await conn.scalar(statement)
-
-        their_tickets = select(tickets.c.id).where(tickets.c.member_id == member_id)
-        return {
-            "points": await one(select(func.coalesce(func.sum(points_ledger.c.points), 0))
-                                .where(points_ledger.c.member_id == member_id)),
-            "ledger_entries": await one(select(func.count()).select_from(points_ledger)
-                                        .where(points_ledger.c.member_id == member_id)),
-            "receipts_cents": await one(select(func.coalesce(func.sum(receipts.c.amount_cents),
-                                                             0))
-                                        .where(receipts.c.member_id == member_id)),
-            "coupons_cents": await one(select(func.coalesce(func.sum(coupons.c.value_cents), 0))
-                                       .where(coupons.c.member_id == member_id)),
-            "tickets": await one(select(func.count()).select_from(tickets)
-                                 .where(tickets.c.member_id == member_id)),
-            "thread": await one(select(func.count()).select_from(ticket_messages)
-                                .where(ticket_messages.c.ticket_id.in_(their_tickets))),
-            "scores": await one(select(func.coalesce(func.sum(survey_answers.c.score), -1))
-                                .where(survey_answers.c.member_id == member_id)),
-        }
-
-
-# -- export ------------------------------------------------------------------------------------
-
-
 async def test_export_holds_the_members_rows_of_every_declared_table(desk_app: App) -> None:
     app = desk_app
-    fp = await _seed_footprint(app)
+    fp = await seed_footprint(app)
     async with app.engine.connect() as conn:
         for part in member_data_for(conn):
             exported = await part.export(fp.member_id)
@@ -346,11 +153,11 @@ async def test_export_holds_the_members_rows_of_every_declared_table(desk_app: A
 
 async def test_reassign_moves_every_row_to_the_kept_member(desk_app: App) -> None:
     app = desk_app
-    fp = await _seed_footprint(app)
+    fp = await seed_footprint(app)
     before = await _export(app, fp.member_id)
     kept_before = await _export(app, fp.other_id)
-    books = await _books(app, fp.member_id)
-    kept_books = await _books(app, fp.other_id)
+    books = await member_books(app, fp.member_id)
+    kept_books = await member_books(app, fp.other_id)
 
     async with app.engine.begin() as conn:
         moved = await reassign_member(member_data_for(conn), fp.member_id, fp.other_id)
@@ -379,7 +186,7 @@ async def test_reassign_moves_every_row_to_the_kept_member(desk_app: App) -> Non
             left = await conn.scalar(select(func.count()).select_from(declared).where(naming))
             assert left == 0, f"{table_name}.{column} still names the merged member"
 
-    merged = await _books(app, fp.other_id)
+    merged = await member_books(app, fp.other_id)
     assert merged["points"] == books["points"] + kept_books["points"]
     assert merged["receipts_cents"] == books["receipts_cents"] + kept_books["receipts_cents"]
     assert merged["tickets"] == books["tickets"] + kept_books["tickets"]
@@ -407,48 +214,21 @@ def test_a_merged_coupon_source_fits_its_column() -> None:
 # -- erase ---------------------------------------------------------------------------------------
 
 
-async def _copies(app: App, needles: list[str], birthday: date) -> list[str]:
-    """Every place in the whole database (every table, not only ours) holding one of `needles`
-    or the birthday, as `table.column: needle`."""
-    found = []
-    async with app.engine.connect() as conn:
-        schema = MetaData()
-        await conn.run_sync(schema.reflect)
-        for table in schema.sorted_tables:
-            for row in await conn.execute(select(table)):
-                for column, value in row._mapping.items():
-                    if value == birthday:
-                        found.append(f"{table.name}.{column}: {birthday}")
-                    text = _as_text(value)
-                    found += [f"{table.name}.{column}: {n}" for n in needles if n in text]
-    return found
-
-
-def _as_text(value: Any) -> str:
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value).decode("utf-8", "ignore")
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    return "" if value is None else str(value)
-
-
 async def test_erase_leaves_no_copy_of_the_member_and_keeps_the_books(desk_app: App) -> None:
     app = desk_app
-    fp = await _seed_footprint(app)
-    assert len(await _copies(app, PERSONAL, BIRTHDAY)) > 10  # the scan sees the copies
-    books = await _books(app, fp.member_id)
-    other_books = await _books(app, fp.other_id)
+    fp = await seed_footprint(app)
+    assert len(await copies_of(app, PERSONAL, BIRTHDAY)) > 10  # the scan sees the copies
+    books = await member_books(app, fp.member_id)
+    other_books = await member_books(app, fp.other_id)
     other_before = await _export(app, fp.other_id)
 
     async with app.engine.begin() as conn:
         changed = await erase_member(member_data_for(conn), fp.member_id)
     assert changed["members"] > 0 and changed["tickets"] > 0, changed
 
-    assert await _copies(app, PERSONAL, BIRTHDAY) == []
-    assert await _books(app, fp.member_id) == books
-    assert await _books(app, fp.other_id) == other_books
+    assert await copies_of(app, PERSONAL, BIRTHDAY) == []
+    assert await member_books(app, fp.member_id) == books
+    assert await member_books(app, fp.other_id) == other_books
     assert await _export(app, fp.other_id) == other_before
     async with app.engine.connect() as conn:
         erased = (await conn.execute(select(members).where(members.c.id == fp.member_id))).one()

@@ -20,6 +20,7 @@ from domain.members.model import Member
 from domain.shared.clock import FixedClock
 from handlers.types import InboundKind
 from storage.protection import DataKeyError, install, new_key_text
+from tests.support.apps import running_app
 from tests.support.conversation import inbound, say
 from tests.support.imports import THREE_MEMBERS, add_stores, members_file, transactions_file
 
@@ -37,11 +38,8 @@ def no_key_afterwards() -> Iterator[None]:
 
 @pytest.fixture
 async def sealed_app(database_url: str, clock: FixedClock) -> AsyncIterator[App]:
-    built = await build_app(Settings(database_url=database_url, data_key=KEY), clock=clock)
-    try:
-        yield built
-    finally:
-        await built.close()
+    async with running_app(Settings(database_url=database_url, data_key=KEY), clock=clock) as app:
+        yield app
 
 
 async def _raw(app: App) -> str:

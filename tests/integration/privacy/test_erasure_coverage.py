@@ -9,34 +9,27 @@ import json
 
 from bot.bootstrap import App
 from domain.privacy.services import erase_now, export_for_member
-from tests.integration.members.test_member_footprint import (
-    BIRTHDAY,
-    PERSONAL,
-    _books,
-    _copies,
-    _seed_footprint,
-    desk_app,  # noqa: F401 - the fixture, shared with the footprint tests
-)
+from tests.support.footprint import BIRTHDAY, PERSONAL, copies_of, member_books, seed_footprint
 
 
 async def test_an_erasure_request_leaves_no_copy_and_the_export_held_all_of_it(
-    desk_app: App,  # noqa: F811
+    desk_app: App,
 ) -> None:
     app = desk_app
-    fp = await _seed_footprint(app)
+    fp = await seed_footprint(app)
     async with app.uow_factory() as uow:
         copy = json.dumps(await export_for_member(uow, fp.member_id), ensure_ascii=False)
     for personal in [*PERSONAL, BIRTHDAY.isoformat()]:
         assert personal in copy, personal
-    books = await _books(app, fp.member_id)
+    books = await member_books(app, fp.member_id)
 
     async with app.uow_factory() as uow:
         changed = await erase_now(uow, fp.member_id, app.clock.now(), actor="cli",
                                   reason="at the member's request")
         await uow.commit()
     assert changed["privacy"] > 0 and changed["members"] > 0
-    assert await _copies(app, PERSONAL, BIRTHDAY) == []
-    assert await _books(app, fp.member_id) == books
+    assert await copies_of(app, PERSONAL, BIRTHDAY) == []
+    assert await member_books(app, fp.member_id) == books
     async with app.uow_factory() as uow:
         trail = await uow.audit.find(actor="cli")
         pending = await uow.privacy.pending_erasure(fp.member_id)

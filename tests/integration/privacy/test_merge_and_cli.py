@@ -20,6 +20,7 @@ from domain.privacy.model import ConsentSource, Purpose
 from domain.privacy.services import MergeRefused, merge_members, set_consent
 from domain.staff.model import Role, StaffMember
 from storage.members.tables import members
+from tests.support.cli import clean_cli_environment
 from tests.support.conversation import button, press, say
 from tests.support.imports import THREE_MEMBERS, add_stores, members_file, transactions_file
 
@@ -53,8 +54,7 @@ async def _seed(url: str, tmp_path: Path) -> None:
 @pytest.fixture
 def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str) -> str:
     """The seeded database, on SQLite and on PostgreSQL."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("RETAILBOT_CONFIG", raising=False)
+    clean_cli_environment(tmp_path, monkeypatch)
     asyncio.run(_seed(database_url, tmp_path))
     return database_url
 

@@ -14,19 +14,14 @@ from scheduler.jobs.privacy import run_privacy
 from storage.messaging.tables import outbox
 from storage.surveys.tables import survey_answers
 from storage.tickets.tables import ticket_messages
-from tests.integration.members.test_member_footprint import (
-    DESCRIPTION,
-    _books,
-    _seed_footprint,
-    desk_app,  # noqa: F401 - the fixture, shared with the footprint tests
-)
+from tests.support.footprint import DESCRIPTION, member_books, seed_footprint
 
 
 async def test_old_free_texts_are_removed_once_and_the_figures_stay(
-    desk_app: App,  # noqa: F811
+    desk_app: App,
 ) -> None:
     app = desk_app
-    fp = await _seed_footprint(app)
+    fp = await seed_footprint(app)
     now = app.clock.now()
     async with app.uow_factory() as uow:  # the seeded deletion request: kept, this time
         assert await cancel_erasure(uow, fp.member_id, now)
@@ -34,7 +29,7 @@ async def test_old_free_texts_are_removed_once_and_the_figures_stay(
     async with app.engine.begin() as conn:  # delivered, all but one still waiting
         first = await conn.scalar(select(func.min(outbox.c.id)))
         await conn.execute(update(outbox).where(outbox.c.id != first).values(status="sent"))
-    books = await _books(app, fp.member_id)
+    books = await member_books(app, fp.member_id)
 
     soon = await run_privacy(app.uow_factory, app.policy, now + timedelta(days=30))
     assert sum(soon.removed.values()) == 0  # a month on, everything is still kept
@@ -56,7 +51,7 @@ async def test_old_free_texts_are_removed_once_and_the_figures_stay(
         waiting = (await conn.execute(select(outbox.c.params).where(outbox.c.id == first))).one()
     assert waiting.params != {}  # a message still to be sent keeps its text
     assert DESCRIPTION not in repr(texts)
-    assert await _books(app, fp.member_id) == books  # counts, points, scores unchanged
+    assert await member_books(app, fp.member_id) == books  # counts, points, scores unchanged
 
     again = await run_privacy(app.uow_factory, app.policy, later)
     assert sum(again.removed.values()) == 0

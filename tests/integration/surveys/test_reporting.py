@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import itertools
 from dataclasses import replace
@@ -13,14 +12,15 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bot.bootstrap import App, build_app, job_context
+from bot.bootstrap import App, job_context
 from bot.cli.main import main
-from bot.config import Settings
 from domain.members.model import Store
-from domain.surveys.model import SurveyAnswer, SurveyInvitation, SurveyKind, Trigger, local_day
+from domain.shared.clock import local_day
+from domain.surveys.model import SurveyAnswer, SurveyInvitation, SurveyKind, Trigger
 from domain.surveys.services import survey_report
 from scheduler import registry
 from scheduler.jobs.surveys import survey_weekly_summary
+from tests.support.cli import seeded_database
 from tests.support.coupons import add_member, outbox_rows, seed_stores
 
 STAFF_GROUP = "-1001234567890"
@@ -148,13 +148,8 @@ async def test_the_weekly_summary_posts_figures_chart_and_lowest_comments(app: A
 @pytest.fixture
 def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A SQLite file with two stores and three members with chats, one of them gold."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("RETAILBOT_CONFIG", raising=False)
-    monkeypatch.delenv("STAFF_CHAT_ID", raising=False)
-    url = f"sqlite+aiosqlite:///{tmp_path}/cli.db"
 
-    async def prepare() -> None:
-        app = await build_app(Settings(database_url=url))
+    async def seed(app: App) -> None:
         shop = await seed_stores(app)
         await add_member(app, "1", store=shop.shanghai, chat=501)
         await add_member(app, "2", store=shop.new_york, chat=502)
@@ -165,10 +160,8 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
             await uow.commit()
         assert gold.id is not None
         await _answer(app, gold.id, shop.new_york, utc("2026-06-02 03:00"), SurveyKind.NPS, 9)
-        await app.close()
 
-    asyncio.run(prepare())
-    return url
+    return seeded_database(tmp_path, monkeypatch, seed)
 
 
 def test_surveys_invite_by_tier_store_and_file(

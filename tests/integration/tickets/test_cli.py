@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from bot.bootstrap import build_app
+from bot.bootstrap import App
 from bot.cli.main import main
-from bot.config import Settings
 from domain.shared.clock import FixedClock
+from tests.support.cli import seeded_database
 from tests.support.conversation import say
 from tests.support.tickets import AGENT, MANAGER, complain, seed_desk
 
@@ -21,27 +20,18 @@ T0 = datetime(2026, 6, 15, 10, 0, tzinfo=UTC)
 @pytest.fixture
 def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A SQLite file where a member complained and staff worked the ticket."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("RETAILBOT_CONFIG", raising=False)
-    monkeypatch.delenv("STAFF_CHAT_ID", raising=False)
-    url = f"sqlite+aiosqlite:///{tmp_path}/cli.db"
+    clock = FixedClock(T0)
 
-    async def prepare() -> None:
-        clock = FixedClock(T0)
-        app = await build_app(Settings(database_url=url), clock=clock)
-        try:
-            desk = await seed_desk(app)
-            await complain(app)
-            await say(app, "/ticket 1", user=AGENT)
-            await say(app, "/reply 1 We are sorry", user=AGENT)
-            clock.set(datetime(2026, 6, 17, 10, 0, tzinfo=UTC))
-            await say(app, f"/member {desk.member.member_no}", user=MANAGER)
-            await say(app, "/resolve 1", user=MANAGER)
-        finally:
-            await app.close()
+    async def seed(app: App) -> None:
+        desk = await seed_desk(app)
+        await complain(app)
+        await say(app, "/ticket 1", user=AGENT)
+        await say(app, "/reply 1 We are sorry", user=AGENT)
+        clock.set(datetime(2026, 6, 17, 10, 0, tzinfo=UTC))
+        await say(app, f"/member {desk.member.member_no}", user=MANAGER)
+        await say(app, "/resolve 1", user=MANAGER)
 
-    asyncio.run(prepare())
-    return url
+    return seeded_database(tmp_path, monkeypatch, seed, clock=clock)
 
 
 def test_audit_lists_every_action_and_filters_by_ticket_staff_and_date(

@@ -28,6 +28,18 @@ async def _member(app: App, number: str = "1") -> int:
     return member.id
 
 
+async def _ticket_on_file(app: App) -> tuple[int, int]:
+    """A member and a plain ticket of theirs, both stored; their ids."""
+    member_id = await _member(app)
+    ticket = new_ticket(member_id=member_id, category="other", description="x", at=T0,
+                        policy=app.policy.tickets)
+    async with app.uow_factory() as uow:
+        await uow.tickets.add(ticket)
+        await uow.commit()
+    assert ticket.id is not None
+    return member_id, ticket.id
+
+
 async def test_a_ticket_round_trips_with_its_clock_columns(any_app: App) -> None:
     member_id = await _member(any_app)
     policy = any_app.policy.tickets
@@ -60,36 +72,29 @@ async def test_a_ticket_round_trips_with_its_clock_columns(any_app: App) -> None
 
 
 async def test_the_thread_keeps_its_order_and_the_last_entries(any_app: App) -> None:
-    member_id = await _member(any_app)
-    ticket = new_ticket(member_id=member_id, category="other", description="x", at=T0,
-                        policy=any_app.policy.tickets)
+    _member_id, ticket_id = await _ticket_on_file(any_app)
     async with any_app.uow_factory() as uow:
-        await uow.tickets.add(ticket)
-        assert ticket.id is not None
         for i in range(5):
             await uow.tickets.add_message(
-                TicketMessage(ticket.id, Author.STAFF, f"m{i}", T0 + timedelta(minutes=i),
+                TicketMessage(ticket_id, Author.STAFF, f"m{i}", T0 + timedelta(minutes=i),
                               internal=i == 2, photo_file_id="AgAC" if i == 4 else None)
             )
         await uow.commit()
     async with any_app.uow_factory() as uow:
-        last = await uow.tickets.messages(ticket.id, 3)
+        last = await uow.tickets.messages(ticket_id, 3)
     assert [m.text for m in last] == ["m2", "m3", "m4"]
     assert last[0].internal and last[2].photo_file_id == "AgAC"
 
 
 async def test_the_audit_is_found_by_ticket_actor_and_time(any_app: App) -> None:
-    member_id = await _member(any_app)
-    ticket = new_ticket(member_id=member_id, category="other", description="x", at=T0,
-                        policy=any_app.policy.tickets)
+    member_id, ticket_id = await _ticket_on_file(any_app)
     async with any_app.uow_factory() as uow:
-        await uow.tickets.add(ticket)
         for minutes, actor, action in ((0, "staff:1", "ticket.view"),
                                        (10, "staff:2", "ticket.reply"),
                                        (20, "staff:1", "member.view")):
             await uow.audit.add(AuditEntry(
                 actor, action, T0 + timedelta(minutes=minutes),
-                ticket_id=ticket.id if action.startswith("ticket") else None,
+                ticket_id=ticket_id if action.startswith("ticket") else None,
                 member_id=member_id,
             ))
         await uow.commit()
@@ -98,7 +103,7 @@ async def test_the_audit_is_found_by_ticket_actor_and_time(any_app: App) -> None
             "ticket.view", "ticket.reply", "member.view"]
         assert [e.action for e in await uow.audit.find(actor="staff:1")] == [
             "ticket.view", "member.view"]
-        assert [e.action for e in await uow.audit.find(ticket_id=ticket.id)] == [
+        assert [e.action for e in await uow.audit.find(ticket_id=ticket_id)] == [
             "ticket.view", "ticket.reply"]
         late = await uow.audit.find(since=T0 + timedelta(minutes=5), limit=1)
         assert [e.action for e in late] == ["member.view"]  # the latest, within the limit
