@@ -13,7 +13,9 @@ real file takes, so the demo proves the importer.
 
 Then bot.demo_life plays the chain's year through the product's own use cases and jobs with
 the clock moved (surveys, tickets, coupons, campaigns, callbacks, segments, a staff team), so
-every report, chart and queue has something real to show.
+every report, chart and queue has something real to show. A chain bigger than LIFE_SAMPLE
+lives that year with its first LIFE_SAMPLE members; the others, with all their receipts, are
+imported when the year is over and before the last segments refresh (see seed_demo).
 
 Member numbers are the seed followed by five digits (seed 42: 4200001...) and receipt numbers
 carry the seed too, so seeding again with the same seed changes nothing and another seed adds
@@ -23,18 +25,20 @@ a second, separate batch of members.
 from __future__ import annotations
 
 import random
+import sys
 from collections import Counter
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot.cli.imports import ImportSummary, Record, import_records
+from bot.cli.imports import ImportSummary, import_records
+from bot.cli.progress import Progress
 from domain.members.model import Store
 from domain.shared.clock import local_today
-from domain.shared.phones import normalize_phone
 
 if TYPE_CHECKING:
     from bot.bootstrap import App
@@ -49,6 +53,10 @@ DEMO_STORES = (
 # Member numbers hold the member's index in five digits; the 100,000th has six, which no other
 # seed's numbers can equal (their index 0 does not exist).
 MAX_MEMBERS = 100_000
+# A big chain's year (surveys, tickets, calls, gifts, campaigns) is played for its first this
+# many members (the default demo's whole chain): stories, not volume; enough for campaign groups
+# above the default minimum size, and a year played in well under a minute.
+LIFE_SAMPLE = 500
 
 SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓"
@@ -96,7 +104,12 @@ async def seed_demo(
 ) -> str:
     """Create the demo chain through the importer, then (unless `life` is False, or the
     members were there already) play its year through the product (bot.demo_life); return a
-    summary."""
+    summary.
+
+    A big chain's year is played for its first LIFE_SAMPLE members (the stories: surveys,
+    tickets, calls, birthday gifts, campaigns); the other members and their receipts are
+    imported once that year is over, before the last segments refresh, so purchases, tiers and
+    segments cover everyone while the year's daily jobs do not wade through 100,000 members."""
     if not 1 <= members <= MAX_MEMBERS:
         raise ValueError(f"the demo has 1 to {MAX_MEMBERS} members, not {members}")
     stores = await _ensure_stores(app)
@@ -105,37 +118,61 @@ async def seed_demo(
     zone = ZoneInfo(app.policy.timezone)
     now = datetime.combine(local_today(app.clock, app.policy.timezone), time(0), tzinfo=zone)
     rng = random.Random(seed)
-    people = _members(rng, members, seed, now, stores)
-    sales, refunds = _receipts(rng, people, seed, now, stores)
-
-    member_result = await import_records(
-        app,
-        "members",
-        _numbered(person.row for person in people),
-        progress=progress,
-        total=len(people),
-        source="demo members",
-    )
-    receipt_rows = sorted(sales + refunds, key=lambda row: row["occurred_at"])
-    receipt_result = await import_records(
-        app,
-        "transactions",
-        _numbered(receipt_rows),
-        progress=progress,
-        total=len(receipt_rows),
-        source="demo receipts",
-    )
-    member_nos = [p.row["member_no"] for p in people]
+    with Progress("demo: generating members and receipts", members, enabled=progress) as meter:
+        people = _members(rng, members, seed, now, stores, meter)
+        refunds = _receipts(rng, people, seed, now, stores, meter)
+    batch = _Batch(app, progress)
+    sample = people[:LIFE_SAMPLE] if life else people
+    rest = people[len(sample):]
+    await batch.add(sample)
     year = ""
-    if life and member_result.inserted:
+    if life and batch.members.inserted:
         from bot.demo_life import describe_life, live_a_year
 
+        if rest and progress:
+            print(f"demo: the year is played for the first {len(sample):,} members; the other "
+                  f"{len(rest):,} and their receipts are imported after it", file=sys.stderr)
         lived = await live_a_year(
-            app, seed=seed, anchor=now.astimezone(UTC), member_nos=member_nos, progress=progress
+            app, seed=seed, anchor=now.astimezone(UTC),
+            member_nos=[p.row["member_no"] for p in sample], progress=progress,
+            rest=partial(batch.add, rest),
         )
         year = "\n\n" + describe_life(lived)
-    tiers = await _tier_counts(app, member_nos)
-    return _summary(app, seed, stores, member_result, receipt_result, len(refunds), tiers) + year
+    elif rest:
+        await batch.add(rest)
+    tiers = await _tier_counts(app, [p.row["member_no"] for p in people])
+    return _summary(app, seed, stores, batch.members, batch.receipts, refunds, tiers) + year
+
+
+class _Batch:
+    """Imports people and their receipts in one or more parts (see seed_demo), adding up the
+    counts; line numbers run on as if each kind were one CSV file."""
+
+    def __init__(self, app: App, progress: bool) -> None:
+        self.app = app
+        self.progress = progress
+        self.members = ImportSummary("members", "demo members")
+        self.receipts = ImportSummary("transactions", "demo receipts")
+        self._member_lines = self._receipt_lines = 2
+
+    async def add(self, people: list[_Person]) -> None:
+        if not people:
+            return
+        rows = [person.row for person in people]
+        await import_records(
+            self.app, "members", enumerate(rows, start=self._member_lines),
+            progress=self.progress, total=len(rows), summary=self.members,
+        )
+        self._member_lines += len(rows)
+        receipts = sorted(
+            (row for person in people for row in person.receipts),
+            key=lambda row: row["occurred_at"],
+        )
+        await import_records(
+            self.app, "transactions", enumerate(receipts, start=self._receipt_lines),
+            progress=self.progress, total=len(receipts), summary=self.receipts,
+        )
+        self._receipt_lines += len(receipts)
 
 
 async def demo_member_phone(app: App) -> str | None:
@@ -154,6 +191,7 @@ class _Person:
     store: Store
     joined_at: datetime
     shopper: Shopper
+    receipts: list[dict[str, str]] = field(default_factory=list)  # sales and refunds
 
 
 async def _ensure_stores(app: App) -> list[Store]:
@@ -167,13 +205,15 @@ async def _ensure_stores(app: App) -> list[Store]:
 
 
 def _members(
-    rng: random.Random, count: int, seed: int, now: datetime, stores: list[Store]
+    rng: random.Random, count: int, seed: int, now: datetime, stores: list[Store],
+    meter: Progress,
 ) -> list[_Person]:
     phones: set[str] = {DEMO_NEW_PHONE}
     people = []
+    zones = {store.code: ZoneInfo(store.timezone) for store in stores}
     for index in range(1, count + 1):
         store = stores[0] if rng.random() < 0.7 else stores[1]
-        zone = ZoneInfo(store.timezone)
+        zone = zones[store.code]
         joined = now - timedelta(days=rng.uniform(20, 3 * 365))
         shopper = _pick_shopper(rng) if index > 1 else SHOPPERS[1][1]  # member 1 shops
         birthday = ""
@@ -190,6 +230,8 @@ def _members(
             "marketing_consent": rng.choice(("true", "true", "yes", "1", "false", "no")),
         }
         people.append(_Person(row, store, joined, shopper))
+        if index % 1000 == 0:
+            meter.advance(500)  # members are half the work, their receipts the other half
     return people
 
 
@@ -212,7 +254,7 @@ def _phone(rng: random.Random, taken: set[str]) -> str:
     """A national-format mobile number as a till would export it; valid and not yet taken."""
     for _ in range(1000):  # collisions in 10^8 numbers per prefix are rare; never loops long
         national = rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(10**8):08d}"
-        e164 = normalize_phone(national, "CN")
+        e164 = "+86" + national  # what normalize_phone gives a valid mainland mobile
         if e164 not in taken:
             taken.add(e164)
             return national
@@ -220,39 +262,48 @@ def _phone(rng: random.Random, taken: set[str]) -> str:
 
 
 def _receipts(
-    rng: random.Random, people: list[_Person], seed: int, now: datetime, stores: list[Store]
-) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    rng: random.Random, people: list[_Person], seed: int, now: datetime, stores: list[Store],
+    meter: Progress,
+) -> int:
+    """Each person's sales and refunds of the last 12 months, into `person.receipts`;
+    return how many refunds there are. 100,000 members have about 1.9 million receipts: the
+    loop does no more than it must per receipt (zones looked up once, amounts as floats)."""
     year_ago = now - timedelta(days=365)
-    sales: list[dict[str, str]] = []
-    refunds: list[dict[str, str]] = []
-    for person in people:
+    zones = {store.code: ZoneInfo(store.timezone) for store in stores}
+    sales = refunds = 0
+    for index, person in enumerate(people, start=1):
+        if index % 1000 == 0:
+            meter.advance(500)
         low, high = person.shopper.visits_per_year
         visits = rng.randint(low, high)
         start = max(year_ago, person.joined_at)
         share_of_year = (now - start) / (now - year_ago)
+        basket = person.shopper.basket
+        member_no, phone = person.row["member_no"], person.row["phone"]
         for _ in range(round(visits * share_of_year)):
             store = person.store if rng.random() < 0.9 else rng.choice(stores)
-            when = _opening_hours(rng, start, now, ZoneInfo(store.timezone))
-            amount = Decimal(str(round(rng.lognormvariate(0, 0.6) * person.shopper.basket, 2)))
-            amount = max(Decimal("1.00"), amount).quantize(Decimal("0.01"))
-            number = f"{store.code}-{seed}-{len(sales) + 1:07d}"
+            when = _opening_hours(rng, start, now, zones[store.code])
+            # A float rounded to cents prints as those cents: the amount a till exports.
+            amount = max(1.0, round(rng.lognormvariate(0, 0.6) * basket, 2))
+            sales += 1
             # Most tills know the member number; some only the phone typed at the till.
             by_phone = rng.random() < 0.1
             sale = {
-                "receipt_no": number,
+                "receipt_no": f"{store.code}-{seed}-{sales:07d}",
                 "store_code": store.code,
-                "member_no": "" if by_phone else person.row["member_no"],
-                "phone": person.row["phone"] if by_phone else "",
+                "member_no": "" if by_phone else member_no,
+                "phone": phone if by_phone else "",
                 "occurred_at": when.replace(tzinfo=None).isoformat(timespec="seconds"),
                 "amount": f"{amount:.2f}",
                 "currency": "CNY",
             }
-            sales.append(sale)
+            person.receipts.append(sale)
             if rng.random() < REFUND_RATE:
                 refund = _refund(rng, sale, person, when, now)
                 if refund is not None:
-                    refunds.append(refund)
-    return sales, refunds
+                    person.receipts.append(refund)
+                    refunds += 1
+    return refunds
 
 
 def _refund(
@@ -286,11 +337,6 @@ def _opening_hours(rng: random.Random, start: datetime, now: datetime, zone: Zon
         if start <= local < now:
             return local
     return (start + (now - start) / 2).astimezone(zone)
-
-
-def _numbered(rows: Iterator[dict[str, str]] | list[dict[str, str]]) -> Iterator[Record]:
-    # Line numbers as if the rows were a CSV file under a header line.
-    yield from enumerate(rows, start=2)
 
 
 # --- telling ---------------------------------------------------------------------------

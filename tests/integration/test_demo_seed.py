@@ -268,3 +268,41 @@ def test_the_same_seed_lives_the_same_year(tmp_path: Path) -> None:
     assert "A year of its life" in first
     # The tier counts follow the running clock (spend of the last 12 months); the year not.
     assert first.split("\n\n")[1] == again.split("\n\n")[1]
+
+
+def test_a_big_chain_lives_its_year_on_a_sample_and_the_rest_joins_before_the_segments(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A big demo plays the year for its first members only (the stories), then imports the
+    others with their receipts before the last segments refresh: the chain is the same as
+    without the year, and the segments cover every member."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from storage.members.tables import chat_users
+    from storage.segments.tables import member_segments
+
+    monkeypatch.setattr("bot.demo.LIFE_SAMPLE", 25)
+    clock = FixedClock(datetime(*SEEDED_ON, tzinfo=UTC))
+
+    async def seed(name: str, life: bool) -> tuple[str, dict[str, Any], set[str], int]:
+        async with _app(f"sqlite+aiosqlite:///{tmp_path}/{name}.db", clock) as app:
+            summary = await seed_demo(app, members=40, seed=5, progress=False, life=life)
+            snapshot = await _snapshot(app)
+            async with app.engine.connect() as conn:
+                linked = set((await conn.execute(
+                    select(members.c.member_no).join(
+                        chat_users, chat_users.c.member_id == members.c.id)
+                )).scalars())
+                segmented = await conn.scalar(select(func.count()).select_from(member_segments))
+        return summary, snapshot, linked, int(segmented or 0)
+
+    summary, lived, linked, segmented = asyncio.run(seed("lived", True))
+    _, plain, _, _ = asyncio.run(seed("plain", False))
+    assert "40 members added" in summary and "A year of its life" in summary
+    assert linked and max(linked) <= "500025"  # only the sample lived the year in the chat
+    assert segmented == 40  # the last refresh saw every member, the sample and the rest
+    assert [p[:5] for p in lived["members"]] == [p[:5] for p in plain["members"]]
+    # Every generated receipt is there; the year only added the campaign's come-back ones.
+    assert lived["receipts"][0] >= plain["receipts"][0]
+    assert lived["receipts"][3] == plain["receipts"][3]  # the same refunds
