@@ -184,6 +184,24 @@ def churn_flag(
     return stage in (Lifecycle.AT_RISK, Lifecycle.LAPSED)
 
 
+def churn_flags(
+    policy: SegmentPolicy,
+    high_value: NDArray[np.bool_],
+    p_alive: NDArray[np.float64],
+    stages: Ints,
+    repeat_purchases: NDArray[np.float64],
+) -> NDArray[np.bool_]:
+    """`churn_flag` for every member at once (P(alive) NaN where there is none, stages as
+    indexes into STAGES)."""
+    model_tells = ~np.isnan(p_alive) & (repeat_purchases >= 1)
+    below = np.less(p_alive, policy.p_alive_threshold, where=model_tells, out=np.zeros_like(
+        model_tells
+    ))
+    quiet = np.isin(stages, [STAGES.index(Lifecycle.AT_RISK), STAGES.index(Lifecycle.LAPSED)])
+    flags: NDArray[np.bool_] = high_value & np.where(model_tells, below, quiet)
+    return flags
+
+
 def money(cents: int) -> Decimal:
     return Decimal(cents) / 100
 

@@ -231,37 +231,46 @@ def compute_refresh(
         alive[bought] = churn.p_alive(fit, x[bought], t_x, age)
         expected[bought] = churn.expected_purchases(fit, HORIZON_DAYS, x[bought], t_x, age)
 
+    high = scored & (m >= policy.high_value_min_m)
+    alive = np.round(alive, 4)
+    expected = np.round(expected, 3)
+    flags = rules.churn_flags(policy, high, alive, stages, x)
+    # The segment of each member as an index into the grid's 36 cells (37: unscored).
+    cells = np.where(scored, r * 6 + f, 36)
+    cell_keys = [grid[ri][fi] for ri in range(6) for fi in range(6)] + [None]
+
     # The per-member loop runs on Python lists: indexing numpy arrays one element at a time
     # costs several times more than the rest of the loop together.
-    grid_of = [[grid[ri][fi] for fi in range(6)] for ri in range(6)]
+    segment_list = [cell_keys[c] for c in cells.tolist()]
     stage_list = [rules.STAGES[k] for k in stages.tolist()]
-    alive_list = [None if v != v else round(v, 4) for v in alive.tolist()]  # NaN != NaN
-    expected_list = [None if v != v else round(v, 3) for v in expected.tolist()]
-    segments: list[MemberSegment] = []
-    for member_id, is_scored, ri, fi, mi, buyer, days, w_buys, w_cents, stage, p, e, xi in zip(
-        stats.member_ids, scored.tolist(), r.tolist(), f.tolist(), m.tolist(), bought.tolist(),
-        recency_days.tolist(), w_purchases.tolist(), w_spend.tolist(), stage_list, alive_list,
-        expected_list, x.tolist(), strict=True,
-    ):
-        high = is_scored and mi >= policy.high_value_min_m
-        segments.append(
-            MemberSegment(
-                member_id=member_id,
-                recency_days=days if buyer else None,
-                frequency=w_buys,
-                monetary=rules.money(w_cents),
-                r=ri if is_scored else None,
-                f=fi if is_scored else None,
-                m=mi if is_scored else None,
-                segment=grid_of[ri][fi] if is_scored else None,
-                lifecycle=stage,
-                p_alive=p,
-                expected_purchases_90d=e,
-                churn_flag=rules.churn_flag(policy, high, p, stage, int(xi)),
-                high_value=high,
-                refreshed_at=now,
-            )
+    alive_list = [None if v != v else v for v in alive.tolist()]  # NaN != NaN
+    expected_list = [None if v != v else v for v in expected.tolist()]
+    money = rules.money
+    segments = [
+        MemberSegment(
+            member_id,
+            days if buyer else None,
+            w_buys,
+            money(w_cents),
+            ri if is_scored else None,
+            fi if is_scored else None,
+            mi if is_scored else None,
+            segment,
+            stage,
+            p,
+            e,
+            flag,
+            is_high,
+            now,
         )
+        for member_id, is_scored, ri, fi, mi, buyer, days, w_buys, w_cents, segment, stage, p, e,
+        flag, is_high in zip(
+            stats.member_ids, scored.tolist(), r.tolist(), f.tolist(), m.tolist(),
+            bought.tolist(), recency_days.tolist(), w_purchases.tolist(), w_spend.tolist(),
+            segment_list, stage_list, alive_list, expected_list, flags.tolist(), high.tolist(),
+            strict=True,
+        )
+    ]
     done = replace(
         record,
         members=n,
@@ -275,8 +284,11 @@ def compute_refresh(
         note=note,
     )
     plan = RefreshPlan(done, segments, previous, first_refresh=not previous)
-    plan.sizes = segment_sizes(segments)
-    plan.moves = segment_moves(segments, previous)
+    plan.sizes = segment_sizes(cells, cell_keys, stages, w_spend, alive)
+    plan.moves = segment_moves(
+        stats.member_ids, segment_list, [str(rules.STAGES[k]) for k in range(len(rules.STAGES))],
+        stages.tolist(), previous,
+    )
     return plan
 
 
@@ -303,21 +315,34 @@ def _fit(
     return fit, f"BG/NBD fitted on {fit.members} members ({repeaters} repeat buyers)"
 
 
-def segment_sizes(segments: list[MemberSegment]) -> list[SegmentSize]:
-    """Members, spend and P(alive) per segment and per lifecycle stage."""
+def segment_sizes(
+    cells: NDArray[np.int64],
+    cell_keys: list[str | None],
+    stages: NDArray[np.int64],
+    cents: NDArray[np.int64],
+    p_alive: NDArray[np.float64],
+) -> list[SegmentSize]:
+    """Members, spend and P(alive) per segment and per lifecycle stage, from each member's
+    grid cell (`cell_keys` names each cell's segment), stage index, spend in the window and
+    P(alive) (NaN: none): counted by numpy, one bin per cell and per stage."""
+    known = ~np.isnan(p_alive)
+    alive = np.where(known, p_alive, 0.0)
     totals: dict[tuple[str, str], list[float]] = {}
-    for s in segments:
-        cents = int(s.monetary.scaleb(2))
-        alive = s.p_alive
-        for key in (("segment", s.segment or NONE_KEY), ("lifecycle", s.lifecycle.value)):
-            t = totals.get(key)
-            if t is None:
-                t = totals[key] = [0, 0, 0.0, 0]
-            t[0] += 1
-            t[1] += cents
-            if alive is not None:
-                t[2] += alive
-                t[3] += 1
+    for kind, codes, names in (
+        ("segment", cells, [key or NONE_KEY for key in cell_keys]),
+        ("lifecycle", stages, [str(stage) for stage in rules.STAGES]),
+    ):
+        bins = len(names)
+        members = np.bincount(codes, minlength=bins)
+        spend = np.bincount(codes, weights=cents.astype(np.float64), minlength=bins)
+        alive_sum = np.bincount(codes, weights=alive, minlength=bins)
+        alive_members = np.bincount(codes, weights=known.astype(np.float64), minlength=bins)
+        for code in np.flatnonzero(members).tolist():
+            t = totals.setdefault((kind, names[code]), [0, 0, 0.0, 0])
+            t[0] += int(members[code])
+            t[1] += round(float(spend[code]))  # exact: whole cents, far below 2**53
+            t[2] += float(alive_sum[code])
+            t[3] += round(float(alive_members[code]))
     return [
         SegmentSize(kind, key, int(t[0]), int(t[1]), float(t[2]), int(t[3]))
         for (kind, key), t in sorted(totals.items())
@@ -325,19 +350,24 @@ def segment_sizes(segments: list[MemberSegment]) -> list[SegmentSize]:
 
 
 def segment_moves(
-    segments: list[MemberSegment], previous: dict[int, tuple[str | None, str]]
+    member_ids: list[int],
+    segments: list[str | None],
+    stage_names: list[str],
+    stages: list[int],
+    previous: dict[int, tuple[str | None, str]],
 ) -> list[SegmentMove]:
-    """How many members moved between segments and between stages since the last refresh."""
+    """How many members moved between segments and between stages since the last refresh
+    (each member's segment, and stage as an index into `stage_names`)."""
     counts: Counter[tuple[str, str, str]] = Counter()
-    for s in segments:
-        before = previous.get(s.member_id)
+    for member_id, segment, stage in zip(member_ids, segments, stages, strict=True):
+        before = previous.get(member_id)
         if before is None:
             continue  # first scored now: a start, not a move
         old_segment, old_stage = before
-        if (old_segment or NONE_KEY) != (s.segment or NONE_KEY):
-            counts["segment", old_segment or NONE_KEY, s.segment or NONE_KEY] += 1
-        if old_stage != s.lifecycle.value:
-            counts["lifecycle", old_stage, s.lifecycle.value] += 1
+        if (old_segment or NONE_KEY) != (segment or NONE_KEY):
+            counts["segment", old_segment or NONE_KEY, segment or NONE_KEY] += 1
+        if old_stage != stage_names[stage]:
+            counts["lifecycle", old_stage, stage_names[stage]] += 1
     return [SegmentMove(k, o, n, c) for (k, o, n), c in sorted(counts.items())]
 
 
@@ -364,7 +394,7 @@ async def record_changes(uow: UnitOfWork, plan: RefreshPlan, start: int, stop: i
     for s in plan.segments[start:stop]:
         before = plan.previous.get(s.member_id)
         old_segment, old_stage = before if before is not None else (None, None)
-        if before is None or old_stage != s.lifecycle.value:
+        if before is None or old_stage != s.lifecycle:  # a StrEnum equals its value
             await uow.record(
                 LifecycleChanged(
                     at=at,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
+
+import numpy as np
 import pytest
 
 from domain.segments.model import Lifecycle
 from domain.segments.policy import SegmentPolicy
-from domain.segments.rules import churn_flag, lifecycle_of
+from domain.segments.rules import STAGES, churn_flag, churn_flags, lifecycle_of
 
 # New within 30 days and ≤ 2 purchases; active ≤ 30 days, at risk ≤ 60, lapsed ≤ 180.
 P = SegmentPolicy()
@@ -73,3 +76,17 @@ def test_a_high_value_member_is_flagged_when_their_p_alive_falls_below_the_thres
     assert churn_flag(P, True, None, Lifecycle.AT_RISK, repeat_purchases=5)
     assert churn_flag(P, True, 1.0, Lifecycle.LAPSED, repeat_purchases=0)
     assert not churn_flag(P, True, None, Lifecycle.ACTIVE, repeat_purchases=0)
+
+
+def test_the_array_churn_flags_agree_with_one_member_s_flag_in_every_case() -> None:
+    cases = list(
+        itertools.product((True, False), (None, 0.0, 0.49, 0.5, 1.0), STAGES, (0, 1, 5))
+    )
+    flags = churn_flags(
+        P,
+        np.array([high for high, _, _, _ in cases]),
+        np.array([np.nan if p is None else p for _, p, _, _ in cases]),
+        np.array([STAGES.index(stage) for _, _, stage, _ in cases]),
+        np.array([float(repeat) for _, _, _, repeat in cases]),
+    )
+    assert flags.tolist() == [churn_flag(P, *case) for case in cases]
