@@ -26,19 +26,17 @@ from sqlalchemy import or_, select
 
 from bench.common import (
     add_pg_option,
-    describe,
     insert_in_chunks,
     insert_members,
-    median,
     on_sqlite_then_postgres,
+    print_desk_figures,
     seed_store_and_desk_staff,
-    timed,
+    time_desk_command,
 )
 from bot.bootstrap import App, build_app
 from bot.config import Settings
 from domain.callbacks.model import Callback, CallbackStatus, Channel, Outcome, Rule
 from domain.shared.clock import FixedClock
-from handlers.types import Inbound, InboundKind
 from storage.callbacks.repository import CALLBACK_ROWS
 from storage.callbacks.tables import callbacks
 
@@ -78,41 +76,21 @@ async def run_on(label: str, url: str, args: argparse.Namespace) -> None:
         started = time.perf_counter()
         staff_id = await seed(app, args.calls, args.seed)
         seeded = time.perf_counter() - started
-        inbound = Inbound("telegram", AGENT, AGENT, InboundKind.COMMAND, command="calls",
-                          language_code="en")
-
-        async def calls_command() -> object:
-            (reply,) = await app.conversation.handle(inbound)
-            assert reply.key == "callbacks.queue", reply.key
-            return reply
-
         mine = or_(callbacks.c.assignee_id.is_(None), callbacks.c.assignee_id == staff_id)
-
-        async def bare_select() -> object:
-            async with app.engine.connect() as conn:
-                return (await conn.execute(
-                    select(callbacks)
-                    .where(callbacks.c.status == "queued", callbacks.c.due_at <= NOW, mine)
-                    .order_by(callbacks.c.due_at, callbacks.c.id).limit(10)
-                )).all()
-
-        async def every_queued_call() -> object:
-            async with app.engine.connect() as conn:
-                return (await conn.execute(
-                    select(callbacks).where(callbacks.c.status == "queued")
-                    .order_by(callbacks.c.due_at)
-                )).all()
-
-        command = await timed(args.runs, calls_command)
-        bare = await timed(args.runs, bare_select)
-        full = await timed(max(10, args.runs // 10), every_queued_call)
+        figures = await time_desk_command(
+            app, AGENT, "calls", "callbacks.queue", args.runs,
+            shown=(
+                select(callbacks)
+                .where(callbacks.c.status == "queued", callbacks.c.due_at <= NOW, mine)
+                .order_by(callbacks.c.due_at, callbacks.c.id).limit(10)
+            ),
+            every=select(callbacks).where(callbacks.c.status == "queued").order_by(
+                callbacks.c.due_at
+            ),
+        )
         print(f"\n{label}: {args.calls} queued and {args.calls} closed callbacks "
               f"(seeded in {seeded:.1f} s), {args.runs} runs")
-        print(f"  /calls (whole conversation)   {describe(command)}")
-        print(f"  bare SELECT of its 10 rows    {describe(bare)}")
-        print(f"  SELECT of every queued call   {describe(full)}")
-        print(f"  ratio /calls : bare SELECT    p50 x{median(command) / median(bare):.1f}")
-        print(f"  ratio every queued : /calls   p50 x{median(full) / median(command):.1f}")
+        print_desk_figures(figures, "calls", 10, "queued call")
     finally:
         await app.close()
 

@@ -22,23 +22,20 @@ import random
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import Column, MetaData, Numeric, String, Table, insert, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Column, MetaData, Numeric, String, Table, insert
 
-from bench.common import PG_SKIPPED, add_pg_option
+from bench.common import PG_SKIPPED, add_pg_option, temporary_postgres
 from bot.bootstrap import App, build_app
 from bot.cli.imports import import_file, write_csv
 from bot.config import Settings
 from domain.members.model import Store
 from domain.shared.clock import FixedClock
-from storage.engine import create_engine
 
 NOW = datetime(2026, 6, 15, 10, 0, tzinfo=UTC)
 BASELINE_RUNS = 3
@@ -225,24 +222,9 @@ def _check(failed: bool, report: str) -> None:
 
 
 async def with_postgres(base_url: str, members_csv: Path, transactions_csv: Path) -> Figures:
-    """Create a throwaway database next to `base_url`, measure in it, drop it."""
-    admin = make_url(base_url).set(drivername="postgresql+asyncpg")
-    name = f"rb_bench_{uuid.uuid4().hex[:12]}"
-
-    async def run(statement: str) -> None:
-        engine = create_engine(
-            admin.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT"
-        )
-        async with engine.connect() as conn:
-            await conn.execute(text(statement))
-        await engine.dispose()
-
-    await run(f'CREATE DATABASE "{name}"')
-    try:
-        url = admin.set(database=name).render_as_string(hide_password=False)
+    """Measure in a throwaway database next to `base_url`, dropped afterwards."""
+    async with temporary_postgres(base_url) as url:
         return await measure(url, "postgresql", members_csv, transactions_csv)
-    finally:
-        await run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # --- the run -------------------------------------------------------------------------------

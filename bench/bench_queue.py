@@ -26,19 +26,17 @@ from sqlalchemy import select
 
 from bench.common import (
     add_pg_option,
-    describe,
     insert_in_chunks,
     insert_members,
-    median,
     on_sqlite_then_postgres,
+    print_desk_figures,
     seed_store_and_desk_staff,
-    timed,
+    time_desk_command,
 )
 from bot.bootstrap import App, build_app
 from bot.config import Settings
 from domain.shared.clock import FixedClock
 from domain.tickets.model import ACTIVE_STATUSES, new_ticket
-from handlers.types import Inbound, InboundKind
 from storage.tickets.repository import queue_query, ticket_values
 from storage.tickets.tables import tickets
 
@@ -78,38 +76,19 @@ async def run_on(label: str, url: str, args: argparse.Namespace) -> None:
         started = time.perf_counter()
         await seed(app, args.tickets, args.seed)
         seeded = time.perf_counter() - started
-        inbound = Inbound("telegram", AGENT, AGENT, InboundKind.COMMAND, command="queue",
-                          language_code="en")
-
-        async def queue_command() -> object:
-            (reply,) = await app.conversation.handle(inbound)
-            assert reply.key == "desk.queue", reply.key
-            return reply
-
-        async def bare_select() -> object:
-            async with app.engine.connect() as conn:
-                return (await conn.execute(queue_query(20))).all()
-
-        async def every_open_ticket() -> object:
-            async with app.engine.connect() as conn:
-                return (await conn.execute(
-                    select(tickets)
-                    .where(tickets.c.status.in_([s.value for s in ACTIVE_STATUSES]))
-                    .order_by(tickets.c.sla_due_at)
-                )).all()
-
-        queue = await timed(args.runs, queue_command)
-        bare = await timed(args.runs, bare_select)
-        full = await timed(max(10, args.runs // 10), every_open_ticket)
-        shown = (await queue_command()).text.splitlines()[1]  # type: ignore[attr-defined]
+        figures = await time_desk_command(
+            app, AGENT, "queue", "desk.queue", args.runs,
+            shown=queue_query(20),
+            every=(
+                select(tickets)
+                .where(tickets.c.status.in_([s.value for s in ACTIVE_STATUSES]))
+                .order_by(tickets.c.sla_due_at)
+            ),
+        )
         print(f"\n{label}: {args.tickets} open tickets (seeded in {seeded:.1f} s), "
               f"{args.runs} runs")
-        print(f"  /queue (whole conversation)   {describe(queue)}")
-        print(f"  bare SELECT of its 20 rows    {describe(bare)}")
-        print(f"  SELECT of every open ticket   {describe(full)}")
-        print(f"  ratio /queue : bare SELECT    p50 x{median(queue) / median(bare):.1f}")
-        print(f"  ratio every open : /queue     p50 x{median(full) / median(queue):.1f}")
-        print(f"  first line shown: {shown}")
+        print_desk_figures(figures, "queue", 20, "open ticket")
+        print(f"  first line shown: {figures.reply.text.splitlines()[1]}")
     finally:
         await app.close()
 

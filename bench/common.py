@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.bootstrap import App
 from domain.members.model import ChatUser, Store
 from domain.staff.model import Role, StaffMember
+from handlers.types import Inbound, InboundKind, OutgoingMessage
 from storage.engine import create_engine
 from storage.members.tables import members
 
@@ -135,6 +137,61 @@ async def seed_store_and_desk_staff(app: App, agent: str) -> tuple[Store, list[S
         await uow.chat_users.save(ChatUser("telegram", agent, agent, telegram_language="en"))
         await uow.commit()
     return store, staff
+
+
+@dataclass
+class DeskFigures:
+    """A staff queue command timed through the whole conversation, with its two baselines on
+    the same database, and the reply it gave."""
+
+    command: list[float]
+    bare: list[float]
+    full: list[float]
+    reply: OutgoingMessage
+
+
+async def time_desk_command(
+    app: App, agent: str, command: str, reply_key: str, runs: int, *, shown: Any, every: Any
+) -> DeskFigures:
+    """`/command` from `agent` against the bare SELECT of the rows it shows (`shown`) and the
+    SELECT of every row a queue without its index would read and sort (`every`, run a tenth as
+    often)."""
+    inbound = Inbound("telegram", agent, agent, InboundKind.COMMAND, command=command,
+                      language_code="en")
+    replies: list[OutgoingMessage] = []
+
+    async def through_the_conversation() -> object:
+        (reply,) = await app.conversation.handle(inbound)
+        assert reply.key == reply_key, reply.key
+        replies[:] = [reply]
+        return reply
+
+    def select_all(query: Any) -> Callable[[], Awaitable[object]]:
+        async def run() -> object:
+            async with app.engine.connect() as conn:
+                return (await conn.execute(query)).all()
+
+        return run
+
+    timings = await timed(runs, through_the_conversation)
+    bare = await timed(runs, select_all(shown))
+    full = await timed(max(10, runs // 10), select_all(every))
+    return DeskFigures(timings, bare, full, replies[0])
+
+
+def print_desk_figures(figures: DeskFigures, command: str, shown: int, every: str) -> None:
+    """The lines of a desk benchmark: `/command` and its baselines, then the two ratios."""
+    lines = [
+        (f"/{command} (whole conversation)", describe(figures.command)),
+        (f"bare SELECT of its {shown} rows", describe(figures.bare)),
+        (f"SELECT of every {every}", describe(figures.full)),
+        (f"ratio /{command} : bare SELECT",
+         f"p50 x{median(figures.command) / median(figures.bare):.1f}"),
+        (f"ratio every {every} : /{command}",
+         f"p50 x{median(figures.full) / median(figures.command):.1f}"),
+    ]
+    for label, figure in lines:
+        print(f"  {label:<34}{figure}")
 
 
 async def insert_members(

@@ -105,11 +105,17 @@ class Settings:
 _TOKEN_PATTERN = re.compile(r"[0-9]{3,20}:[A-Za-z0-9_-]{20,100}")
 
 
+def require_token(token: str | None) -> str:
+    """The token, or a ConfigError saying it is not set."""
+    if not token:
+        raise ConfigError("BOT_TOKEN is not set: create a bot with @BotFather and set its token")
+    return token
+
+
 def check_token(token: str | None) -> str:
     """The token when it looks like one @BotFather issues; else a ConfigError that never
     repeats the token (it is a secret even when mistyped)."""
-    if not token:
-        raise ConfigError("BOT_TOKEN is not set: create a bot with @BotFather and set its token")
+    token = require_token(token)
     if not _TOKEN_PATTERN.fullmatch(token):
         shape = "has spaces or quotes" if re.search(r"[\s'\"]", token) else "is malformed"
         raise ConfigError(

@@ -25,7 +25,7 @@ from aiogram.exceptions import (
 )
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 
-from bot.config import ConfigError, Settings
+from bot.config import Settings, require_token
 from bot.telegram.inbound import inbound_from_callback, inbound_from_message, remember_bot_username
 from bot.telegram.messenger import BotApi, BotApiMessenger, BotApiSender, rejected_or_gone
 from bot.telegram.replies import ChatLocks, process
@@ -92,10 +92,9 @@ class AiogramMessenger(AiogramApi, BotApiMessenger):
 
 def build_bot(settings: Settings) -> Bot:
     """A Bot talking to the configured Bot API server (Telegram's or a self-hosted one)."""
-    if not settings.bot_token:
-        raise ConfigError("BOT_TOKEN is not set: create a bot with @BotFather and set its token")
+    token = require_token(settings.bot_token)
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
-    return Bot(token=settings.bot_token, session=session)
+    return Bot(token=token, session=session)
 
 
 def build_dispatcher(app: App) -> Dispatcher:

@@ -27,7 +27,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.config import ConfigError, Settings
+from bot.config import Settings, require_token
 from bot.telegram.inbound import inbound_from_callback, inbound_from_message, remember_bot_username
 from bot.telegram.messenger import BotApi, BotApiMessenger, BotApiSender, rejected_or_gone
 from bot.telegram.replies import ChatLocks, process
@@ -72,6 +72,12 @@ def retry_after_seconds(exc: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
 
 
+def _api_urls(settings: Settings) -> tuple[str, str]:
+    """PTB's base URLs of the Bot API and of its files (Telegram's server or a self-hosted one)."""
+    api = settings.telegram_api_url.rstrip("/")
+    return f"{api}/bot", f"{api}/file/bot"
+
+
 class PtbApi(BotApi):
     """The Bot API calls with PTB's types; raises only domain SendErrors."""
 
@@ -94,14 +100,12 @@ class PtbMessenger(PtbApi, BotApiMessenger):
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PtbMessenger:
-        if not settings.bot_token:
-            raise ConfigError("BOT_TOKEN is not set: create a bot with @BotFather and set it")
-        api = settings.telegram_api_url.rstrip("/")
+        base_url, base_file_url = _api_urls(settings)
         request = HTTPXRequest(connection_pool_size=POOL_SIZE, pool_timeout=10.0)
         bot = Bot(
-            settings.bot_token,
-            base_url=f"{api}/bot",
-            base_file_url=f"{api}/file/bot",
+            require_token(settings.bot_token),
+            base_url=base_url,
+            base_file_url=base_file_url,
             request=request,
         )
         return cls(bot)
@@ -119,14 +123,12 @@ PtbApplication = Application[Any, Any, Any, Any, Any, Any]
 def build_application(app: App, *, with_updater: bool = True) -> PtbApplication:
     """A PTB Application wired to the conversation; without an updater for webhook workers."""
     settings = app.settings
-    if not settings.bot_token:
-        raise ConfigError("BOT_TOKEN is not set: create a bot with @BotFather and set its token")
-    api = settings.telegram_api_url.rstrip("/")
+    base_url, base_file_url = _api_urls(settings)
     builder = (
         ApplicationBuilder()
-        .token(settings.bot_token)
-        .base_url(f"{api}/bot")
-        .base_file_url(f"{api}/file/bot")
+        .token(require_token(settings.bot_token))
+        .base_url(base_url)
+        .base_file_url(base_file_url)
         .post_init(_post_init(app))
         # PTB would start its own APScheduler when it is installed; scheduler/ owns the jobs.
         .job_queue(None)

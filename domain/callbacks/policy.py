@@ -10,6 +10,7 @@ from typing import Any
 from domain.callbacks.model import Channel, Rule
 from domain.shared.errors import PolicyError
 from domain.shared.policy_values import number, parse_clock_time, table, whole_number
+from domain.shared.text import in_language
 
 REPAIR_ONLY_EN = (
     "Repair only, no selling. \"Hello, this is {chain}. We are calling about your complaint "
@@ -41,7 +42,7 @@ class RulePolicy:
     script_zh: str = ""
 
     def script(self, lang: str) -> str:
-        return self.script_zh if lang == "zh" else self.script_en
+        return in_language(lang, self.script_en, self.script_zh)
 
 
 DEFAULT_RULES = (

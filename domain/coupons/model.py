@@ -6,9 +6,10 @@ import enum
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
+from domain.shared.clock import local_day
 from domain.shared.errors import DomainError
+from domain.shared.text import in_language
 
 
 class CouponStatus(enum.StrEnum):
@@ -42,14 +43,14 @@ class Coupon:
     id: int | None = None
 
     def name(self, lang: str) -> str:
-        return self.name_zh if lang == "zh" else self.name_en
+        return in_language(lang, self.name_en, self.name_zh)
 
     def usable(self, now: datetime) -> bool:
         return self.status is CouponStatus.ACTIVE and now < self.expires_at
 
     def last_valid_day(self, tz: str) -> date:
         """The last local day it can be used: the day before the expiry moment's day."""
-        return (self.expires_at - timedelta(microseconds=1)).astimezone(ZoneInfo(tz)).date()
+        return local_day(self.expires_at - timedelta(microseconds=1), tz)
 
     def accepted_at(self, store_code: str) -> bool:
         return not self.stores or store_code.upper() in self.stores

@@ -17,6 +17,7 @@ from domain.shared.policy_values import (
     table,
     whole_number,
 )
+from domain.shared.text import in_language
 
 COUPON_KINDS = ("amount", "percent", "gift")
 
@@ -39,7 +40,7 @@ class CouponTemplate:
     stores: tuple[str, ...] = ()  # store codes that accept it; empty: every store
 
     def name(self, lang: str) -> str:
-        return self.name_zh if lang == "zh" else self.name_en
+        return in_language(lang, self.name_en, self.name_zh)
 
 
 @dataclass(frozen=True)

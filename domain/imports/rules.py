@@ -41,6 +41,7 @@ from domain.imports.model import (
 from domain.loyalty.model import Receipt
 from domain.members.model import Member, Store
 from domain.members.rules import read_date, read_yes_no
+from domain.shared.clock import local_day
 from domain.shared.errors import InvalidPhone
 from domain.shared.phones import mask_phone, normalize_phone
 from domain.shared.text import safe_display
@@ -178,11 +179,7 @@ def parse_member_row(
 ) -> MemberRow | RowError:
     """Check one members.csv line; every problem of the line is named in one reason."""
     problems: list[str] = []
-    member_no = values.get("member_no", "").strip()
-    if not member_no:
-        problems.append("member_no is empty")
-    elif len(member_no) > MAX_MEMBER_NO or not member_no.isprintable():
-        problems.append(f"member_no {member_no[:40]!r} is not a usable member number")
+    member_no = _required_number(values, "member_no", MAX_MEMBER_NO, "member number", problems)
 
     name = " ".join(values.get("name", "").split())
     if not name:
@@ -193,8 +190,7 @@ def parse_member_row(
     phone = _phone(values.get("phone", ""), ctx, problems)
     store = _store(values.get("store_code", ""), ctx, problems, required=False)
     zone = store.timezone if store else ctx.timezone
-    local_today = ctx.now.astimezone(ZoneInfo(zone)).date()
-    birthday = _birthday(values.get("birthday", ""), local_today, problems)
+    birthday = _birthday(values.get("birthday", ""), local_day(ctx.now, zone), problems)
 
     joined_at = None
     raw_joined = values.get("joined_at", "").strip()
@@ -307,11 +303,9 @@ def parse_transaction_row(
 ) -> TransactionRow | RowError:
     """Check one transactions.csv line; every problem of the line is named in one reason."""
     problems: list[str] = []
-    receipt_no = values.get("receipt_no", "").strip()
-    if not receipt_no:
-        problems.append("receipt_no is empty")
-    elif len(receipt_no) > MAX_RECEIPT_NO or not receipt_no.isprintable():
-        problems.append(f"receipt_no {receipt_no[:40]!r} is not a usable receipt number")
+    receipt_no = _required_number(
+        values, "receipt_no", MAX_RECEIPT_NO, "receipt number", problems
+    )
 
     store = _store(values.get("store_code", ""), ctx, problems, required=True)
 
@@ -605,6 +599,19 @@ def _phone(raw: str, ctx: ImportContext, problems: list[str]) -> str | None:
             f"{ctx.default_region} (write +country code for others)"
         )
         return None
+
+
+def _required_number(
+    values: Mapping[str, str], column: str, longest: int, what: str, problems: list[str]
+) -> str:
+    """A member or receipt number that must be there: at most `longest` characters, all of
+    them printable."""
+    number = values.get(column, "").strip()
+    if not number:
+        problems.append(f"{column} is empty")
+    elif len(number) > longest or not number.isprintable():
+        problems.append(f"{column} {number[:40]!r} is not a usable {what}")
+    return number
 
 
 def _store(raw: str, ctx: ImportContext, problems: list[str], *, required: bool) -> Store | None:

@@ -78,27 +78,12 @@ class PointsLedger:
         for lot in self.lots:
             key = EXPIRE_PREFIX + lot.source_key
             if lot.remaining > 0 and _expired(lot, at) and key not in booked:
-                assert lot.expires_at is not None
-                due.append(
-                    LedgerEntry(
-                        member_id=self.member_id,
-                        kind=EntryKind.EXPIRE,
-                        points=-lot.remaining,
-                        source_key=key,
-                        occurred_at=lot.expires_at,
-                        note="expired",
-                    )
-                )
+                due.append(_expire_entry(self.member_id, lot))
         return due
 
     def expiring_within(self, at: datetime, days: int) -> int:
         """Points that will expire in the next `days` days unless spent."""
-        horizon = at + timedelta(days=days)
-        return sum(
-            lot.remaining
-            for lot in self.lots
-            if lot.remaining > 0 and lot.expires_at is not None and at < lot.expires_at <= horizon
-        )
+        return _expiring_within(self.lots, at, days)
 
     def recent(self, count: int) -> list[LedgerEntry]:
         return list(reversed(self.entries[-count:]))
@@ -151,26 +136,14 @@ class PointsBalance:
     def due_expirations(self, at: datetime) -> list[LedgerEntry]:
         """Expire entries to append for lots whose time has come (as PointsLedger's)."""
         return [
-            LedgerEntry(
-                member_id=self.member_id,
-                kind=EntryKind.EXPIRE,
-                points=-lot.remaining,
-                source_key=EXPIRE_PREFIX + lot.source_key,
-                occurred_at=lot.expires_at,
-                note="expired",
-            )
+            _expire_entry(self.member_id, lot)
             for lot in self.lots
-            if lot.remaining > 0 and lot.expires_at is not None and lot.expires_at <= at
+            if lot.remaining > 0 and _expired(lot, at)
         ]
 
     def expiring_within(self, at: datetime, days: int) -> int:
         """Points that will expire in the next `days` days unless spent."""
-        horizon = at + timedelta(days=days)
-        return sum(
-            lot.remaining
-            for lot in self.lots
-            if lot.remaining > 0 and lot.expires_at is not None and at < lot.expires_at <= horizon
-        )
+        return _expiring_within(self.lots, at, days)
 
     def advanced(self, new_entries: list[LedgerEntry]) -> PointsBalance | None:
         """The summary after appending `new_entries`, or None when one of them is older than
@@ -208,6 +181,29 @@ def summarise(member_id: int, entries: list[LedgerEntry]) -> PointsBalance:
 
 def _expired(lot: Lot, at: datetime) -> bool:
     return lot.expires_at is not None and lot.expires_at <= at
+
+
+def _expire_entry(member_id: int, lot: Lot) -> LedgerEntry:
+    """The entry that takes an expired lot's remaining points away, dated when it expired."""
+    assert lot.expires_at is not None
+    return LedgerEntry(
+        member_id=member_id,
+        kind=EntryKind.EXPIRE,
+        points=-lot.remaining,
+        source_key=EXPIRE_PREFIX + lot.source_key,
+        occurred_at=lot.expires_at,
+        note="expired",
+    )
+
+
+def _expiring_within(lots: list[Lot], at: datetime, days: int) -> int:
+    """Points of `lots` that will expire in the next `days` days unless spent."""
+    horizon = at + timedelta(days=days)
+    return sum(
+        lot.remaining
+        for lot in lots
+        if lot.remaining > 0 and lot.expires_at is not None and at < lot.expires_at <= horizon
+    )
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from domain.shared.policy_values import (
     section,
     whole_number,
 )
+from domain.shared.text import in_language
 
 ROUNDING_MODES = {"floor": ROUND_FLOOR, "round": ROUND_HALF_UP, "ceil": ROUND_CEILING}
 
@@ -31,7 +32,7 @@ class Tier:
     name_zh: str
 
     def name(self, lang: str) -> str:
-        return self.name_zh if lang == "zh" else self.name_en
+        return in_language(lang, self.name_en, self.name_zh)
 
 
 @dataclass(frozen=True)

@@ -141,9 +141,7 @@ async def _book_refunds(
     booked: list[Receipt] = []
     entries: list[LedgerEntry] = []
     for refund in refunds:
-        original = originals.get(refund.original_receipt_no or "")
-        before = already.get(original.receipt_no, Decimal(0)) if original else Decimal(0)
-        problem = refund_problem(refund, original, before)
+        original, before, problem = _judge_refund(refund, originals, already)
         if problem:
             result.rejected.append(RejectedReceipt(refund.receipt_no, problem))
             continue
@@ -215,9 +213,7 @@ async def check_refunds(
     originals, already = await refund_originals(uow, refunds, known, refunded)
     rejected: list[RejectedReceipt] = []
     for refund in refunds:
-        original = originals.get(refund.original_receipt_no or "")
-        before = already.get(original.receipt_no, Decimal(0)) if original else Decimal(0)
-        problem = refund_problem(refund, original, before)
+        original, before, problem = _judge_refund(refund, originals, already)
         if problem:
             rejected.append(RejectedReceipt(refund.receipt_no, problem))
             continue
@@ -228,6 +224,16 @@ async def check_refunds(
             refund.amount
         )
     return rejected
+
+
+def _judge_refund(
+    refund: Receipt, originals: Mapping[str, Receipt], already: Mapping[str, Decimal]
+) -> tuple[Receipt | None, Decimal, str | None]:
+    """A refund's original receipt, what refunds before took back from it (`already`, zero or
+    negative), and why the refund cannot be booked (None when it can)."""
+    original = originals.get(refund.original_receipt_no or "")
+    before = already.get(original.receipt_no, Decimal(0)) if original else Decimal(0)
+    return original, before, refund_problem(refund, original, before)
 
 
 def refund_problem(refund: Receipt, original: Receipt | None, before: Decimal) -> str | None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.shared.policy_values import array_of_tables, number
+from domain.shared.text import in_language
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,7 @@ class FaqEntry:
     answer_zh: str
 
     def answer(self, lang: str) -> str:
-        return self.answer_zh if lang == "zh" else self.answer_en
+        return in_language(lang, self.answer_en, self.answer_zh)
 
 
 DEFAULT_FAQ = (

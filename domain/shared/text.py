@@ -120,3 +120,9 @@ def csv_cell_read(text: str) -> str:
     `csv_cell` put before a formula-like text are dropped."""
     text = text.strip()
     return text[1:] if text[:1] == "'" and text[1:].startswith(_FORMULA_START) else text
+
+
+def in_language(lang: str, en: str, zh: str) -> str:
+    """The Chinese text for a chat in `zh`, else the English one: the bot speaks those two, and
+    English is what any other language gets."""
+    return zh if lang == "zh" else en

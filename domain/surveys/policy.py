@@ -8,6 +8,7 @@ from typing import Any
 
 from domain.shared.errors import PolicyError
 from domain.shared.policy_values import is_short_key, number, table, whole_number
+from domain.shared.text import in_language
 from domain.surveys.model import SurveyKind
 
 
@@ -27,10 +28,10 @@ class SurveyDefinition:
     follow_up_zh: str = ""
 
     def question(self, lang: str) -> str:
-        return self.question_zh if lang == "zh" else self.question_en
+        return in_language(lang, self.question_en, self.question_zh)
 
     def follow_up(self, lang: str) -> str:
-        return self.follow_up_zh if lang == "zh" else self.follow_up_en
+        return in_language(lang, self.follow_up_en, self.follow_up_zh)
 
     @property
     def asks_comment(self) -> bool:

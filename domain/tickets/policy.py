@@ -15,6 +15,7 @@ from domain.shared.policy_values import (
     table,
     whole_number,
 )
+from domain.shared.text import in_language
 from domain.tickets.model import Priority
 
 
@@ -34,7 +35,7 @@ class TicketCategory:
     priority: Priority = Priority.NORMAL
 
     def name(self, lang: str) -> str:
-        return self.name_zh if lang == "zh" else self.name_en
+        return in_language(lang, self.name_en, self.name_zh)
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class CannedReply:
     text_zh: str
 
     def text(self, lang: str) -> str:
-        return self.text_zh if lang == "zh" else self.text_en
+        return in_language(lang, self.text_en, self.text_zh)
 
 
 DEFAULT_CATEGORIES = (

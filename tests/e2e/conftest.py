@@ -35,6 +35,13 @@ MEMBER_NAME = "Li Lei"
 MEMBER_NO = "100001"
 MEMBER_POINTS = 120
 STOP_TIMEOUT = 10.0  # seconds a bot gets to shut down before the test fails
+# The people of the stories by their Telegram user ids, and the staff group's chat id.
+MEI = 5001  # the member the shop seeds (MEMBER_PHONE) talks from this chat
+SAM = 5002  # another member
+WANG = 6001  # agent
+ZHAO = 6002  # agent
+CHEN = 6101  # manager
+STAFF_GROUP = -1001234567890
 
 
 @dataclass

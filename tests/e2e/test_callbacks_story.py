@@ -18,6 +18,10 @@ from domain.members.model import Member
 from domain.shared.clock import FixedClock
 from domain.staff.model import Role, StaffMember
 from tests.e2e.conftest import (
+    CHEN,
+    MEI,
+    STAFF_GROUP,
+    WANG,
     deliver_outbox,
     link_chat,
     member_by_phone,
@@ -27,10 +31,6 @@ from tests.e2e.conftest import (
 from tests.support.callbacks import all_callbacks, log_rows, set_rule
 from tests.support.standin import BotApiStandIn, BotOutput
 
-MEI = 5001
-WANG = 6001  # agent
-CHEN = 6101  # manager
-STAFF_GROUP = -1001234567890
 ACTIONS = ("ok", "pb", "na", "wn", "ag", "dnc")
 
 

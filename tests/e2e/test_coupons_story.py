@@ -15,11 +15,10 @@ from domain.coupons.services import issue_coupon
 from domain.staff.model import Role, StaffMember
 from scheduler import registry
 from scheduler.jobs.coupons import birthday_coupons
-from tests.e2e.conftest import MEMBER_POINTS, deliver_outbox, link_chat, member_by_phone
+from tests.e2e.conftest import MEI, MEMBER_POINTS, deliver_outbox, link_chat, member_by_phone
 from tests.support.coupons import give_points
 from tests.support.standin import BotApiStandIn, find_output
 
-MEI = 5001
 STAFF = 6001
 
 

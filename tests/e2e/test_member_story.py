@@ -7,10 +7,15 @@ does not break these tests, but a wrong key, language or keyboard does.
 from __future__ import annotations
 
 from bot.bootstrap import App
-from tests.e2e.conftest import MEMBER_NAME, MEMBER_NO, MEMBER_PHONE, MEMBER_POINTS, member_by_phone
+from tests.e2e.conftest import (
+    MEI,
+    MEMBER_NAME,
+    MEMBER_NO,
+    MEMBER_PHONE,
+    MEMBER_POINTS,
+    member_by_phone,
+)
 from tests.support.standin import BotApiStandIn, BotOutput
-
-MEI = 5001
 
 
 def texts(outputs: list[BotOutput]) -> list[str]:

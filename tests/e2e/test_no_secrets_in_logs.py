@@ -9,13 +9,12 @@ import re
 import pytest
 
 from bot.bootstrap import App
-from tests.e2e.conftest import MEMBER_NAME, MEMBER_PHONE
+from tests.e2e.conftest import MEI, MEMBER_NAME, MEMBER_PHONE
 from tests.e2e.test_member_story import (
     test_a_member_links_checks_points_switches_language_and_stops_offers as member_story,
 )
 from tests.support.standin import TOKEN, BotApiStandIn
 
-MEI = 5001
 COMPLAINT = "The yoghurt smelled of fish at the Jingan store"
 STRANGER_TEXT = "zebra-umbrella-quartz"  # free text nobody understands
 

@@ -8,11 +8,10 @@ from sqlalchemy import func, select
 from bot.bootstrap import App
 from storage.members.tables import chat_users
 from storage.updates.tables import handled_updates
-from tests.e2e.conftest import ErrorLog
+from tests.e2e.conftest import MEI, ErrorLog
 from tests.e2e.test_webhook import SECRET, Worker, worker  # noqa: F401 - the worker fixture
 from tests.support.standin import BotApiStandIn
 
-MEI = 5001
 DEPTH = 200_000
 
 

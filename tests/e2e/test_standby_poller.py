@@ -13,10 +13,8 @@ from bot.telegram import aiogram as telegram_aiogram
 from bot.telegram import ptb as telegram_ptb
 from bot.telegram.standby import ConflictFilter
 from domain.shared.clock import FixedClock
-from tests.e2e.conftest import STOP_TIMEOUT, ErrorLog, e2e_settings
+from tests.e2e.conftest import MEI, STOP_TIMEOUT, ErrorLog, e2e_settings
 from tests.support.standin import BotApiStandIn
-
-MEI = 5001
 
 
 def _polling(app: App, engine: str, stop: asyncio.Event) -> asyncio.Task[None]:

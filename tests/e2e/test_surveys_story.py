@@ -22,7 +22,9 @@ from domain.surveys.services import invite_segment
 from scheduler import registry
 from scheduler.jobs.surveys import survey_invitations
 from tests.e2e.conftest import (
+    MEI,
     MEMBER_NAME,
+    SAM,
     deliver_outbox,
     link_chat,
     member_by_phone,
@@ -32,8 +34,6 @@ from tests.e2e.conftest import (
 from tests.support.standin import BOT_USERNAME, BotApiStandIn, find_output
 from tests.support.surveys import add_receipt, answers, every_purchase
 
-MEI = 5001
-SAM = 5002
 SAM_PHONE = "+8613900139000"
 STAFF_GROUP = -1009876543210
 

@@ -17,7 +17,13 @@ from domain.shared.clock import FixedClock
 from domain.staff.model import Role, StaffMember
 from domain.tickets.model import TicketStatus
 from tests.e2e.conftest import (
+    CHEN,
+    MEI,
     MEMBER_PHONE,
+    SAM,
+    STAFF_GROUP,
+    WANG,
+    ZHAO,
     deliver_outbox,
     link_chat,
     member_by_phone,
@@ -26,12 +32,6 @@ from tests.e2e.conftest import (
 )
 from tests.support.standin import BotApiStandIn, BotOutput
 
-MEI = 5001
-SAM = 5002
-WANG = 6001  # agent
-ZHAO = 6002  # agent
-CHEN = 6101  # manager
-STAFF_GROUP = -1001234567890
 STAFF_COMMANDS = (
     "/queue", "/ticket 1", "/reply 1 hi", "/note 1 hm", "/assign 1 @Wang", "/resolve 1",
     "/close 1", "/take 1", "/escalate 1", "/member Li", "/desk",

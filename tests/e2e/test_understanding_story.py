@@ -5,10 +5,8 @@ Chinese keyboard slips, a guess to tap when the bot is unsure, a mistyped comman
 from __future__ import annotations
 
 from bot.bootstrap import App
-from tests.e2e.conftest import MEMBER_POINTS, link_chat
+from tests.e2e.conftest import MEI, MEMBER_POINTS, link_chat
 from tests.support.standin import BotApiStandIn
-
-MEI = 5001
 
 
 async def test_a_member_is_understood_asked_when_unsure_and_never_left_at_a_dead_end(

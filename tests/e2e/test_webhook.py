@@ -18,11 +18,10 @@ from bot.telegram.webhook import (
     parse_listen,
 )
 from domain.shared.clock import FixedClock
-from tests.e2e.conftest import ErrorLog, e2e_settings, seed_member
+from tests.e2e.conftest import MEI, ErrorLog, e2e_settings, seed_member
 from tests.support.standin import BotApiStandIn
 
 SECRET = "e2e-Secret_0123456789"
-MEI = 5001
 
 
 @dataclass

@@ -23,6 +23,7 @@ def inbound(
     thread_id: str | None = None,
     reply_to: str | None = None,
     name: str = "",
+    contact_of: str | None = None,
 ) -> Inbound:
     """One Telegram event from `user`, in their private chat unless `chat` says otherwise."""
     chat_id = user if chat is None else chat
@@ -40,6 +41,7 @@ def inbound(
         text=text,
         thread_id=thread_id,
         reply_to_message_id=reply_to,
+        contact_user_id=contact_of,
     )
 
 

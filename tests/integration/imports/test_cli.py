@@ -2,31 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
 
-from bot.bootstrap import build_app
 from bot.cli.main import main
-from bot.config import Settings
-from tests.support.imports import THREE_MEMBERS, add_stores, members_file
-
-
-@pytest.fixture
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A SQLite file with the two stores, and a working directory without stray settings."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("RETAILBOT_CONFIG", raising=False)
-    url = f"sqlite+aiosqlite:///{tmp_path}/cli.db"
-
-    async def prepare() -> None:
-        app = await build_app(Settings(database_url=url))
-        await add_stores(app)
-        await app.close()
-
-    asyncio.run(prepare())
-    return url
+from tests.support.imports import THREE_MEMBERS, members_file
 
 
 def test_a_members_file_with_a_wrong_header_fails_naming_line_1(

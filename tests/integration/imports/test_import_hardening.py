@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.bootstrap import App, build_app
+from bot.bootstrap import App
 from bot.cli.imports import (
     EXIT_NOTHING_IMPORTED,
     EXIT_SOME_REJECTED,
@@ -20,30 +20,14 @@ from bot.cli.imports import (
     write_csv,
 )
 from bot.cli.main import main
-from bot.config import Settings
 from handlers.types import Inbound, InboundKind
 from tests.support.imports import (
-    MEMBERS_HEADER,
     THREE_MEMBERS,
     add_stores,
     members_file,
+    members_saved_as,
     transactions_file,
 )
-
-
-@pytest.fixture
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("RETAILBOT_CONFIG", raising=False)
-    url = f"sqlite+aiosqlite:///{tmp_path}/cli.db"
-
-    async def prepare() -> None:
-        app = await build_app(Settings(database_url=url))
-        await add_stores(app)
-        await app.close()
-
-    asyncio.run(prepare())
-    return url
 
 
 async def _members(app: App, path: Path, **options: Any) -> ImportSummary:
@@ -110,34 +94,36 @@ async def test_create_stores_adds_the_missing_codes_and_imports_their_rows(
 # -- encodings and delimiters ---------------------------------------------------------------
 
 
-async def test_excel_unicode_text_utf16_with_tabs_imports_and_says_what_was_detected(
-    app: App, tmp_path: Path
+@pytest.mark.parametrize(
+    ("name", "separator", "encoding", "rows", "detected"),
+    [
+        # Excel's "Unicode text": UTF-16 with its byte-order mark, separated by tabs
+        ("unicode.txt", "\t", "utf-16", THREE_MEMBERS, "UTF-16 text, separated by tabs"),
+        # a Chinese till's export
+        ("pos.csv", ";", "gb18030", ("100001,韩梅梅,13800138000,,SH01,,是",),
+         "GB18030 (GBK) text, separated by semicolons"),
+    ],
+)
+async def test_the_encoding_and_separator_of_a_file_are_detected_and_reported(
+    app: App,
+    tmp_path: Path,
+    name: str,
+    separator: str,
+    encoding: str,
+    rows: tuple[str, ...],
+    detected: str,
 ) -> None:
     await add_stores(app)
-    text = "\n".join([MEMBERS_HEADER.replace(",", "\t"),
-                      *(row.replace(",", "\t") for row in THREE_MEMBERS)]) + "\n"
-    path = tmp_path / "unicode.txt"
-    path.write_bytes(text.encode("utf-16"))  # with its byte-order mark, as Excel saves it
-    summary = await _members(app, path)
-    assert summary.inserted == 3, summary.report()
-    assert "UTF-16 text, separated by tabs" in summary.report()
-
-
-async def test_a_semicolon_separated_gbk_file_is_detected(app: App, tmp_path: Path) -> None:
-    await add_stores(app)
-    text = "\n".join([MEMBERS_HEADER.replace(",", ";"), "100001;韩梅梅;13800138000;;SH01;;是"])
-    path = tmp_path / "pos.csv"
-    path.write_bytes((text + "\n").encode("gb18030"))
-    summary = await _members(app, path)
-    assert summary.inserted == 1, summary.report()
-    assert "GB18030 (GBK) text, separated by semicolons" in summary.report()
+    summary = await _members(app, members_saved_as(tmp_path / name, separator, encoding, *rows))
+    assert summary.inserted == len(rows), summary.report()
+    assert detected in summary.report()
 
 
 async def test_encoding_and_delimiter_can_be_named(app: App, tmp_path: Path) -> None:
     await add_stores(app)
-    text = "\n".join([MEMBERS_HEADER.replace(",", "|"), "100001|Zoë|13800138000||SH01||"])
-    path = tmp_path / "latin.csv"
-    path.write_bytes((text + "\n").encode("latin-1"))
+    path = members_saved_as(
+        tmp_path / "latin.csv", "|", "latin-1", "100001,Zoë,13800138000,,SH01,,"
+    )
     summary = await _members(app, path, encoding="latin-1", delimiter="bar")
     assert summary.inserted == 1, summary.report()
     bad = await _members(app, path, encoding="klingon")

@@ -11,7 +11,7 @@ from bot.bootstrap import App
 from bot.cli.imports import import_file
 from domain.members.services import set_marketing_consent
 from storage.members.tables import members
-from tests.support.imports import THREE_MEMBERS, add_stores, members_file
+from tests.support.imports import THREE_MEMBERS, add_stores, members_file, members_saved_as
 
 
 async def _import(app: App, path: Path, strict: bool = False):
@@ -156,10 +156,10 @@ async def test_a_gbk_file_from_a_chinese_till_is_read_as_gb18030_and_says_so(
     any_app: App, tmp_path: Path
 ) -> None:
     await add_stores(any_app)
-    path = tmp_path / "gbk.csv"
-    text = "member_no,name,phone,birthday,store_code,joined_at,marketing_consent\n"
-    text += "100001,Li Lei,13800138000,,SH01,,yes\n100002,韩梅梅,13900139000,,SH01,,no\n"
-    path.write_bytes(text.encode("gbk"))
+    path = members_saved_as(
+        tmp_path / "gbk.csv", ",", "gbk",
+        "100001,Li Lei,13800138000,,SH01,,yes", "100002,韩梅梅,13900139000,,SH01,,no",
+    )
     summary = await _import(any_app, path)
     assert summary.fatal is None and summary.inserted == 2
     assert "GB18030" in summary.report()

@@ -6,18 +6,24 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from bot.bootstrap import App
 from bot.cli.imports import ImportSummary, import_file
 from domain.loyalty.model import EntryKind, LedgerEntry
 from tests.support.imports import THREE_MEMBERS, add_stores, members_file, transactions_file
 
 
-async def _setup(app: App, folder: Path) -> None:
-    await add_stores(app)
+@pytest.fixture
+async def app(any_app: App, tmp_path: Path) -> App:
+    """In this module the app runs on SQLite and PostgreSQL (`any_app`), with the two stores
+    and THREE_MEMBERS imported."""
+    await add_stores(any_app)
     summary = await import_file(
-        app, "members", members_file(folder, *THREE_MEMBERS), strict=False, progress=False
+        any_app, "members", members_file(tmp_path, *THREE_MEMBERS), strict=False, progress=False
     )
     assert summary.inserted == 3
+    return any_app
 
 
 async def _import(
@@ -28,6 +34,13 @@ async def _import(
     )
 
 
+async def _import_rows(
+    app: App, folder: Path, *rows: str, strict: bool = False, chunk_rows: int = 2000
+) -> ImportSummary:
+    """Imports a transactions file of these rows."""
+    return await _import(app, transactions_file(folder, *rows), strict, chunk_rows)
+
+
 async def _balance(app: App, member_no: str) -> int:
     async with app.uow_factory() as uow:
         member = await uow.members.get_by_member_no(member_no)
@@ -36,37 +49,33 @@ async def _balance(app: App, member_no: str) -> int:
 
 
 async def test_importing_the_same_receipts_twice_earns_nothing_twice(
-    any_app: App, tmp_path: Path
+    app: App, tmp_path: Path
 ) -> None:
-    await _setup(any_app, tmp_path)
     path = transactions_file(
         tmp_path,
         "SH01-1,SH01,100001,,2026-06-01T18:30:00,128.50,CNY,",
         "SH01-2,SH01,,13900139000,2026-06-02 12:00,60.00,,",
         "UR01-1,UR01,100003,,2026-06-03T09:15:00+06:00,300,CNY",
     )
-    first = await _import(any_app, path)
+    first = await _import(app, path)
     assert (first.inserted, first.duplicates, first.rejected) == (3, 0, [])
     assert first.points_earned == 128 + 60 + 300
-    again = await _import(any_app, path)
+    again = await _import(app, path)
     assert (again.inserted, again.updated, again.duplicates, again.points_earned) == (0, 0, 3, 0)
-    assert await _balance(any_app, "100001") == 128
-    assert await _balance(any_app, "100002") == 60
+    assert await _balance(app, "100001") == 128
+    assert await _balance(app, "100002") == 60
 
 
 async def test_a_receipt_time_without_offset_is_the_stores_local_time(
-    any_app: App, tmp_path: Path
+    app: App, tmp_path: Path
 ) -> None:
-    await _setup(any_app, tmp_path)
-    await _import(
-        any_app,
-        transactions_file(
-            tmp_path,
-            "SH01-1,SH01,100001,,2026-06-01T18:30:00,10.00,CNY,",
-            "UR01-1,UR01,100001,,2026-06-01T18:30:00,10.00,CNY,",
-        ),
+    await _import_rows(
+        app,
+        tmp_path,
+        "SH01-1,SH01,100001,,2026-06-01T18:30:00,10.00,CNY,",
+        "UR01-1,UR01,100001,,2026-06-01T18:30:00,10.00,CNY,",
     )
-    async with any_app.uow_factory() as uow:
+    async with app.uow_factory() as uow:
         shanghai = await uow.receipts.get("SH01-1")
         urumqi = await uow.receipts.get("UR01-1")
     assert shanghai is not None and urumqi is not None
@@ -75,73 +84,66 @@ async def test_a_receipt_time_without_offset_is_the_stores_local_time(
 
 
 async def test_a_refund_takes_back_the_points_of_its_receipt(
-    any_app: App, tmp_path: Path
+    app: App, tmp_path: Path
 ) -> None:
-    await _setup(any_app, tmp_path)
-    path = transactions_file(
+    summary = await _import_rows(
+        app,
         tmp_path,
         "SH01-1,SH01,100001,,2026-06-01T18:30:00,200.00,CNY,",
         "SH01-1R,SH01,100001,,2026-06-03T10:00:00,-50.00,CNY,SH01-1",
     )
-    summary = await _import(any_app, path)
     assert (summary.points_earned, summary.points_taken_back) == (200, 50)
-    assert await _balance(any_app, "100001") == 150
+    assert await _balance(app, "100001") == 150
 
 
 async def test_a_refund_never_takes_the_balance_below_zero(
-    any_app: App, tmp_path: Path
+    app: App, tmp_path: Path
 ) -> None:
-    await _setup(any_app, tmp_path)
-    await _import(
-        any_app, transactions_file(tmp_path, "SH01-1,SH01,100001,,2026-06-01T18:30,300,CNY,")
-    )
-    async with any_app.uow_factory() as uow:
+    await _import_rows(app, tmp_path, "SH01-1,SH01,100001,,2026-06-01T18:30,300,CNY,")
+    async with app.uow_factory() as uow:
         member = await uow.members.get_by_member_no("100001")
         assert member is not None and member.id is not None
         await uow.ledger.append(
-            [LedgerEntry(member.id, EntryKind.REDEEM, -280, "redeem:test", any_app.clock.now())]
+            [LedgerEntry(member.id, EntryKind.REDEEM, -280, "redeem:test", app.clock.now())]
         )
         await uow.commit()
     summary = await _import(
-        any_app,
+        app,
         transactions_file(
             tmp_path, "SH01-1R,SH01,100001,,2026-06-14T10:00,-300,CNY,SH01-1", name="refund.csv"
         ),
     )
     assert summary.points_taken_back == 20
-    assert await _balance(any_app, "100001") == 0
+    assert await _balance(app, "100001") == 0
 
 
 async def test_a_refund_before_its_sale_in_the_file_works_across_chunks(
-    any_app: App, tmp_path: Path
+    app: App, tmp_path: Path
 ) -> None:
-    await _setup(any_app, tmp_path)
-    path = transactions_file(
+    summary = await _import_rows(
+        app,
         tmp_path,
         "SH01-9R,SH01,100001,,2026-06-05T10:00,-100,CNY,SH01-9",
         "SH01-2,SH01,100002,,2026-06-01T10:00,10,CNY,",
         "SH01-3,SH01,100002,,2026-06-01T11:00,10,CNY,",
         "SH01-9,SH01,100001,,2026-06-01T10:00,100,CNY,",
+        chunk_rows=2,  # the sale is in a later chunk
     )
-    summary = await _import(any_app, path, chunk_rows=2)  # the sale is in a later chunk
     assert summary.rejected == []
     assert (summary.inserted, summary.points_earned, summary.points_taken_back) == (4, 120, 100)
-    assert await _balance(any_app, "100001") == 0
+    assert await _balance(app, "100001") == 0
 
 
-async def test_tiers_are_recomputed_from_the_imported_spend(any_app: App, tmp_path: Path) -> None:
-    await _setup(any_app, tmp_path)
-    await _import(
-        any_app,
-        transactions_file(
-            tmp_path,
-            "SH01-1,SH01,100001,,2026-01-10T10:00,1500.00,CNY,",
-            "SH01-2,SH01,100001,,2026-05-10T10:00,700.00,CNY,",
-            "SH01-3,SH01,100002,,2026-05-10T10:00,8000.00,CNY,",
-            "SH01-4,SH01,100003,,2025-05-10T10:00,9000.00,CNY,",  # more than 12 months ago
-        ),
+async def test_tiers_are_recomputed_from_the_imported_spend(app: App, tmp_path: Path) -> None:
+    await _import_rows(
+        app,
+        tmp_path,
+        "SH01-1,SH01,100001,,2026-01-10T10:00,1500.00,CNY,",
+        "SH01-2,SH01,100001,,2026-05-10T10:00,700.00,CNY,",
+        "SH01-3,SH01,100002,,2026-05-10T10:00,8000.00,CNY,",
+        "SH01-4,SH01,100003,,2025-05-10T10:00,9000.00,CNY,",  # more than 12 months ago
     )
-    async with any_app.uow_factory() as uow:
+    async with app.uow_factory() as uow:
         li = await uow.members.get_by_member_no("100001")
         han = await uow.members.get_by_member_no("100002")
         jim = await uow.members.get_by_member_no("100003")
@@ -151,10 +153,10 @@ async def test_tiers_are_recomputed_from_the_imported_spend(any_app: App, tmp_pa
 
 
 async def test_bad_receipt_rows_are_rejected_by_line_and_the_good_ones_booked(
-    any_app: App, tmp_path: Path
+    app: App, tmp_path: Path
 ) -> None:
-    await _setup(any_app, tmp_path)
-    path = transactions_file(
+    summary = await _import_rows(
+        app,
         tmp_path,
         "SH01-1,SH01,100001,,2026-06-01T18:30,10.00,CNY,",
         "SH01-2,SH01,100999,,2026-06-01T18:30,10.00,CNY,",
@@ -165,7 +167,6 @@ async def test_bad_receipt_rows_are_rejected_by_line_and_the_good_ones_booked(
         "SH01-6,SH01,100001,,2026-06-01T18:30,10.00,RMB,",
         "SH01-7,SH01,100001,,2026-06-01T18:30,-5.00,CNY,NOPE-1",
     )
-    summary = await _import(any_app, path)
     assert summary.inserted == 1
     assert [(e.line, e.reason) for e in summary.rejected] == [
         (3, "member 100999 is unknown (import the members first)"),
@@ -181,18 +182,18 @@ async def test_bad_receipt_rows_are_rejected_by_line_and_the_good_ones_booked(
 
 
 async def test_strict_mode_books_nothing_when_a_refund_cannot_be_booked(
-    any_app: App, tmp_path: Path
+    app: App, tmp_path: Path
 ) -> None:
-    await _setup(any_app, tmp_path)
-    path = transactions_file(
+    summary = await _import_rows(
+        app,
         tmp_path,
         "SH01-1,SH01,100001,,2026-06-01T18:30,100.00,CNY,",
         "SH01-1R,SH01,100001,,2026-06-02T18:30,-150.00,CNY,SH01-1",
+        strict=True,
     )
-    summary = await _import(any_app, path, strict=True)
     assert summary.failed and summary.rolled_back
     assert [e.line for e in summary.rejected] == [3]
     assert "exceeds" in summary.rejected[0].reason
-    assert await _balance(any_app, "100001") == 0
-    async with any_app.uow_factory() as uow:
+    assert await _balance(app, "100001") == 0
+    async with app.uow_factory() as uow:
         assert await uow.receipts.get("SH01-1") is None

@@ -15,31 +15,10 @@ from domain.loyalty.services import book_receipts
 from domain.members.model import Member, Store
 from domain.shared.clock import FixedClock
 from handlers.types import Inbound, InboundKind, Keyboard, OutgoingMessage
+from tests.support.conversation import MEMBER, inbound
 
 PHONE = "+8613800138000"
-USER = "5001"
-
-
-def inbound(
-    kind: InboundKind,
-    payload: str = "",
-    *,
-    user: str = USER,
-    command: str = "",
-    lang: str = "en",
-    contact_of: str | None = None,
-) -> Inbound:
-    return Inbound(
-        channel="telegram",
-        user_id=user,
-        chat_id=user,
-        kind=kind,
-        payload=payload,
-        command=command,
-        language_code=lang,
-        contact_user_id=contact_of,
-        callback_id="cb1" if kind is InboundKind.BUTTON else None,
-    )
+USER = MEMBER  # the default user of `inbound`
 
 
 def cmd(name: str, args: str = "", **kw: object) -> Inbound:
@@ -54,7 +33,7 @@ def press(data: str, **kw: object) -> Inbound:
     return inbound(InboundKind.BUTTON, data, **kw)  # type: ignore[arg-type]
 
 
-def contact(phone: str, *, user: str = USER, owner: str | None = USER) -> Inbound:
+def contact(phone: str, *, user: int = USER, owner: str | None = str(USER)) -> Inbound:
     return inbound(InboundKind.CONTACT, phone, user=user, contact_of=owner)
 
 
@@ -159,7 +138,7 @@ async def test_language_follows_telegram_and_language_command_changes_it(app: Ap
     assert [b.data for b in menu[0].buttons[0]] == ["lang:zh", "lang:en"]
     changed = await conv.handle(press("lang:en", lang="zh-hans"))
     assert changed[0].key == "language.changed" and "English" in changed[0].text
-    assert changed[0].answer_callback == "cb1"
+    assert changed[0].answer_callback == "cb"
     again = await conv.handle(cmd("help", lang="zh-hans"))
     assert "Here is what I can do" in again[0].text
 
@@ -178,18 +157,18 @@ async def test_stop_withdraws_marketing_consent_at_once(app: App) -> None:
 async def test_a_stranger_joins_with_name_birthday_and_explicit_consent(app: App) -> None:
     await seed(app)
     conv = app.conversation
-    await conv.handle(cmd("start", "store_sh01", user="77"))
-    offer = await conv.handle(contact("+8613900139000", user="77", owner="77"))
+    await conv.handle(cmd("start", "store_sh01", user=77))
+    offer = await conv.handle(contact("+8613900139000", user=77, owner="77"))
     assert keys(offer) == ["link.no_match", "join.offer"]
-    assert keys(await conv.handle(press("join:yes", user="77"))) == ["join.ask_name"]
-    assert keys(await conv.handle(text("   ", user="77"))) == ["join.bad_name"]
-    assert keys(await conv.handle(text("Han  Meimei", user="77"))) == ["join.ask_birthday"]
-    assert keys(await conv.handle(text("1990-02-30", user="77"))) == ["join.bad_birthday"]
-    assert keys(await conv.handle(text("1991-02-28", user="77"))) == ["join.ask_consent"]
-    welcome = await conv.handle(press("join:consent:n", user="77"))
+    assert keys(await conv.handle(press("join:yes", user=77))) == ["join.ask_name"]
+    assert keys(await conv.handle(text("   ", user=77))) == ["join.bad_name"]
+    assert keys(await conv.handle(text("Han  Meimei", user=77))) == ["join.ask_birthday"]
+    assert keys(await conv.handle(text("1990-02-30", user=77))) == ["join.bad_birthday"]
+    assert keys(await conv.handle(text("1991-02-28", user=77))) == ["join.ask_consent"]
+    welcome = await conv.handle(press("join:consent:n", user=77))
     assert welcome[0].key == "join.welcome"
     # A second tap on the same button does not create a second member.
-    assert keys(await conv.handle(press("join:consent:n", user="77"))) == ["join.already_member"]
+    assert keys(await conv.handle(press("join:consent:n", user=77))) == ["join.already_member"]
     async with app.uow_factory() as uow:
         joined = await uow.members.get_by_phone("+8613900139000")
         store = await uow.stores.get_by_code("SH01")

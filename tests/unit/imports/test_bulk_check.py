@@ -20,6 +20,7 @@ from domain.imports.rules import (
     transaction_values,
 )
 from domain.members.model import Store
+from tests.support.imports import sale_values as sale
 
 NOW = datetime(2026, 6, 15, 10, 0, tzinfo=UTC)
 STORES = [
@@ -31,21 +32,6 @@ CTX = ImportContext.build(
     STORES, default_region="CN", timezone="Asia/Shanghai", currency="CNY", now=NOW,
     max_receipt_amount=Decimal("50000"), oldest_receipt_days=1095,
 )
-
-
-def sale(**changes: str) -> dict[str, str]:
-    values = {
-        "receipt_no": "SH01-0001",
-        "store_code": "SH01",
-        "member_no": "100001",
-        "phone": "",
-        "occurred_at": "2026-06-01T18:30:00",
-        "amount": "128.50",
-        "currency": "CNY",
-        "original_receipt_no": "",
-    }
-    values.update(changes)
-    return values
 
 
 ROWS = [

@@ -20,6 +20,7 @@ from domain.imports.rules import (
     row_values,
 )
 from domain.members.model import Member, Store
+from tests.support.imports import member_values, sale_values
 
 NOW = datetime(2026, 6, 15, 10, 0, tzinfo=UTC)
 SH01 = Store("SH01", "Shanghai", "Asia/Shanghai", id=1)
@@ -27,35 +28,6 @@ UR01 = Store("UR01", "Urumqi", "Asia/Urumqi", id=2)
 CTX = ImportContext.build(
     [SH01, UR01], default_region="CN", timezone="Asia/Shanghai", currency="CNY", now=NOW
 )
-
-
-def member_values(**changes: str) -> dict[str, str]:
-    values = {
-        "member_no": "100001",
-        "name": "Li Lei",
-        "phone": "138 0013 8000",
-        "birthday": "1990-05-17",
-        "store_code": "SH01",
-        "joined_at": "2024-03-01T09:30",
-        "marketing_consent": "yes",
-    }
-    values.update(changes)
-    return values
-
-
-def sale_values(**changes: str) -> dict[str, str]:
-    values = {
-        "receipt_no": "SH01-0001",
-        "store_code": "SH01",
-        "member_no": "100001",
-        "phone": "",
-        "occurred_at": "2026-06-01T18:30:00",
-        "amount": "128.50",
-        "currency": "CNY",
-        "original_receipt_no": "",
-    }
-    values.update(changes)
-    return values
 
 
 def member(line: int = 7, **changes: str) -> MemberRow:
