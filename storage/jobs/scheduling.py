@@ -43,6 +43,9 @@ def sync_url(url: str) -> str:
 def jobstore_engine_options(url: str) -> dict[str, Any]:
     if make_url(url).get_backend_name() == "sqlite":
         # The bot writes the same file at the same time: wait for its lock instead of failing.
+        # The job store waits in the scheduler's worker thread (scheduler.service), never on the
+        # event loop, so the update holding the lock can commit meanwhile; after 15 s the wait
+        # fails and the wake-up is tried again later.
         return {"connect_args": {"timeout": 15}}
     return {"pool_pre_ping": True}
 
