@@ -19,7 +19,7 @@ from domain.members.events import MarketingConsentChanged
 from domain.privacy import services as privacy
 from domain.privacy.events import ConsentWithdrawn, MembersMerged
 from domain.segments import services as segments
-from domain.segments.events import LifecycleChanged, SegmentChanged
+from domain.segments.events import LifecycleChanged, MembersMoved, SegmentChanged
 from domain.shared.clock import Clock, SystemClock
 from domain.shared.events import EventBus
 from domain.surveys import services as surveys
@@ -172,8 +172,12 @@ def wire_events(bus: EventBus, app: App) -> None:
     async def segment_changed(uow: UnitOfWork, event: SegmentChanged) -> None:
         await campaigns.when_segment_changed(uow, event, policy=app.policy)
 
+    async def members_moved(uow: UnitOfWork, event: MembersMoved) -> None:
+        await campaigns.when_members_moved(uow, event, policy=app.policy)
+
     bus.subscribe(LifecycleChanged, lifecycle_changed)
     bus.subscribe(SegmentChanged, segment_changed)
+    bus.subscribe(MembersMoved, members_moved)  # a refresh's slice: the moves in bulk
 
     # Callbacks: a resolved ticket and a valuable member going quiet are called back; a problem
     # a member reports to a callback becomes a ticket at the desk.
@@ -186,8 +190,12 @@ def wire_events(bus: EventBus, app: App) -> None:
     async def callback_problem(uow: UnitOfWork, event: CallbackProblemReported) -> None:
         await tickets.when_callback_problem_reported(uow, event, policy=app.policy, desk=desk())
 
+    async def slice_gone_quiet(uow: UnitOfWork, event: MembersMoved) -> None:
+        await callbacks.when_lifecycles_changed(uow, event.lifecycles, policy=app.policy)
+
     bus.subscribe(TicketResolved, ticket_resolved)
     bus.subscribe(LifecycleChanged, gone_quiet)
+    bus.subscribe(MembersMoved, slice_gone_quiet)
     bus.subscribe(CallbackProblemReported, callback_problem)
 
 

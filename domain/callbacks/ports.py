@@ -27,6 +27,23 @@ class CallbackRepository(Protocol):
         """When the member's last callback of `rule` was made."""
         ...
 
+    async def recent_for_members(
+        self, member_ids: Iterable[int], since: datetime
+    ) -> dict[int, list[Callback]]:
+        """`recent_for_member` for many members at once (a member with none is left out)."""
+        ...
+
+    async def flagged(self, member_ids: Iterable[int]) -> set[int]:
+        """Which of these members have any flag (wrong number, do not call)."""
+        ...
+
+    async def gone_quiet_facts(
+        self, member_ids: Iterable[int], rule: Rule
+    ) -> dict[int, tuple[str, int | None, datetime | None]]:
+        """Per member that exists: tier, home store and when their last callback of `rule`
+        was made (None: never), for a refresh's slice in one query."""
+        ...
+
     async def add_log(self, entry: LogEntry) -> LogEntry: ...
     async def set_note(self, log_id: int, note: str) -> bool: ...
     async def log_for_member(self, member_id: int, limit: int) -> list[LogEntry]:

@@ -14,6 +14,7 @@ managers and admins in a private chat only (domain.tickets.rules.sees_personal_d
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -71,12 +72,18 @@ async def _audit(
                                    detail=detail[:300]))
 
 
-async def _zone_of(uow: UnitOfWork, store_id: int | None, policy: Policy) -> str:
-    store = await uow.stores.get(store_id) if store_id is not None else None
-    return store.timezone if store is not None else policy.timezone
-
-
 # -- scheduling -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KnownFacts:
+    """What `schedule_callback` reads about a member (their callbacks in the last
+    `min_days_between` days, whether staff may phone them, a chat the bot may write to), when
+    the caller read it for many members at once."""
+
+    recent: list[Callback]
+    calls_allowed: bool
+    has_chat: bool
 
 
 async def schedule_callback(
@@ -91,9 +98,11 @@ async def schedule_callback(
     context: str = "",
     category: str = "",
     store_id: int | None = None,
+    known: KnownFacts | None = None,
 ) -> Callback | None:
     """Make a callback under `rule` if the rules allow it; None when they do not (rule off, a
-    callback in the window, the same trigger seen before, nobody to call).
+    callback in the window, the same trigger seen before, nobody to call). `known`: what it
+    reads about the member, read beforehand with many others (a refresh's slice).
 
     A check-in goes to the member's chat through the outbox (a service message that waits for
     quiet hours) when it is due: now, or later from the job (`send_due_checkin`), which looks
@@ -108,15 +117,21 @@ async def schedule_callback(
     member = await uow.members.get(member_id)
     if member is None:
         return None
-    recent = await uow.callbacks.recent_for_member(
+    recent = known.recent if known is not None else await uow.callbacks.recent_for_member(
         member_id, now - timedelta(days=rules.min_days_between)
     )
     admission = admit(rule, recent, rules, now)
     if not admission.allowed:
         log.info("member %s: no %s callback now (%s)", member_id, rule.value, admission.why)
         return None
-    calls_allowed = await may_call(uow, member_id)
-    reachable = spec.channel is Channel.CHECKIN and await _reachable(uow, member)
+    if known is not None:
+        calls_allowed = known.calls_allowed
+        reachable = spec.channel is Channel.CHECKIN and (
+            member.opted_out_at is None and known.has_chat
+        )
+    else:
+        calls_allowed = await may_call(uow, member_id)
+        reachable = spec.channel is Channel.CHECKIN and await _reachable(uow, member)
     if reachable:
         status = CallbackStatus.CHECKIN
     elif (spec.channel is Channel.CALL or spec.fallback) and calls_allowed:
@@ -275,28 +290,71 @@ async def when_lifecycle_changed(
 ) -> None:
     """A valuable member moved to at risk or lapsed: a gone-quiet callback, at most once per
     the rule's days, due at the store's morning."""
-    if event.new not in GONE_QUIET_STAGES or not policy.callbacks.enabled(Rule.GONE_QUIET):
-        return
-    if event.old is None:
-        return  # a first classification is no move: a first refresh must not call everyone
-    member = await uow.members.get(event.member_id)
-    if member is None:
-        return
+    await when_lifecycles_changed(uow, [event], policy=policy)
+
+
+async def when_lifecycles_changed(
+    uow: UnitOfWork, events: Sequence[LifecycleChanged], *, policy: Policy
+) -> None:
+    """The members of a refresh's slice who moved: the rules of `when_lifecycle_changed`, read
+    for all of them at once (the stage, the value, the rule's days, someone to call), so only
+    the members who get a callback cost queries of their own."""
     rules = policy.callbacks
-    if not is_high_value(rules, tier=member.tier, high_value=event.high_value,
-                         churn_flag=event.churn_flag):
+    spec = rules.rule(Rule.GONE_QUIET)
+    if not spec.enabled:
         return
-    last = await uow.callbacks.last_of_rule(event.member_id, Rule.GONE_QUIET)
-    if last is not None and event.at - last < timedelta(days=rules.rule(Rule.GONE_QUIET).days):
+    moved = [e for e in events if e.new in GONE_QUIET_STAGES and e.old is not None]
+    if not moved:
         return
-    tz = await _zone_of(uow, member.home_store_id, policy)
-    today = local_day(event.at, tz)
-    await schedule_callback(
-        uow, policy, member_id=event.member_id, rule=Rule.GONE_QUIET,
-        due_at=max(local_due(today, rules, tz), event.at),
-        dedupe_key=f"gone_quiet:{event.member_id}:{today.isoformat()}", now=event.at,
-        context=event.new.value,
+    # Per member: tier, home store and the last gone-quiet callback, in one query.
+    facts = await uow.callbacks.gone_quiet_facts([e.member_id for e in moved], Rule.GONE_QUIET)
+    days = timedelta(days=spec.days)
+    valuable: list[LifecycleChanged] = []
+    for e in moved:
+        if e.member_id not in facts:
+            continue
+        tier, _store, last = facts[e.member_id]
+        if not is_high_value(rules, tier=tier, high_value=e.high_value, churn_flag=e.churn_flag):
+            continue
+        if last is None or e.at - last >= days:
+            valuable.append(e)
+    moved = valuable
+    if not moved:
+        return
+    # Nobody to call (no chat to check in on, no calls allowed): schedule_callback would make
+    # nothing for them either.
+    ids = [e.member_id for e in moved]
+    reachable: set[int] = set()
+    if spec.channel is Channel.CHECKIN:
+        reachable = set(await uow.chat_users.reachable_chats(ids))
+    callable_: set[int] = set()
+    if spec.channel is Channel.CALL or spec.fallback:
+        callable_ = await uow.consents.allowed(ids, Purpose.CALLS)
+    moved = [e for e in moved if e.member_id in reachable or e.member_id in callable_]
+    if not moved:
+        return
+    ids = [e.member_id for e in moved]
+    flagged = await uow.callbacks.flagged(ids)
+    recent = await uow.callbacks.recent_for_members(
+        ids, min(e.at for e in moved) - timedelta(days=rules.min_days_between)
     )
+    zones = {store.id: store.timezone for store in await uow.stores.list()}
+    for event in moved:
+        since = event.at - timedelta(days=rules.min_days_between)
+        known = KnownFacts(
+            recent=[c for c in recent.get(event.member_id, []) if c.created_at >= since],
+            calls_allowed=event.member_id in callable_ and event.member_id not in flagged,
+            has_chat=event.member_id in reachable,
+        )
+        store_id = facts[event.member_id][1]
+        tz = zones.get(store_id, policy.timezone) if store_id is not None else policy.timezone
+        today = local_day(event.at, tz)
+        await schedule_callback(
+            uow, policy, member_id=event.member_id, rule=Rule.GONE_QUIET,
+            due_at=max(local_due(today, rules, tz), event.at),
+            dedupe_key=f"gone_quiet:{event.member_id}:{today.isoformat()}", now=event.at,
+            context=event.new.value, known=known,
+        )
 
 
 async def schedule_new_members(

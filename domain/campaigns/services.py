@@ -57,11 +57,12 @@ from domain.messaging.model import MessageKind, OutboxMessage
 from domain.segments.model import Lifecycle
 from domain.shared.clock import local_day
 from domain.shared.outbox import queue_messages
+from domain.shared.text import in_language
 from domain.tickets.model import AuditEntry
 
 if TYPE_CHECKING:
     from domain.coupons.model import Coupon
-    from domain.segments.events import LifecycleChanged, SegmentChanged
+    from domain.segments.events import LifecycleChanged, MembersMoved, SegmentChanged
     from domain.shared.policy import Policy
     from domain.shared.ports import UnitOfWork
 
@@ -244,7 +245,7 @@ async def preview_campaign(
     sample = left[0] if left else (matched[0] if matched else None)
     samples = {
         lang: render(
-            campaign.spec.message.zh if lang == "zh" else campaign.spec.message.en,
+            in_language(lang, campaign.spec.message.en, campaign.spec.message.zh),
             _fields(policy, sample, None, lang) if sample else {**SAMPLE_FIELDS},
         )
         for lang in ("zh", "en")
@@ -465,7 +466,12 @@ def due_wave(campaign: Campaign, policy: Policy, now: datetime) -> str | None:
 
 
 async def _triggered(
-    uow: UnitOfWork, policy: Policy, member_id: int, now: datetime, wanted: Trigger, segment: str
+    uow: UnitOfWork,
+    policy: Policy,
+    member_ids: Sequence[int],
+    now: datetime,
+    wanted: Trigger,
+    segment: str,
 ) -> None:
     running = _TRIGGERED.get(uow)
     if running is None:
@@ -484,7 +490,7 @@ async def _triggered(
             continue
         if wanted is Trigger.ENTERED_SEGMENT and schedule.segment != segment:
             continue
-        members = await wave_audience(uow, policy, campaign, now, member_ids=[member_id])
+        members = await wave_audience(uow, policy, campaign, now, member_ids=member_ids)
         if members:
             wave = local_day(now, policy.timezone).strftime("%Y%m%d")
             await queue_wave(uow, policy, campaign, wave, members, now)
@@ -494,15 +500,34 @@ async def when_lifecycle_changed(uow: UnitOfWork, event: LifecycleChanged, polic
     """A member moved to "at risk": the campaigns triggered by that reach them (re-entry rule
     and all marketing rules applying), in the refresh's transaction."""
     if event.new is Lifecycle.AT_RISK and event.old is not Lifecycle.AT_RISK:
-        await _triggered(uow, policy, event.member_id, event.at, Trigger.MOVED_TO_AT_RISK, "")
+        await _triggered(uow, policy, [event.member_id], event.at, Trigger.MOVED_TO_AT_RISK, "")
 
 
 async def when_segment_changed(uow: UnitOfWork, event: SegmentChanged, policy: Policy) -> None:
     """A member entered a named segment: the campaigns triggered by entering it reach them."""
     if event.new and event.new != event.old:
         await _triggered(
-            uow, policy, event.member_id, event.at, Trigger.ENTERED_SEGMENT, event.new
+            uow, policy, [event.member_id], event.at, Trigger.ENTERED_SEGMENT, event.new
         )
+
+
+async def when_members_moved(uow: UnitOfWork, event: MembersMoved, policy: Policy) -> None:
+    """A refresh's slice of moves: the rules of `when_lifecycle_changed` and
+    `when_segment_changed` for all of its members at once, one audience query per campaign
+    and trigger instead of one per member."""
+    at_risk = [
+        e.member_id
+        for e in event.lifecycles
+        if e.new is Lifecycle.AT_RISK and e.old is not Lifecycle.AT_RISK
+    ]
+    if at_risk:
+        await _triggered(uow, policy, at_risk, event.at, Trigger.MOVED_TO_AT_RISK, "")
+    entered: dict[str, list[int]] = {}
+    for e in event.segments:
+        if e.new and e.new != e.old:
+            entered.setdefault(e.new, []).append(e.member_id)
+    for segment, member_ids in sorted(entered.items()):
+        await _triggered(uow, policy, member_ids, event.at, Trigger.ENTERED_SEGMENT, segment)
 
 
 # -- the report -------------------------------------------------------------------------------

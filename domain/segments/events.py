@@ -26,3 +26,13 @@ class SegmentChanged(Event):
     member_id: int
     old: str | None
     new: str | None
+
+
+@dataclass(frozen=True)
+class MembersMoved(Event):
+    """A slice of a refresh: the stage and segment moves of its members, recorded once per
+    slice so that a subscriber reads what it needs for all of them in a few queries (a
+    nightly refresh of a chain moves thousands of members)."""
+
+    lifecycles: tuple[LifecycleChanged, ...]
+    segments: tuple[SegmentChanged, ...]

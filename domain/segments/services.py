@@ -7,8 +7,9 @@ A refresh runs in steps, each its own transaction (scheduler/jobs/segments.py):
    recorded in a new refresh row in the same transaction (so a crash never subtracts twice);
 2. `load_stats` reads every member's statistics, `compute_refresh` scores them in memory
    (numpy; the BG/NBD fit) without holding a transaction;
-3. `write_slice` writes the scores a slice at a time and records `LifecycleChanged` and
-   `SegmentChanged` for the members of the slice whose stage or segment changed;
+3. `write_slice` writes the scores a slice at a time and records one `MembersMoved` with the
+   `LifecycleChanged` and `SegmentChanged` of the members of the slice whose stage or segment
+   changed;
 4. `finish_refresh` stores the model, segment sizes and the counts of moves.
 """
 
@@ -28,7 +29,7 @@ from domain.messaging.model import MessageKind, OutboxMessage
 from domain.privacy.events import ConsentWithdrawn
 from domain.privacy.model import Purpose
 from domain.segments import churn, rules
-from domain.segments.events import LifecycleChanged, SegmentChanged
+from domain.segments.events import LifecycleChanged, MembersMoved, SegmentChanged
 from domain.segments.model import Lifecycle, MemberSegment
 from domain.segments.views import (
     MemberStatsDelta,
@@ -384,18 +385,21 @@ async def write_rows(uow: UnitOfWork, plan: RefreshPlan, start: int, stop: int) 
 
 
 async def record_changes(uow: UnitOfWork, plan: RefreshPlan, start: int, stop: int) -> int:
-    """Record `LifecycleChanged` and `SegmentChanged` for the members [start, stop) whose stage
-    or segment changed; returns how many. The very first refresh records none: it is where
-    everyone starts, not a move (campaigns would otherwise all fire at once)."""
+    """Record the moves of the members [start, stop) whose stage or segment changed, as one
+    `MembersMoved` (their `LifecycleChanged` and `SegmentChanged`), so that subscribers handle
+    the slice with a few queries instead of several per member; returns how many moves. The
+    very first refresh records none: it is where everyone starts, not a move (campaigns would
+    otherwise all fire at once)."""
     if plan.first_refresh:
         return 0
-    recorded = 0
     at = plan.record.refreshed_at
+    lifecycles: list[LifecycleChanged] = []
+    segments: list[SegmentChanged] = []
     for s in plan.segments[start:stop]:
         before = plan.previous.get(s.member_id)
         old_segment, old_stage = before if before is not None else (None, None)
         if before is None or old_stage != s.lifecycle:  # a StrEnum equals its value
-            await uow.record(
+            lifecycles.append(
                 LifecycleChanged(
                     at=at,
                     member_id=s.member_id,
@@ -405,12 +409,14 @@ async def record_changes(uow: UnitOfWork, plan: RefreshPlan, start: int, stop: i
                     churn_flag=s.churn_flag,
                 )
             )
-            recorded += 1
         if (old_segment or None) != s.segment and (before is not None or s.segment):
-            await uow.record(
+            segments.append(
                 SegmentChanged(at=at, member_id=s.member_id, old=old_segment, new=s.segment)
             )
-            recorded += 1
+    recorded = len(lifecycles) + len(segments)
+    if recorded:
+        await uow.record(MembersMoved(at=at, lifecycles=tuple(lifecycles),
+                                      segments=tuple(segments)))
     plan.events += recorded
     return recorded
 

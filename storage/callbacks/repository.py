@@ -83,6 +83,60 @@ class SqlCallbackRepository:
         )
         return found
 
+    async def recent_for_members(
+        self, member_ids: Iterable[int], since: datetime
+    ) -> dict[int, list[Callback]]:
+        ids = sorted(set(member_ids))
+        found: dict[int, list[Callback]] = {}
+        for start in range(0, len(ids), CHUNK):
+            rows = await self.conn.execute(
+                select(callbacks)
+                .where(
+                    callbacks.c.member_id.in_(ids[start : start + CHUNK]),
+                    callbacks.c.created_at >= since,
+                )
+                .order_by(callbacks.c.created_at.desc(), callbacks.c.id.desc())
+            )
+            for row in rows:
+                found.setdefault(row.member_id, []).append(CALLBACK_ROWS.entity(row))
+        return found
+
+    async def flagged(self, member_ids: Iterable[int]) -> set[int]:
+        ids = sorted(set(member_ids))
+        found: set[int] = set()
+        for start in range(0, len(ids), CHUNK):
+            found.update(
+                await self.conn.scalars(
+                    select(callback_flags.c.member_id)
+                    .where(callback_flags.c.member_id.in_(ids[start : start + CHUNK]))
+                    .distinct()
+                )
+            )
+        return found
+
+    async def gone_quiet_facts(
+        self, member_ids: Iterable[int], rule: Rule
+    ) -> dict[int, tuple[str, int | None, datetime | None]]:
+        ids = sorted(set(member_ids))
+        found: dict[int, tuple[str, int | None, datetime | None]] = {}
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            last = (
+                select(
+                    callbacks.c.member_id, func.max(callbacks.c.created_at).label("last_at")
+                )
+                .where(callbacks.c.rule == rule.value, callbacks.c.member_id.in_(chunk))
+                .group_by(callbacks.c.member_id)
+                .subquery()
+            )
+            rows = await self.conn.execute(
+                select(members.c.id, members.c.tier, members.c.home_store_id, last.c.last_at)
+                .select_from(members.outerjoin(last, last.c.member_id == members.c.id))
+                .where(members.c.id.in_(chunk))
+            )
+            found.update((row[0], (row[1], row[2], row[3])) for row in rows)
+        return found
+
     async def add_log(self, entry: LogEntry) -> LogEntry:
         result = await self.conn.execute(callback_log.insert().values(**LOG_ROWS.values(entry)))
         entry.id = int(result.inserted_primary_key[0])

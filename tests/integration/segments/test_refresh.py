@@ -9,7 +9,7 @@ from typing import Any
 from bot.bootstrap import App
 from domain.privacy.model import Purpose
 from domain.privacy.services import set_consent
-from domain.segments.events import LifecycleChanged, SegmentChanged
+from domain.segments.events import LifecycleChanged, MembersMoved
 from domain.segments.model import Lifecycle
 from domain.shared.member_data import erase_member, export_member, reassign_member
 from domain.shared.ports import UnitOfWork
@@ -58,11 +58,10 @@ async def test_a_refresh_scores_every_member_and_announces_only_real_changes(
     app = any_app
     heard: list[Any] = []
 
-    async def listen(uow: UnitOfWork, event: Any) -> None:
-        heard.append(event)
+    async def listen(uow: UnitOfWork, event: MembersMoved) -> None:
+        heard.extend([*event.lifecycles, *event.segments])
 
-    app.uow_factory.bus.subscribe(LifecycleChanged, listen)
-    app.uow_factory.bus.subscribe(SegmentChanged, listen)
+    app.uow_factory.bus.subscribe(MembersMoved, listen)
     shops = await seed_stores(app)
     regular = await add_member(app, "2001")
     newcomer = await add_member(app, "2002")

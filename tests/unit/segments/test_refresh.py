@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from domain.loyalty.events import ReceiptsBooked
 from domain.loyalty.model import Receipt
-from domain.segments.events import LifecycleChanged, SegmentChanged
+from domain.segments.events import LifecycleChanged, MembersMoved, SegmentChanged
 from domain.segments.model import Lifecycle, MemberSegment
 from domain.segments.policy import SegmentPolicy
 from domain.segments.services import compute_refresh, stats_deltas, write_slice
@@ -132,8 +132,12 @@ async def test_the_first_refresh_is_a_start_and_the_next_records_only_real_chang
     changed = replace(SMALL_SHOP)  # the same members, forty days on, nobody bought
     second = compute_refresh(SegmentPolicy(), changed, previous, replace(RECORD, id=2), later)
     await write_slice(uow, second, 0, 5)  # type: ignore[arg-type]
-    stages = [e for e in uow.recorded if isinstance(e, LifecycleChanged)]
-    segments = [e for e in uow.recorded if isinstance(e, SegmentChanged)]
+    # One event for the slice, with every member's move in it.
+    assert len(uow.recorded) == 1 and isinstance(uow.recorded[0], MembersMoved)
+    stages = list(uow.recorded[0].lifecycles)
+    segments = list(uow.recorded[0].segments)
+    assert all(isinstance(e, LifecycleChanged) for e in stages)
+    assert all(isinstance(e, SegmentChanged) for e in segments)
     # Member 1 shops weekly: 42 days away is lapsed for them; member 3 is no longer new.
     assert {(e.member_id, e.old, e.new) for e in stages} == {
         (1, Lifecycle.ACTIVE, Lifecycle.LAPSED),
