@@ -114,7 +114,7 @@ async def _take(ctx: Context, staff: StaffMember, callback_id: int) -> StepOutco
         card = await call_card(uow, callback_id, staff, private_chat=ctx.inbound.is_private,
                                now=ctx.now)
         await uow.commit()  # the assignment and the audit rows
-    log.info("%s took call %s", staff.label(), card.callback.number)
+    log.info("staff %s took call %s", staff.telegram_user_id, card.callback.number)
     return StepOutcome((_card_reply(ctx, card),))
 
 
@@ -186,7 +186,7 @@ async def _record(
         callback = await uow.callbacks.get(callback_id)
         await uow.commit()
     assert callback is not None and entry.id is not None
-    log.info("%s: call %s %s", staff.label(), callback.number, outcome.value)
+    log.info("staff %s: call %s %s", staff.telegram_user_id, callback.number, outcome.value)
     params = {
         "number": callback.number,
         "outcome": outcome_name(ctx, callback.outcome or outcome),

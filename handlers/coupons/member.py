@@ -335,7 +335,10 @@ async def redeem(ctx: Context) -> Outcome:
         )
         member = await uow.members.get(coupon.member_id)
         await uow.commit()
-    log.info("%s redeemed coupon %s at %s", staff.label(), coupon.code, coupon.redeemed_store)
+    log.info(
+        "staff %s redeemed coupon %s at %s",
+        staff.telegram_user_id, coupon.code, coupon.redeemed_store,
+    )
     return say(
         "redeem.done",
         code=format_code(coupon.code),

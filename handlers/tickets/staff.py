@@ -293,7 +293,7 @@ async def _reply(
             photo_file_id=photo_file_id,
         )
         await uow.commit()
-    log.info("%s replied on %s", staff.label(), ticket.number)
+    log.info("staff %s replied on %s", staff.telegram_user_id, ticket.number)
     return say("desk.replied", number=ticket.number)
 
 
@@ -364,7 +364,7 @@ async def _act(ctx: Context, staff: StaffMember, ticket_id: int, action: StaffAc
         ticket = await act_on_ticket(uow, ctx.deps.policy, ctx.deps.desk, ticket_id, staff,
                                      action, ctx.now)
         await uow.commit()
-    log.info("%s: %s %s", staff.label(), action.value, ticket.number)
+    log.info("staff %s: %s %s", staff.telegram_user_id, action.value, ticket.number)
     return say(f"desk.done.{action.value}", number=ticket.number,
                who=staff.shown_name)
 
