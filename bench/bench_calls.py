@@ -13,11 +13,10 @@ queue without the index on status and due time would have to read and sort).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import random
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -25,35 +24,32 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import or_, select
 
 from bench.common import (
-    add_pg_option,
+    DESK_AGENT,
+    DESK_NOW,
+    bench_app,
     insert_in_chunks,
     insert_members,
-    on_sqlite_then_postgres,
     print_desk_figures,
+    run_desk_bench,
     seed_store_and_desk_staff,
     time_desk_command,
 )
-from bot.bootstrap import App, build_app
-from bot.config import Settings
+from bot.bootstrap import App
 from domain.callbacks.model import Callback, CallbackStatus, Channel, Outcome, Rule
-from domain.shared.clock import FixedClock
 from storage.callbacks.repository import CALLBACK_ROWS
 from storage.callbacks.tables import callbacks
-
-NOW = datetime(2026, 6, 15, 10, 0, tzinfo=UTC)
-AGENT = "900001"
 
 
 async def seed(app: App, count: int, seed: int) -> int:
     """`count` queued calls due over the last and next three days (a quarter held by one of ten
     agents), and as many closed ones; returns the bench agent's staff id."""
     rng = random.Random(seed)
-    store, staff = await seed_store_and_desk_staff(app, AGENT)
+    store, staff = await seed_store_and_desk_staff(app, DESK_AGENT)
     async with app.engine.begin() as conn:
-        ids = await insert_members(conn, "C", count * 2, store, NOW)
+        ids = await insert_members(conn, "C", count * 2, store, DESK_NOW)
         rows = []
         for n, member_id in enumerate(ids):
-            due = NOW + timedelta(minutes=rng.randrange(-3 * 24 * 60, 3 * 24 * 60))
+            due = DESK_NOW + timedelta(minutes=rng.randrange(-3 * 24 * 60, 3 * 24 * 60))
             call = Callback(
                 member_id=member_id, rule=rng.choice(list(Rule)), channel=Channel.CALL,
                 status=CallbackStatus.QUEUED if n % 2 else CallbackStatus.DONE,
@@ -71,17 +67,16 @@ async def seed(app: App, count: int, seed: int) -> int:
 
 
 async def run_on(label: str, url: str, args: argparse.Namespace) -> None:
-    app = await build_app(Settings(database_url=url), clock=FixedClock(NOW))
-    try:
+    async with bench_app(url, DESK_NOW) as app:
         started = time.perf_counter()
         staff_id = await seed(app, args.calls, args.seed)
         seeded = time.perf_counter() - started
         mine = or_(callbacks.c.assignee_id.is_(None), callbacks.c.assignee_id == staff_id)
         figures = await time_desk_command(
-            app, AGENT, "calls", "callbacks.queue", args.runs,
+            app, DESK_AGENT, "calls", "callbacks.queue", args.runs,
             shown=(
                 select(callbacks)
-                .where(callbacks.c.status == "queued", callbacks.c.due_at <= NOW, mine)
+                .where(callbacks.c.status == "queued", callbacks.c.due_at <= DESK_NOW, mine)
                 .order_by(callbacks.c.due_at, callbacks.c.id).limit(10)
             ),
             every=select(callbacks).where(callbacks.c.status == "queued").order_by(
@@ -91,19 +86,7 @@ async def run_on(label: str, url: str, args: argparse.Namespace) -> None:
         print(f"\n{label}: {args.calls} queued and {args.calls} closed callbacks "
               f"(seeded in {seeded:.1f} s), {args.runs} runs")
         print_desk_figures(figures, "calls", 10, "queued call")
-    finally:
-        await app.close()
-
-
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=10_000)
-    parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--seed", type=int, default=7)
-    add_pg_option(parser)
-    args = parser.parse_args()
-    await on_sqlite_then_postgres(lambda label, url: run_on(label, url, args), args.pg)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run_desk_bench(__doc__, "calls", run_on)

@@ -27,15 +27,22 @@ import random
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import PG_SKIPPED, add_pg_option, median, percentile, temporary_postgres
+from bench.common import (
+    PG_SKIPPED,
+    add_pg_option,
+    bench_app,
+    median,
+    percentile,
+    temporary_postgres,
+)
 from bot.bootstrap import App, build_app
 from bot.cli.imports import import_file
 from bot.config import Settings
@@ -93,15 +100,6 @@ def write_files(folder: Path, members: int, receipts: int) -> tuple[Path, Path]:
     return members_csv, receipts_csv
 
 
-@asynccontextmanager
-async def fresh_app(url: str, key: str | None) -> AsyncIterator[App]:
-    app = await build_app(Settings(database_url=url, data_key=key), clock=FixedClock(NOW))
-    try:
-        yield app
-    finally:
-        await app.close()
-
-
 async def seed_stores(app: App) -> None:
     from domain.members.model import Store
 
@@ -132,7 +130,7 @@ async def link_members(app: App, count: int) -> list[str]:
 
 async def import_rates(url: str, key: str | None, folder: Path) -> tuple[float, float]:
     """Rows per second of the members file, then of the receipts file, into a fresh database."""
-    async with fresh_app(url, key) as app:
+    async with bench_app(url, NOW, data_key=key) as app:
         await seed_stores(app)
         started = time.perf_counter()
         summary = await import_file(app, "members", folder / "members.csv", strict=False,

@@ -13,11 +13,10 @@ unassigned), the staff names, and the translated text. Baselines on the same dat
 from __future__ import annotations
 
 import argparse
-import asyncio
 import random
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -25,23 +24,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import select
 
 from bench.common import (
-    add_pg_option,
+    DESK_AGENT,
+    DESK_NOW,
+    bench_app,
     insert_in_chunks,
     insert_members,
-    on_sqlite_then_postgres,
     print_desk_figures,
+    run_desk_bench,
     seed_store_and_desk_staff,
     time_desk_command,
 )
-from bot.bootstrap import App, build_app
-from bot.config import Settings
-from domain.shared.clock import FixedClock
+from bot.bootstrap import App
 from domain.tickets.model import ACTIVE_STATUSES, new_ticket
 from storage.tickets.repository import queue_query, ticket_values
 from storage.tickets.tables import tickets
-
-NOW = datetime(2026, 6, 15, 10, 0, tzinfo=UTC)
-AGENT = "900001"
 
 
 async def seed(app: App, count: int, seed: int) -> None:
@@ -49,12 +45,12 @@ async def seed(app: App, count: int, seed: int) -> None:
     rng = random.Random(seed)
     policy = app.policy.tickets
     categories = [c.key for c in policy.categories]
-    store, staff = await seed_store_and_desk_staff(app, AGENT)
+    store, staff = await seed_store_and_desk_staff(app, DESK_AGENT)
     async with app.engine.begin() as conn:
-        ids = await insert_members(conn, "Q", count // 5, store, NOW)
+        ids = await insert_members(conn, "Q", count // 5, store, DESK_NOW)
         rows = []
         for _ in range(count):
-            opened = NOW - timedelta(minutes=rng.randrange(3 * 24 * 60))
+            opened = DESK_NOW - timedelta(minutes=rng.randrange(3 * 24 * 60))
             ticket = new_ticket(
                 member_id=rng.choice(ids), category=rng.choice(categories),
                 description="the milk was sour", at=opened, policy=policy,
@@ -71,13 +67,12 @@ async def seed(app: App, count: int, seed: int) -> None:
 
 
 async def run_on(label: str, url: str, args: argparse.Namespace) -> None:
-    app = await build_app(Settings(database_url=url), clock=FixedClock(NOW))
-    try:
+    async with bench_app(url, DESK_NOW) as app:
         started = time.perf_counter()
         await seed(app, args.tickets, args.seed)
         seeded = time.perf_counter() - started
         figures = await time_desk_command(
-            app, AGENT, "queue", "desk.queue", args.runs,
+            app, DESK_AGENT, "queue", "desk.queue", args.runs,
             shown=queue_query(20),
             every=(
                 select(tickets)
@@ -89,19 +84,7 @@ async def run_on(label: str, url: str, args: argparse.Namespace) -> None:
               f"{args.runs} runs")
         print_desk_figures(figures, "queue", 20, "open ticket")
         print(f"  first line shown: {figures.reply.text.splitlines()[1]}")
-    finally:
-        await app.close()
-
-
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tickets", type=int, default=10_000)
-    parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--seed", type=int, default=7)
-    add_pg_option(parser)
-    args = parser.parse_args()
-    await on_sqlite_then_postgres(lambda label, url: run_on(label, url, args), args.pg)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run_desk_bench(__doc__, "tickets", run_on)

@@ -22,8 +22,10 @@ from sqlalchemy import Table, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.bootstrap import App
+from bot.bootstrap import App, build_app
+from bot.config import Settings
 from domain.members.model import ChatUser, Store
+from domain.shared.clock import FixedClock
 from domain.staff.model import Role, StaffMember
 from handlers.types import Inbound, InboundKind, OutgoingMessage
 from storage.engine import create_engine
@@ -123,6 +125,37 @@ async def insert_in_chunks(
     """Bulk INSERTs of `CHUNK` rows at a time, so no statement outgrows a driver's limits."""
     for start in range(0, len(rows), CHUNK):
         await conn.execute(insert(table), rows[start : start + CHUNK])
+
+
+DESK_NOW = datetime(2026, 6, 15, 10, 0, tzinfo=UTC)
+"""The fixed time of the desk benchmarks (/queue, /calls)."""
+DESK_AGENT = "900001"
+"""The chat id the desk benchmarks' staff member talks from."""
+
+
+@asynccontextmanager
+async def bench_app(url: str, now: datetime, **settings: Any) -> AsyncIterator[App]:
+    """The bot on the database of `url` (and `settings`), its clock fixed at `now`, closed when
+    the block ends."""
+    app = await build_app(Settings(database_url=url, **settings), clock=FixedClock(now))
+    try:
+        yield app
+    finally:
+        await app.close()
+
+
+def run_desk_bench(
+    doc: str, count: str, run_on: Callable[[str, str, argparse.Namespace], Awaitable[None]]
+) -> None:
+    """A desk benchmark's command line (`--<count>`, `--runs`, `--seed`, `--pg`), then
+    `run_on(label, url, args)` on SQLite and on PostgreSQL when a server is given."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument(f"--{count}", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=7)
+    add_pg_option(parser)
+    args = parser.parse_args()
+    asyncio.run(on_sqlite_then_postgres(lambda label, url: run_on(label, url, args), args.pg))
 
 
 async def seed_store_and_desk_staff(app: App, agent: str) -> tuple[Store, list[StaffMember]]:
