@@ -48,13 +48,6 @@ class Outcome(enum.StrEnum):
 
 # Outcomes where somebody spoke to the member (or the member answered the bot).
 REACHED = frozenset({Outcome.ALL_GOOD, Outcome.PROBLEM, Outcome.REASON, Outcome.DO_NOT_CALL})
-# Outcomes that close a callback.
-FINAL = frozenset(
-    {
-        Outcome.ALL_GOOD, Outcome.PROBLEM, Outcome.REASON, Outcome.WRONG_NUMBER,
-        Outcome.DO_NOT_CALL, Outcome.UNREACHABLE, Outcome.NO_REPLY, Outcome.SUPERSEDED,
-    }
-)
 # The outcome buttons of the call queue, in the order staff see them.
 STAFF_OUTCOMES = (
     Outcome.ALL_GOOD, Outcome.PROBLEM, Outcome.NO_ANSWER, Outcome.WRONG_NUMBER,

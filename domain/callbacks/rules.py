@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from domain.callbacks.model import Callback, Outcome, Reason, Rule
 from domain.shared.clock import local_day
+from domain.shared.text import parse_id
 
 if TYPE_CHECKING:
     from domain.callbacks.policy import CallbackPolicy
@@ -136,7 +137,10 @@ def checkin_buttons(callback: Callback) -> list[list[dict[str, str]]]:
 def parse_checkin(data: str) -> tuple[Outcome, int, Reason | None] | None:
     """("cb:rs:12:prices") -> (REASON, 12, PRICES); None for anything made up."""
     parts = data.split(":")
-    if len(parts) not in (3, 4) or parts[0] != CHECKIN_PREFIX or not parts[2].isdigit():
+    if len(parts) not in (3, 4) or parts[0] != CHECKIN_PREFIX:
+        return None
+    callback_id = parse_id(parts[2])
+    if callback_id is None:
         return None
     outcome = CHECKIN_ANSWERS.get(parts[1])
     if outcome is None:
@@ -148,7 +152,7 @@ def parse_checkin(data: str) -> tuple[Outcome, int, Reason | None] | None:
         reason = Reason(parts[3])
     elif len(parts) != 3:
         return None
-    return outcome, int(parts[2]), reason
+    return outcome, callback_id, reason
 
 
 def problem_category(callback: Callback, reason: Reason | None, categories: Sequence[str]) -> str:

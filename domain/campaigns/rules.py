@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import math
 import string
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
@@ -26,6 +26,8 @@ from domain.campaigns.model import (
     Trigger,
     Uplift,
 )
+from domain.shared.errors import PolicyError
+from domain.shared.policy_values import parse_clock_time
 
 if TYPE_CHECKING:
     from domain.shared.policy import Policy
@@ -230,9 +232,8 @@ def _schedule(data: Mapping[str, Any]) -> Schedule:
 
 def _clock(value: Any, where: str) -> time:
     try:
-        hours, minutes = str(value).split(":")
-        return time(int(hours), int(minutes))
-    except ValueError as exc:
+        return parse_clock_time(value, where)
+    except PolicyError as exc:
         raise CampaignError(f'{where} must be a time of day such as "10:00"') from exc
 
 
@@ -536,14 +537,3 @@ def incremental_revenue(treated: GroupOutcome, control: GroupOutcome) -> Decimal
     per_t = treated.revenue / treated.members
     per_c = control.revenue / control.members
     return ((per_t - per_c) * treated.members).quantize(Decimal("0.01"))
-
-
-def month_of(moment: datetime, tz: str) -> int:
-    return moment.astimezone(ZoneInfo(tz)).month
-
-
-def count_reasons(reasons: Sequence[str]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for reason in reasons:
-        out[reason] = out.get(reason, 0) + 1
-    return out

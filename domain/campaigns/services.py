@@ -29,7 +29,6 @@ from domain.campaigns.model import (
     CampaignStatus,
     Funnel,
     Group,
-    GroupOutcome,
     RecipientRow,
     Referral,
     ReferralStatus,
@@ -54,6 +53,7 @@ from domain.campaigns.rules import (
 from domain.coupons.rules import coupon_from_template, format_code, new_code
 from domain.loyalty.model import EntryKind, LedgerEntry
 from domain.messaging.model import MessageKind, OutboxMessage
+from domain.segments.events import MembersMoved
 from domain.segments.model import Lifecycle
 from domain.shared.clock import local_day
 from domain.shared.outbox import queue_messages
@@ -62,7 +62,7 @@ from domain.tickets.model import AuditEntry
 
 if TYPE_CHECKING:
     from domain.coupons.model import Coupon
-    from domain.segments.events import LifecycleChanged, MembersMoved, SegmentChanged
+    from domain.segments.events import LifecycleChanged, SegmentChanged
     from domain.shared.policy import Policy
     from domain.shared.ports import UnitOfWork
 
@@ -187,7 +187,7 @@ async def wave_audience(
     month = spec.audience.birthday_month
     trigger = spec.schedule.trigger if spec.schedule.kind is ScheduleKind.TRIGGERED else None
     if month == 0 or trigger is Trigger.BIRTHDAY_MONTH:
-        month = now.astimezone(ZoneInfo(policy.timezone)).month
+        month = local_day(now, policy.timezone).month
     return await uow.campaigns.audience(
         spec.audience,
         now,
@@ -499,16 +499,12 @@ async def _triggered(
 async def when_lifecycle_changed(uow: UnitOfWork, event: LifecycleChanged, policy: Policy) -> None:
     """A member moved to "at risk": the campaigns triggered by that reach them (re-entry rule
     and all marketing rules applying), in the refresh's transaction."""
-    if event.new is Lifecycle.AT_RISK and event.old is not Lifecycle.AT_RISK:
-        await _triggered(uow, policy, [event.member_id], event.at, Trigger.MOVED_TO_AT_RISK, "")
+    await when_members_moved(uow, MembersMoved(event.at, lifecycles=(event,), segments=()), policy)
 
 
 async def when_segment_changed(uow: UnitOfWork, event: SegmentChanged, policy: Policy) -> None:
     """A member entered a named segment: the campaigns triggered by entering it reach them."""
-    if event.new and event.new != event.old:
-        await _triggered(
-            uow, policy, [event.member_id], event.at, Trigger.ENTERED_SEGMENT, event.new
-        )
+    await when_members_moved(uow, MembersMoved(event.at, lifecycles=(), segments=(event,)), policy)
 
 
 async def when_members_moved(uow: UnitOfWork, event: MembersMoved, policy: Policy) -> None:
@@ -556,12 +552,6 @@ async def campaign_report(
         attribution_days=days,
         cohorts=await uow.campaigns.counts_by_cohort(campaign_id),
     )
-
-
-def empty_outcome() -> GroupOutcome:
-    from decimal import Decimal
-
-    return GroupOutcome(0, 0, 0, Decimal("0"))
 
 
 # -- member buttons ---------------------------------------------------------------------------

@@ -121,17 +121,6 @@ async def log_imported_consents(
 
 # -- the member's own data ---------------------------------------------------------------------
 
-# What a member is shown of each table, in this order, and under which heading.
-SUMMARY_TABLES = (
-    ("members", "profile"),
-    ("member_consents", "consents"),
-    ("points_ledger", "points"),
-    ("receipts", "receipts"),
-    ("coupons", "coupons"),
-    ("tickets", "tickets"),
-    ("ticket_messages", "ticket messages"),
-    ("survey_answers", "survey answers"),
-)
 # Columns a member's copy leaves out: internal keys and tokens that would let someone else
 # answer their survey or forge a button, not data about them.
 HIDDEN_COLUMNS = frozenset({"token", "state_data", "dedupe_key", "buttons", "photo"})

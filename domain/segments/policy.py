@@ -33,6 +33,7 @@ from domain.shared.policy_values import (
     number,
     whole_number,
 )
+from domain.shared.text import in_language
 
 # What staff read for each lifecycle stage (keys are domain.segments.model.Lifecycle values).
 LIFECYCLE_NAMES: dict[str, dict[str, str]] = {
@@ -59,7 +60,7 @@ class NamedSegment:
     f: tuple[int, ...]
 
     def name(self, lang: str) -> str:
-        return self.name_zh if lang == "zh" else self.name_en
+        return in_language(lang, self.name_en, self.name_zh)
 
 
 DEFAULT_SEGMENTS = (
