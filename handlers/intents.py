@@ -288,7 +288,3 @@ class IntentMatcher:
             return Guess(sure=top)
         guesses = tuple(m for m in ranked[:MAX_GUESSES] if m.score >= GUESS_SCORE)
         return Guess(guesses=guesses)
-
-    def match(self, text: str) -> Match | None:
-        """The sure intent or FAQ answer, or None."""
-        return self.guess(text).sure

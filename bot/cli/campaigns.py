@@ -106,10 +106,6 @@ def _range(pair: tuple[object, object]) -> str:
     return f"{'' if low is None else low}..{'' if high is None else high}"
 
 
-def _id(args: argparse.Namespace) -> int:
-    return int(args.id)
-
-
 def cmd_create(args: argparse.Namespace) -> int:
     async def work(app: App) -> int:
         from domain.campaigns.services import create_campaign
@@ -151,7 +147,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         from domain.campaigns.services import load_campaign
 
         async with app.uow_factory() as uow:
-            campaign = await load_campaign(uow, _id(args))
+            campaign = await load_campaign(uow, args.id)
         print("\n".join(describe(campaign)))
         return 0
 
@@ -163,7 +159,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
         from domain.campaigns.services import preview_campaign
 
         async with app.uow_factory() as uow:
-            preview = await preview_campaign(uow, app.policy, _id(args), app.clock.now())
+            preview = await preview_campaign(uow, app.policy, args.id, app.clock.now())
         f = preview.funnel
         print(f"matched                        {f.matched:>9}")
         print(f"with marketing consent         {f.consent:>9}")
@@ -188,10 +184,10 @@ def cmd_start(args: argparse.Namespace) -> int:
 
         now = app.clock.now()
         async with app.uow_factory() as uow:
-            campaign = await start_campaign(uow, _id(args), ACTOR, now)
+            campaign = await start_campaign(uow, args.id, ACTOR, now)
             await uow.commit()
         print(f"campaign {campaign.id} is running")
-        run = await send_wave(app.uow_factory, app.policy, _id(args), now)
+        run = await send_wave(app.uow_factory, app.policy, args.id, now)
         if run is not None:
             print(f"first wave queued: {run.summary()}")
             for reason, n in sorted(run.skipped.items()):
@@ -222,7 +218,7 @@ def _change(args: argparse.Namespace, change: StatusChange, said: str) -> int:
 
     async def work(app: App) -> int:
         async with app.uow_factory() as uow:
-            campaign = await change(uow, _id(args), ACTOR, app.clock.now())
+            campaign = await change(uow, args.id, ACTOR, app.clock.now())
             await uow.commit()
         print(f"campaign {campaign.id} {said}")
         return 0
@@ -296,7 +292,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         from domain.campaigns.services import campaign_report
 
         async with app.uow_factory() as uow:
-            report = await campaign_report(uow, app.policy, _id(args), app.clock.now())
+            report = await campaign_report(uow, app.policy, args.id, app.clock.now())
         print("\n".join(report_lines(report)))
         if args.png:
             from bot.charts import write_campaign_chart

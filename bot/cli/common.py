@@ -77,6 +77,14 @@ def run_and_print(
     return run_with_app(args, work)
 
 
+def telegram_user_id(text: str, option: str) -> str:
+    """A Telegram user id as given (ASCII digits: "²" and "①" are refused, which
+    `str.isdigit` lets through); a one-line reason naming `option` otherwise."""
+    if not (text.isascii() and text.isdecimal()):
+        raise CliError(f"{option} must be a Telegram user id (digits), not {text!r}")
+    return text
+
+
 def parse_day(raw: str, option: str) -> date:
     """A YYYY-MM-DD option as a date; a one-line reason naming `option` otherwise."""
     try:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from bot.bootstrap import App
-from bot.cli.common import CliError, SubParsers, add_common_options, run_with_app
+from bot.cli.common import CliError, SubParsers, add_common_options, run_with_app, telegram_user_id
 from domain.shared.text import safe_display
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from domain.shared.member_data import Export
 
 
-def _actor(args: argparse.Namespace, app: App) -> str:
+def _actor(args: argparse.Namespace) -> str:
     """Who is acting: a staff id that is an admin (ADMIN_IDS or role admin), else "cli"."""
     by = getattr(args, "by", None)
     return f"staff:{by}" if by else "cli"
@@ -38,9 +38,7 @@ async def _check_admin(args: argparse.Namespace, app: App) -> None:
     by = getattr(args, "by", None)
     if by is None:
         return
-    if not (by.isascii() and by.isdecimal()):
-        raise CliError(f"--by must be a Telegram user id (digits), not {by!r}")
-    if int(by) in app.settings.admin_ids:
+    if int(telegram_user_id(by, "--by")) in app.settings.admin_ids:
         return
     from domain.staff.model import Role
 
@@ -81,7 +79,7 @@ async def _look_at_member(args: argparse.Namespace, app: App, action: str) -> _L
         assert member is not None
         consents = await consents_of(uow, member)
         data = await export_for_member(uow, member_id)
-        await uow.audit.add(AuditEntry(_actor(args, app), action, now, member_id=member_id,
+        await uow.audit.add(AuditEntry(_actor(args), action, now, member_id=member_id,
                                        detail=f"cli member {args.member_command}"))
         await uow.commit()
     return _Look(member, consents, data, now)
@@ -146,7 +144,7 @@ def cmd_member_erase(args: argparse.Namespace) -> int:
         await _check_admin(args, app)
         member_id = await _member_id(app, args.member_no)
         async with app.uow_factory() as uow:
-            changed = await erase_now(uow, member_id, app.clock.now(), actor=_actor(args, app),
+            changed = await erase_now(uow, member_id, app.clock.now(), actor=_actor(args),
                                       reason="by an admin")
             await uow.commit()
         detail = ", ".join(f"{name} {count}" for name, count in changed.items())
@@ -166,7 +164,7 @@ def cmd_member_merge(args: argparse.Namespace) -> int:
             try:
                 result = await merge_members(
                     uow, args.keep.strip().upper(), args.drop.strip().upper(),
-                    app.clock.now(), actor=_actor(args, app), dry_run=args.dry_run,
+                    app.clock.now(), actor=_actor(args), dry_run=args.dry_run,
                 )
             except MergeRefused as exc:
                 raise CliError(str(exc)) from exc

@@ -5,16 +5,14 @@ from __future__ import annotations
 import argparse
 
 from bot.bootstrap import App
-from bot.cli.common import CliError, SubParsers, add_common_options, run_with_app
+from bot.cli.common import CliError, SubParsers, add_common_options, run_with_app, telegram_user_id
 
 
 def cmd_staff_add(args: argparse.Namespace) -> int:
     """Add a staff account (or change its role, name or store)."""
     from domain.staff.model import StaffMember, parse_role
 
-    telegram_id = args.telegram_id.strip()
-    if not (telegram_id.isascii() and telegram_id.isdecimal()):
-        raise CliError(f"TELEGRAM_ID must be a Telegram user id (digits), not {telegram_id!r}")
+    telegram_id = telegram_user_id(args.telegram_id.strip(), "TELEGRAM_ID")
     role = parse_role(args.role)
 
     async def work(app: App) -> int:

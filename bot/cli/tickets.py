@@ -7,7 +7,7 @@ from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from bot.bootstrap import App
-from bot.cli.common import CliError, SubParsers, add_common_options, run_with_app
+from bot.cli.common import CliError, SubParsers, add_common_options, run_with_app, telegram_user_id
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
@@ -23,9 +23,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
                            f"not {args.ticket!r}")
     actor = None
     if args.staff is not None:
-        who = args.staff.strip()
-        if not (who.isascii() and who.isdecimal()):
-            raise CliError(f"--staff must be a Telegram user id (digits), not {who!r}")
+        who = telegram_user_id(args.staff.strip(), "--staff")
         actor = f"staff:{who}"
     since_day = None
     if args.since is not None:

@@ -24,14 +24,14 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 from domain.updates.model import ClaimState, UpdateClaim
-from domain.updates.services import FORGET_EVERY, REMEMBERED_FOR, STEP_CLAIM, claim_in
+from domain.updates.services import STEP_CLAIM, claim_in
 
 if TYPE_CHECKING:
     from bot.bootstrap import App
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FORGET_EVERY", "REMEMBERED_FOR", "bot_id_of", "claimed_by_its_step", "first_delivery"]
+__all__ = ["bot_id_of", "claimed_by_its_step", "first_delivery"]
 
 
 def bot_id_of(token: str | None) -> str:

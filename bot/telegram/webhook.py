@@ -23,6 +23,7 @@ from aiohttp import web
 
 from bot.config import ConfigError, Settings
 from bot.telegram.preflight import port_error
+from domain.shared.text import parse_number
 
 if TYPE_CHECKING:
     from bot.bootstrap import App
@@ -183,9 +184,10 @@ def build_webhook_app(app: App, engine: WebhookEngine | None = None) -> web.Appl
 def parse_listen(listen: str) -> tuple[str, int]:
     """("127.0.0.1", 8080) from WEBHOOK_LISTEN="127.0.0.1:8080"."""
     host, sep, port = listen.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+    number = parse_number(port, maximum=65535) if sep else None
+    if not number:  # "²".isdigit() is true, yet int("²") fails: the one number parser
         raise ConfigError(f"WEBHOOK_LISTEN must look like host:port, not {listen!r}")
-    return host.strip("[]") or "127.0.0.1", int(port)
+    return host.strip("[]") or "127.0.0.1", number
 
 
 async def run_webhook(app: App) -> None:
