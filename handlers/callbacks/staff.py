@@ -26,6 +26,7 @@ from domain.callbacks.views import CallCard, call_card, call_queue
 from domain.shared.text import parse_id
 from domain.staff.model import StaffMember
 from domain.tickets.rules import local_time
+from handlers.i18n import money
 from handlers.routing import Context, Router, buttons, say
 from handlers.tickets.member import category_name, status_name
 from handlers.tickets.staff import desk_staff, unknown_command
@@ -130,7 +131,7 @@ def _card_reply(ctx: Context, card: CallCard) -> Reply:
     purchases = [
         ctx.t("desk.purchase_line", when=local_time(r.occurred_at, tz)[:10],
               store=card.stores[r.store_id].code if r.store_id in card.stores else "-",
-              amount=f"{r.amount:.2f}", currency=r.currency)
+              amount=money(ctx.lang, r.amount, r.currency))
         for r in card.receipts
     ]
     tickets = [

@@ -11,6 +11,7 @@ cancel it until then.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from domain.privacy.model import Purpose
 from domain.privacy.services import (
@@ -23,6 +24,7 @@ from domain.privacy.services import (
     request_erasure,
     set_consent,
 )
+from domain.shared.clock import local_day
 from domain.tickets.model import AuditEntry
 from handlers.routing import Context, Router, buttons, say
 from handlers.types import Button, Document, Outcome, Reply
@@ -56,7 +58,7 @@ async def _menu(ctx: Context, *, edit: bool = False, note: Reply | None = None) 
     rows.append([Button("privacy.export_button", f"{PREFIX}:exp")])
     if pending is not None:
         rows.append([Button("privacy.cancel_delete_button", f"{PREFIX}:undo")])
-        status = ctx.t("privacy.delete_pending", day=pending.due_at.date().isoformat())
+        status = ctx.t("privacy.delete_pending", day=_day(ctx, pending.due_at))
     else:
         rows.append([Button("privacy.delete_button", f"{PREFIX}:del")])
         status = ""
@@ -107,7 +109,7 @@ async def privacy_button(ctx: Context) -> Outcome:
             request = await request_erasure(uow, ctx.deps.policy, member.id, ctx.now)
             await uow.commit()
         log.info("member %s asked to delete their account", member.id)
-        return say("privacy.delete_requested", day=request.due_at.date().isoformat())
+        return say("privacy.delete_requested", day=_day(ctx, request.due_at))
     if action == "keep":
         return say("privacy.delete_kept")
     if action == "undo":
@@ -170,3 +172,8 @@ async def _confirm_delete(ctx: Context, member_id: int) -> Outcome:
             [Button("privacy.delete_keep_button", f"{PREFIX}:keep")],
         ),
     ),))
+
+
+def _day(ctx: Context, moment: datetime) -> str:
+    """The chain's calendar day of `moment`, as the member reads the deletion date."""
+    return local_day(moment, ctx.deps.policy.timezone).isoformat()
