@@ -29,10 +29,11 @@ from scheduler.batches import in_transaction
 from scheduler.registry import JobContext, JobSpec, run_recorded, run_summarised
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
     from datetime import datetime
 
     from domain.shared.policy import Policy
-    from domain.shared.ports import UnitOfWorkFactory
+    from domain.shared.ports import UnitOfWork, UnitOfWorkFactory
     from domain.tickets.model import Desk
 
 CALLBACKS_JOB = "callbacks"
@@ -51,27 +52,18 @@ async def run_callbacks(
     run = CallbackRun()
     await in_transaction(uow_factory, lambda uow: schedule_new_members(uow, policy, now, run))
     await in_transaction(uow_factory, lambda uow: schedule_vips(uow, policy, now, run))
-    for _ in range(MAX_BATCHES):
-        due = await in_transaction(
-            uow_factory, lambda uow: uow.callbacks.due_checkins(now, batch)
-        )
-        for callback_id in due:
-            await in_transaction(
-                uow_factory,
-                lambda uow, c=callback_id: send_due_checkin(uow, policy, c, now, run),
-            )
-        if len(due) < batch:
-            break
-    for _ in range(MAX_BATCHES):
-        due = await in_transaction(
-            uow_factory, lambda uow: uow.callbacks.unanswered_checkins(now, batch)
-        )
-        for callback_id in due:
-            await in_transaction(
-                uow_factory, lambda uow, c=callback_id: expire_checkin(uow, policy, c, now, run)
-            )
-        if len(due) < batch:
-            break
+    await _each_due(
+        uow_factory,
+        lambda uow: uow.callbacks.due_checkins(now, batch),
+        lambda uow, c: send_due_checkin(uow, policy, c, now, run),
+        batch,
+    )
+    await _each_due(
+        uow_factory,
+        lambda uow: uow.callbacks.unanswered_checkins(now, batch),
+        lambda uow, c: expire_checkin(uow, policy, c, now, run),
+        batch,
+    )
     # A call reminded once stays a candidate for the managers' reminder: `seen` keeps one run
     # from looking at it twice.
     before = now - timedelta(hours=policy.callbacks.remind_after_hours)
@@ -90,6 +82,22 @@ async def run_callbacks(
                 lambda uow, c=callback_id: remind_overdue(uow, policy, desk, c, now, run),
             )
     return run
+
+
+async def _each_due(
+    uow_factory: UnitOfWorkFactory,
+    find: Callable[[UnitOfWork], Awaitable[list[int]]],
+    handle: Callable[[UnitOfWork, int], Awaitable[object]],
+    batch: int,
+) -> None:
+    """Look up `batch` callbacks at a time and handle each in its own transaction, until a
+    look-up finds fewer (at most MAX_BATCHES look-ups)."""
+    for _ in range(MAX_BATCHES):
+        due = await in_transaction(uow_factory, find)
+        for callback_id in due:
+            await in_transaction(uow_factory, lambda uow, c=callback_id: handle(uow, c))
+        if len(due) < batch:
+            break
 
 
 async def callbacks() -> str:

@@ -88,10 +88,7 @@ async def refresh_segments(
 
         await in_transaction(uow_factory, write)
 
-    async def finish(uow: UnitOfWork) -> None:
-        await finish_refresh(uow, plan)
-
-    await in_transaction(uow_factory, finish)
+    await in_transaction(uow_factory, lambda uow: finish_refresh(uow, plan))
     spent.write = clock() - started
     return plan
 
@@ -120,12 +117,12 @@ async def segments_weekly_digest() -> str:
     """Queue the last week's segment moves for the staff group."""
 
     async def work(context: JobContext) -> str:
-        async with context.uow_factory() as uow:
-            result = await queue_weekly_digest(
+        return await in_transaction(
+            context.uow_factory,
+            lambda uow: queue_weekly_digest(
                 uow, context.policy, context.desk.staff_chat_id, context.clock.now()
-            )
-            await uow.commit()
-        return result
+            ),
+        )
 
     return await run_recorded(DIGEST_JOB, work)
 

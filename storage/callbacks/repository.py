@@ -23,7 +23,7 @@ from domain.callbacks.model import (
     Rule,
 )
 from storage.callbacks.tables import callback_flags, callback_log, callbacks
-from storage.common import CHUNK, RowMapping, from_cents, insert_ignoring_duplicates, row_by_id
+from storage.common import RowMapping, _chunks, from_cents, insert_ignoring_duplicates, row_by_id
 from storage.loyalty.tables import receipts
 from storage.members.tables import members
 
@@ -88,11 +88,11 @@ class SqlCallbackRepository:
     ) -> dict[int, list[Callback]]:
         ids = sorted(set(member_ids))
         found: dict[int, list[Callback]] = {}
-        for start in range(0, len(ids), CHUNK):
+        for chunk in _chunks(ids):
             rows = await self.conn.execute(
                 select(callbacks)
                 .where(
-                    callbacks.c.member_id.in_(ids[start : start + CHUNK]),
+                    callbacks.c.member_id.in_(list(chunk)),
                     callbacks.c.created_at >= since,
                 )
                 .order_by(callbacks.c.created_at.desc(), callbacks.c.id.desc())
@@ -104,11 +104,11 @@ class SqlCallbackRepository:
     async def flagged(self, member_ids: Iterable[int]) -> set[int]:
         ids = sorted(set(member_ids))
         found: set[int] = set()
-        for start in range(0, len(ids), CHUNK):
+        for chunk in _chunks(ids):
             found.update(
                 await self.conn.scalars(
                     select(callback_flags.c.member_id)
-                    .where(callback_flags.c.member_id.in_(ids[start : start + CHUNK]))
+                    .where(callback_flags.c.member_id.in_(list(chunk)))
                     .distinct()
                 )
             )
@@ -119,8 +119,7 @@ class SqlCallbackRepository:
     ) -> dict[int, tuple[str, int | None, datetime | None]]:
         ids = sorted(set(member_ids))
         found: dict[int, tuple[str, int | None, datetime | None]] = {}
-        for start in range(0, len(ids), CHUNK):
-            chunk = ids[start : start + CHUNK]
+        for chunk in _chunks(ids):
             last = (
                 select(
                     callbacks.c.member_id, func.max(callbacks.c.created_at).label("last_at")
@@ -296,8 +295,7 @@ class SqlCallbackRepository:
     ) -> dict[int, list[tuple[datetime, Decimal]]]:
         ids = sorted(set(member_ids))
         found: dict[int, list[tuple[datetime, Decimal]]] = {}
-        for offset in range(0, len(ids), CHUNK):
-            chunk = ids[offset : offset + CHUNK]
+        for chunk in _chunks(ids):
             rows = await self.conn.execute(
                 select(receipts.c.member_id, receipts.c.occurred_at, receipts.c.amount_cents)
                 .where(receipts.c.member_id.in_(chunk), receipts.c.occurred_at > start,

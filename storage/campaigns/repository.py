@@ -159,11 +159,9 @@ class SqlCampaignRepository:
         source = members.outerjoin(stores, stores.c.id == members.c.home_store_id)
         whole = member_ids is None
         query = select(*columns).select_from(source)
-        joined_segments = joined_stats = False
         where: list[Any] = []
         if audience.segments or audience.lifecycle or audience.p_alive != (None, None):
             query = query.join(member_segments, member_segments.c.member_id == members.c.id)
-            joined_segments = True
         if audience.segments:
             where.append(member_segments.c.segment.in_(list(audience.segments)))
         if audience.lifecycle:
@@ -184,7 +182,6 @@ class SqlCampaignRepository:
         least, most = audience.days_since_purchase
         if least is not None or most is not None or trigger is Trigger.DAYS_AFTER_FIRST_PURCHASE:
             query = query.join(member_stats, member_stats.c.member_id == members.c.id)
-            joined_stats = True
         if least is not None:
             where.append(member_stats.c.last_purchase_at <= now - timedelta(days=least))
         if most is not None:
@@ -214,7 +211,6 @@ class SqlCampaignRepository:
             where.append(balance <= p_high)
         if audience.consent_only:
             where.append(members.c.marketing_consent.is_(True))
-        del joined_segments, joined_stats
         results: list[AudienceMember] = []
         id_chunks: Iterable[Sequence[int] | None] = (
             _chunks(list(member_ids)) if member_ids is not None else [None]

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.loyalty.model import EntryKind
-from domain.shared.member_data import ERASED_TEXT, Export, json_row
+from domain.shared.member_data import ERASED_TEXT, Export
+from storage.common import member_rows
 from storage.loyalty.tables import points_ledger, points_summaries, receipts
 
 
@@ -42,21 +43,12 @@ class SqlLoyaltyData:
         self.conn = conn
 
     async def export(self, member_id: int) -> Export:
-        bought = await self.conn.execute(
-            select(receipts).where(receipts.c.member_id == member_id).order_by(receipts.c.id)
-        )
-        entries = await self.conn.execute(
-            select(points_ledger)
-            .where(points_ledger.c.member_id == member_id)
-            .order_by(points_ledger.c.id)
-        )
-        summary = await self.conn.execute(
-            select(points_summaries).where(points_summaries.c.member_id == member_id)
-        )
         return {
-            "receipts": [json_row(row._mapping) for row in bought],
-            "points_ledger": [json_row(row._mapping) for row in entries],
-            "points_summaries": [json_row(row._mapping) for row in summary],
+            "receipts": await member_rows(self.conn, receipts, member_id),
+            "points_ledger": await member_rows(self.conn, points_ledger, member_id),
+            "points_summaries": await member_rows(
+                self.conn, points_summaries, member_id, points_summaries.c.member_id
+            ),
         }
 
     async def erase(self, member_id: int) -> int:

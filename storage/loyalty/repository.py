@@ -7,11 +7,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.loyalty.model import EntryKind, LedgerEntry, Lot, PointsBalance, Receipt, summarise
-from storage.common import BulkInsert, RowMapping, _chunks, from_cents, one_of, to_cents, utc_value
+from storage.common import BulkInsert, RowMapping, from_cents, one_of, to_cents, utc_value
 from storage.loyalty.tables import points_ledger, points_summaries, receipts
 from storage.members.tables import members
 
@@ -155,13 +155,6 @@ class SqlLedgerRepository:
             .order_by(members.c.id)
             .with_for_update(key_share=True)
         )
-
-    async def forget_summaries(self, member_ids: Sequence[int]) -> None:
-        """Drop summaries (made again from the ledger when next read): after entries moved."""
-        for chunk in _chunks(list(member_ids)):
-            await self.conn.execute(
-                delete(points_summaries).where(points_summaries.c.member_id.in_(chunk))
-            )
 
     async def stale_summaries(self) -> list[int]:
         """Members whose stored summary differs from their replayed ledger (should be none)."""

@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import String, and_, cast, delete, insert, or_, select, type_coerce, update
+from sqlalchemy import (
+    String,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    insert,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.privacy.model import (
@@ -287,17 +298,27 @@ class SqlPrivacyRepository:
                 for value in (row.raw_name, row.raw_phone, row.raw_birthday)
             )
         ]
+        rewrite = (  # one statement per chunk, run over its rows (not a statement per row)
+            update(members)
+            .where(members.c.id == bindparam("row_id"))
+            .values(
+                name=bindparam("new_name", type_=members.c.name.type),
+                phone=bindparam("new_phone", type_=members.c.phone.type),
+                birthday=bindparam("new_birthday", type_=members.c.birthday.type),
+            )
+        )
         for chunk in _chunks(stale):
             found = await self.conn.execute(
                 select(members.c.id, members.c.name, members.c.phone, members.c.birthday)
                 .where(members.c.id.in_(chunk))
             )
-            for row in list(found):
-                await self.conn.execute(
-                    update(members)
-                    .where(members.c.id == row.id)
-                    .values(name=row.name, phone=row.phone, birthday=row.birthday)
-                )
+            values = [
+                {"row_id": row.id, "new_name": row.name, "new_phone": row.phone,
+                 "new_birthday": row.birthday}
+                for row in found
+            ]
+            if values:
+                await self.conn.execute(rewrite, values)
         return len(stale), int(rows[-1].id)
 
     # -- retention ------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ from types import MappingProxyType
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from domain.shared.member_data import Export, json_row
+from domain.shared.member_data import Export
+from storage.common import member_rows
 from storage.segments.tables import member_segments, member_stats
 
 
@@ -35,15 +36,13 @@ class SqlSegmentsData:
         self.conn = conn
 
     async def export(self, member_id: int) -> Export:
-        stats = await self.conn.execute(
-            select(member_stats).where(member_stats.c.member_id == member_id)
-        )
-        scores = await self.conn.execute(
-            select(member_segments).where(member_segments.c.member_id == member_id)
-        )
         return {
-            "member_stats": [json_row(row._mapping) for row in stats],
-            "member_segments": [json_row(row._mapping) for row in scores],
+            "member_stats": await member_rows(
+                self.conn, member_stats, member_id, member_stats.c.member_id
+            ),
+            "member_segments": await member_rows(
+                self.conn, member_segments, member_id, member_segments.c.member_id
+            ),
         }
 
     async def erase(self, member_id: int) -> int:

@@ -4,7 +4,7 @@ built from the receipts once, moved with the window; scores; the history of refr
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -21,7 +21,7 @@ from domain.segments.views import (
     SegmentSize,
     StatsColumns,
 )
-from storage.common import _chunks
+from storage.common import _chunks, utc_value
 from storage.loyalty.tables import receipts
 from storage.members.tables import members
 from storage.segments.tables import (
@@ -113,11 +113,6 @@ def _values(s: MemberSegment) -> tuple[Any, ...]:
     )
 
 
-def _sqlite_time(value: datetime) -> str:
-    """A UTC time as SQLAlchemy stores it in SQLite (what UtcDateTime reads back)."""
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
 class SqlSegmentRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
@@ -140,11 +135,9 @@ class SqlSegmentRepository:
     async def for_members(self, member_ids: Iterable[int]) -> dict[int, MemberSegment]:
         ids = sorted(set(member_ids))
         found: dict[int, MemberSegment] = {}
-        for start in range(0, len(ids), 1000):  # bounded IN lists
+        for chunk in _chunks(ids):  # bounded IN lists
             rows = await self.conn.execute(
-                select(member_segments).where(
-                    member_segments.c.member_id.in_(ids[start : start + 1000])
-                )
+                select(member_segments).where(member_segments.c.member_id.in_(list(chunk)))
             )
             found.update((row.member_id, _segment(row)) for row in rows)
         return found
@@ -363,9 +356,8 @@ class SqlSegmentRepository:
         rows = [_values(s) for s in segments]
         if dialect.name == "sqlite":
             when = names.index("refreshed_at")
-            rows = [
-                (*row[:when], _sqlite_time(row[when]), *row[when + 1 :]) for row in rows
-            ]
+            stored = utc_value(self.conn)  # the text UtcDateTime writes on SQLite
+            rows = [(*row[:when], stored(row[when]), *row[when + 1 :]) for row in rows]
         await self.conn.exec_driver_sql(sql, rows)
 
     async def _write_copied(self, segments: Sequence[MemberSegment], names: list[str]) -> None:
