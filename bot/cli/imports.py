@@ -51,7 +51,7 @@ from domain.imports.rules import (
     row_values,
     transaction_values,
 )
-from domain.loyalty.services import book_receipts, check_refunds
+from domain.loyalty.services import RollingSpend, book_receipts, check_refunds
 from domain.members.model import Member, Store
 from domain.privacy.services import log_imported_consents
 from domain.shared.text import safe_display
@@ -461,6 +461,7 @@ class _TransactionBatches(_Batches):
         self.sales: dict[str, Receipt] = {}
         self.refunded: dict[str, Decimal] = {}
         self.checker = TransactionChecker(ctx)
+        self.spend = RollingSpend(ctx.now)
 
     async def book(self, uow: SqlUnitOfWork, *, chunk: Sequence[Record], write: bool) -> None:
         # The whole chunk is checked at once, then looked up and booked in bulk.
@@ -535,7 +536,7 @@ class _TransactionBatches(_Batches):
         line_of = {receipt.receipt_no: line for line, receipt in items}
         result = await book_receipts(
             uow, self.app.policy, [receipt for _, receipt in items], self.ctx.now,
-            stored=stored,
+            stored=stored, spend=self.spend,
         )
         self.summary.inserted += result.inserted
         self.summary.duplicates += result.duplicates

@@ -288,7 +288,7 @@ class SqlReceiptRepository:
             )
             .group_by(receipts.c.member_id)
         )
-        return {row.member_id: max(Decimal(0), from_cents(row.cents)) for row in rows}
+        return {row.member_id: from_cents(row.cents) for row in rows}
 
     async def refunded(self, original_receipt_no: str) -> Decimal:
         cents = await self.conn.scalar(

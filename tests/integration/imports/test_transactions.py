@@ -11,6 +11,7 @@ import pytest
 from bot.bootstrap import App
 from bot.cli.imports import ImportSummary, import_file
 from domain.loyalty.model import EntryKind, LedgerEntry
+from domain.loyalty.services import recompute_tiers
 from tests.support.imports import THREE_MEMBERS, add_stores, members_file, transactions_file
 
 
@@ -197,3 +198,44 @@ async def test_strict_mode_books_nothing_when_a_refund_cannot_be_booked(
     assert await _balance(app, "100001") == 0
     async with app.uow_factory() as uow:
         assert await uow.receipts.get("SH01-1") is None
+
+
+async def test_tiers_kept_across_chunks_equal_a_full_recount(app: App, tmp_path: Path) -> None:
+    """The import carries each member's 12-month spend from chunk to chunk instead of summing
+    their receipts again; what it leaves must be what summing them all afresh gives, refunds of
+    receipts older than the window (a negative year) and receipts outside it included."""
+    rows = [
+        # 100001: an old big sale (outside the window) refunded within it: the year is negative.
+        "OLD-1,SH01,100001,,2025-01-10T10:00:00,5000.00,CNY,",
+        "NEW-1,SH01,100001,,2026-06-01T10:00:00,120.00,CNY,",
+        "REF-1,SH01,100001,,2026-06-02T10:00:00,-4000.00,CNY,OLD-1",
+        "NEW-2,SH01,100001,,2026-06-03T10:00:00,300.00,CNY,",
+        # 100002: crosses the silver threshold over several chunks.
+        *(f"B-{i},SH01,100002,,2026-05-{i:02d}T12:00:00,900.00,CNY," for i in range(1, 9)),
+        "B-R,SH01,100002,,2026-06-10T12:00:00,-450.00,CNY,B-3",
+        # 100003: only receipts before the window, then one inside it.
+        "C-1,UR01,100003,,2025-03-01T09:00:00,8000.00,CNY,",
+        "C-2,UR01,100003,,2026-06-14T09:00:00,10.00,CNY,",
+    ]
+    summary = await _import_rows(app, tmp_path, *rows, chunk_rows=2)
+    assert not summary.rejected, summary.report()
+    kept = await _tiers_and_spend(app)
+    async with app.uow_factory() as uow:
+        await recompute_tiers(uow, app.policy, kept, app.clock.now())
+        await uow.commit()
+    recounted = await _tiers_and_spend(app)
+    assert kept == recounted
+    assert recounted[min(recounted)] == ("member", Decimal(0))  # negative year: zero, lowest
+    assert {spend for _, spend in recounted.values()} == {
+        Decimal(0), Decimal("6750.00"), Decimal("10.00")
+    }
+
+
+async def _tiers_and_spend(app: App) -> dict[int, tuple[str, Decimal]]:
+    async with app.uow_factory() as uow:
+        found: dict[int, tuple[str, Decimal]] = {}
+        for number in ("100001", "100002", "100003"):
+            member = await uow.members.get_by_member_no(number)
+            assert member is not None and member.id is not None
+            found[member.id] = (member.tier, member.spend_12m)
+        return found
