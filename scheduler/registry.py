@@ -20,12 +20,13 @@ from typing import TYPE_CHECKING, Protocol
 from apscheduler.triggers.base import BaseTrigger
 
 from domain.tickets.model import Desk
+from scheduler.batches import in_transaction
 from scheduler.sender import OutboxSender
 
 if TYPE_CHECKING:
     from domain.shared.clock import Clock
     from domain.shared.policy import Policy
-    from domain.shared.ports import UnitOfWorkFactory
+    from domain.shared.ports import UnitOfWork, UnitOfWorkFactory
     from domain.surveys.ports import SurveyCharts
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,18 @@ async def run_summarised(name: str, run: Callable[[JobContext], Awaitable[RunRec
 
     async def work(context: JobContext) -> str:
         return (await run(context)).summary()
+
+    return await run_recorded(name, work)
+
+
+async def run_in_one_transaction(
+    name: str, step: Callable[[JobContext, UnitOfWork], Awaitable[str]]
+) -> str:
+    """Run one job whose work is a single committed transaction (such as a weekly line for the
+    staff group); what `step` returns is the job's recorded result."""
+
+    async def work(context: JobContext) -> str:
+        return await in_transaction(context.uow_factory, lambda uow: step(context, uow))
 
     return await run_recorded(name, work)
 

@@ -28,7 +28,7 @@ from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from bot.config import Settings, require_token
 from bot.telegram.inbound import inbound_from_callback, inbound_from_message, remember_bot_username
 from bot.telegram.messenger import BotApi, BotApiMessenger, BotApiSender, rejected_or_gone
-from bot.telegram.replies import ChatLocks, process
+from bot.telegram.replies import ChatTurns
 from bot.telegram.standby import quiet_conflicts, wait_to_poll
 from bot.telegram.updates import claimed_by_its_step
 from domain.messaging.ports import (
@@ -100,9 +100,8 @@ def build_bot(settings: Settings) -> Bot:
 def build_dispatcher(app: App) -> Dispatcher:
     """A Dispatcher whose one router hands every message and button press to the conversation."""
     router = Router(name="retailbot")
-    locks = ChatLocks()
     conversation = app.conversation
-    translator = getattr(app, "translator", None)
+    turns = ChatTurns(conversation, getattr(app, "translator", None))
 
     @router.message()
     async def on_message(message: Message, bot: Bot) -> None:
@@ -111,8 +110,7 @@ def build_dispatcher(app: App) -> Dispatcher:
         inbound = inbound_from_message(message, me.username)
         if inbound is None:
             return
-        async with locks.hold(inbound.chat_id):
-            await process(conversation, inbound, AiogramSender(bot), translator)
+        await turns.take(inbound, AiogramSender(bot))
 
     @router.callback_query()
     async def on_button(query: CallbackQuery, bot: Bot) -> None:
@@ -121,8 +119,7 @@ def build_dispatcher(app: App) -> Dispatcher:
         if inbound is None:
             await query.answer()  # nothing to do, but the client waits for an answer
             return
-        async with locks.hold(inbound.chat_id):
-            await process(conversation, inbound, AiogramSender(bot), translator)
+        await turns.take(inbound, AiogramSender(bot))
 
     async def on_startup(bot: Bot) -> None:
         remember_bot_username(conversation, (await bot.me()).username)

@@ -30,7 +30,7 @@ from telegram.request import HTTPXRequest
 from bot.config import Settings, require_token
 from bot.telegram.inbound import inbound_from_callback, inbound_from_message, remember_bot_username
 from bot.telegram.messenger import BotApi, BotApiMessenger, BotApiSender, rejected_or_gone
-from bot.telegram.replies import ChatLocks, process
+from bot.telegram.replies import ChatTurns
 from bot.telegram.standby import quiet_conflicts, wait_to_poll
 from bot.telegram.updates import claimed_by_its_step
 from domain.messaging.ports import (
@@ -137,9 +137,7 @@ def build_application(app: App, *, with_updater: bool = True) -> PtbApplication:
         builder = builder.updater(None)
     application: PtbApplication = builder.build()
 
-    locks = ChatLocks()
-    conversation = app.conversation
-    translator = getattr(app, "translator", None)
+    turns = ChatTurns(app.conversation, getattr(app, "translator", None))
 
     # A redelivered update (same update_id) is skipped: the step claims the id as it starts,
     # see bot.telegram.updates. Updates no handler takes do nothing, so they claim nothing.
@@ -151,8 +149,7 @@ def build_application(app: App, *, with_updater: bool = True) -> PtbApplication:
             inbound = inbound_from_message(update.message, context.bot.username)
             if inbound is None:
                 return
-            async with locks.hold(inbound.chat_id):
-                await process(conversation, inbound, PtbSender(context.bot), translator)
+            await turns.take(inbound, PtbSender(context.bot))
 
     async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A pressed inline button."""
@@ -164,8 +161,7 @@ def build_application(app: App, *, with_updater: bool = True) -> PtbApplication:
             if inbound is None:
                 await query.answer()  # nothing to do, but the client waits for an answer
                 return
-            async with locks.hold(inbound.chat_id):
-                await process(conversation, inbound, PtbSender(context.bot), translator)
+            await turns.take(inbound, PtbSender(context.bot))
 
     # Only new messages: an edited old message is no new request, and "/points" edited into
     # "/stop" must not withdraw consent behind the person's back.

@@ -317,3 +317,17 @@ async def process(
                      exc.retry_after, inbound.chat_id)
     except Exception:
         logger.exception("sending the reply to chat %s failed", inbound.chat_id)
+
+
+class ChatTurns:
+    """How both frameworks hand a message or a button press to the conversation: one update of
+    a chat at a time (ChatLocks), processed and answered by `process`."""
+
+    def __init__(self, conversation: Any, translator: Any = None) -> None:
+        self.conversation = conversation
+        self.translator = translator
+        self.locks = ChatLocks()
+
+    async def take(self, inbound: Inbound, sender: Sender) -> None:
+        async with self.locks.hold(inbound.chat_id):
+            await process(self.conversation, inbound, sender, self.translator)

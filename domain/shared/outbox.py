@@ -21,16 +21,20 @@ async def queue_messages(
     """Queue many messages in the caller's transaction, in batches (a campaign wave of 100,000
     rows is not 100,000 statements); how many were new."""
     for message in messages:
-        message.created_at = message.created_at or now
-        message.next_attempt_at = message.next_attempt_at or now
+        _stamp(message, now)
     return await uow.outbox.add_many(messages)
 
 
 async def queue_message(uow: UnitOfWork, message: OutboxMessage, now: datetime) -> bool:
     """Queue `message` in the caller's transaction; False when its dedupe key was queued before."""
+    _stamp(message, now)
+    return await uow.outbox.add(message)
+
+
+def _stamp(message: OutboxMessage, now: datetime) -> None:
+    """A message queued without times was made now and may go out now."""
     message.created_at = message.created_at or now
     message.next_attempt_at = message.next_attempt_at or now
-    return await uow.outbox.add(message)
 
 
 async def queue_to_member(

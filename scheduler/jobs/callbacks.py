@@ -26,7 +26,7 @@ from domain.callbacks.services import (
     send_due_checkin,
 )
 from scheduler.batches import in_transaction
-from scheduler.registry import JobContext, JobSpec, run_recorded, run_summarised
+from scheduler.registry import JobSpec, run_in_one_transaction, run_summarised
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -110,16 +110,12 @@ async def callbacks() -> str:
 
 async def callbacks_weekly_summary() -> str:
     """Queue last week's callbacks figures for the staff group."""
-
-    async def work(context: JobContext) -> str:
-        return await in_transaction(
-            context.uow_factory,
-            lambda uow: queue_weekly_line(
-                uow, context.policy, context.desk.staff_chat_id, context.clock.now()
-            ),
-        )
-
-    return await run_recorded(WEEKLY_JOB, work)
+    return await run_in_one_transaction(
+        WEEKLY_JOB,
+        lambda job, uow: queue_weekly_line(
+            uow, job.policy, job.desk.staff_chat_id, job.clock.now()
+        ),
+    )
 
 
 def callbacks_job_specs(policy: Policy) -> list[JobSpec]:

@@ -17,7 +17,7 @@ from apscheduler.triggers.cron import CronTrigger
 from domain.surveys.model import InvitationRun
 from domain.surveys.services import due_purchase_invitations, invite_receipts, queue_weekly_summary
 from scheduler.batches import in_batches, in_transaction
-from scheduler.registry import JobContext, JobSpec, run_recorded, run_summarised
+from scheduler.registry import JobSpec, run_in_one_transaction, run_summarised
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -63,20 +63,12 @@ async def survey_invitations() -> str:
 
 async def survey_weekly_summary() -> str:
     """Queue last week's survey figures, trend chart and lowest comments for the staff group."""
-
-    async def work(context: JobContext) -> str:
-        async with context.uow_factory() as uow:
-            result = await queue_weekly_summary(
-                uow,
-                context.policy,
-                context.desk.staff_chat_id,
-                context.charts,
-                context.clock.now(),
-            )
-            await uow.commit()
-        return result
-
-    return await run_recorded(WEEKLY_JOB, work)
+    return await run_in_one_transaction(
+        WEEKLY_JOB,
+        lambda job, uow: queue_weekly_summary(
+            uow, job.policy, job.desk.staff_chat_id, job.charts, job.clock.now()
+        ),
+    )
 
 
 def survey_job_specs(policy: Policy) -> list[JobSpec]:
