@@ -168,7 +168,9 @@ class BulkInsert:
     For an import's tens of thousands of rows: SQLAlchemy's per-row parameter processing cost as
     much as the insert itself. The tuples hold what the driver takes (`to_cents`, `utc_value`
     for times), in the order of `columns`. `ignore_duplicates` skips rows that break a unique
-    constraint, as insert_ignoring_duplicates does."""
+    constraint, as insert_ignoring_duplicates does; `on_conflict` instead, the rest of an
+    `ON CONFLICT` clause in plain SQL (`(key) DO UPDATE SET ...`, `excluded` naming the new
+    row; each key once per run, as PostgreSQL wants)."""
 
     def __init__(
         self,
@@ -177,6 +179,7 @@ class BulkInsert:
         columns: Sequence[str],
         *,
         ignore_duplicates: bool = False,
+        on_conflict: str = "",
     ) -> None:
         self.conn = conn
         self.by_column = conn.dialect.name == "postgresql"
@@ -186,9 +189,10 @@ class BulkInsert:
             source = f"SELECT * FROM {_unnest(conn, table, columns)}"
         else:
             source = f"VALUES ({', '.join(_marks(conn, len(columns)))})"
-        self.sql = (
-            f"INSERT INTO {quote(table.name)} ({names}) {source}"
-            + (" ON CONFLICT DO NOTHING" if ignore_duplicates else "")
+        if ignore_duplicates:
+            on_conflict = "DO NOTHING"
+        self.sql = f"INSERT INTO {quote(table.name)} ({names}) {source}" + (
+            f" ON CONFLICT {on_conflict}" if on_conflict else ""
         )
 
     async def run(self, rows: Sequence[tuple[Any, ...]]) -> None:

@@ -19,7 +19,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -64,42 +64,30 @@ def stats_deltas(
     """What a booking adds to each member's statistics. A sale is a purchase; a refund lowers
     spend and is no purchase (as in the points rules). Window figures count receipts from
     `window_start` on (none before the first refresh, which builds them from the receipts)."""
-    by_member: dict[int, list[int | datetime | None]] = {}
+    # Per member: first and last purchase, purchases, spend, window purchases, window spend.
+    # Plain lists and local names: an import adds a few thousand receipts at a time.
+    by_member: dict[int, list[Any]] = {}
     for receipt in receipts.receipts:
         cents = int(receipt.amount * 100)
-        sale = cents > 0
-        in_window = window_start is not None and receipt.occurred_at >= window_start
-        entry = by_member.setdefault(receipt.member_id, [None, None, 0, 0, 0, 0])
-        if sale:
-            first, last = entry[0], entry[1]
-            assert first is None or isinstance(first, datetime)
-            assert last is None or isinstance(last, datetime)
-            entry[0] = receipt.occurred_at if first is None else min(first, receipt.occurred_at)
-            entry[1] = receipt.occurred_at if last is None else max(last, receipt.occurred_at)
-        entry[2] = _int(entry[2]) + (1 if sale else 0)
-        entry[3] = _int(entry[3]) + cents
-        entry[4] = _int(entry[4]) + (1 if sale and in_window else 0)
-        entry[5] = _int(entry[5]) + (cents if in_window else 0)
+        at = receipt.occurred_at
+        in_window = window_start is not None and at >= window_start
+        entry = by_member.get(receipt.member_id)
+        if entry is None:
+            entry = by_member[receipt.member_id] = [None, None, 0, 0, 0, 0]
+        if cents > 0:
+            if entry[0] is None or at < entry[0]:
+                entry[0] = at
+            if entry[1] is None or at > entry[1]:
+                entry[1] = at
+            entry[2] += 1
+            if in_window:
+                entry[4] += 1
+        entry[3] += cents
+        if in_window:
+            entry[5] += cents
     return [
-        MemberStatsDelta(
-            member_id=member_id,
-            first_purchase_at=_time(e[0]),
-            last_purchase_at=_time(e[1]),
-            purchases=_int(e[2]),
-            spend_cents=_int(e[3]),
-            window_purchases=_int(e[4]),
-            window_spend_cents=_int(e[5]),
-        )
-        for member_id, e in sorted(by_member.items())
+        MemberStatsDelta(member_id, *entry) for member_id, entry in sorted(by_member.items())
     ]
-
-
-def _int(value: int | datetime | None) -> int:
-    return value if isinstance(value, int) else 0
-
-
-def _time(value: int | datetime | None) -> datetime | None:
-    return value if isinstance(value, datetime) else None
 
 
 async def on_receipts_booked(uow: UnitOfWork, event: ReceiptsBooked) -> None:
