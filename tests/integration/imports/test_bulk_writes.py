@@ -20,6 +20,8 @@ from tests.support.imports import THREE_MEMBERS, add_stores, members_file
 
 MOMENTS = [
     datetime(2026, 3, 29, 2, 30, tzinfo=ZoneInfo("Europe/Berlin")),  # a time the clocks skip
+    # The hour the clocks go back, both times: equal as wall times, an hour apart.
+    datetime(2025, 10, 26, 2, 30, fold=0, tzinfo=ZoneInfo("Europe/Berlin")),
     datetime(2025, 10, 26, 2, 30, fold=1, tzinfo=ZoneInfo("Europe/Berlin")),
     datetime(2026, 6, 1, 18, 30, 0, 123456, tzinfo=ZoneInfo("Asia/Shanghai")),
     datetime(2025, 1, 1, tzinfo=UTC),
