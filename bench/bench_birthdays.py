@@ -11,7 +11,6 @@ a server is given, PostgreSQL.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import random
 import sys
@@ -23,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import Date, Integer, String, cast, extract, func, or_, select, type_coerce
 
-from bench.common import add_pg_option, load_rows, median_time, on_sqlite_then_postgres
+from bench.common import bench_parser, load_rows, median_time, on_sqlite_then_postgres
 from bot.bootstrap import App, build_app
 from bot.config import Settings
 from domain.coupons.rules import birthday_mds
@@ -126,9 +125,8 @@ def report(name: str, count: int, figures: list[tuple[str, float, float, int]]) 
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__)
     parser.add_argument("--members", type=int, default=1_000_000)
-    add_pg_option(parser)
     args = parser.parse_args()
     print(f"birthday query for one zone's day, median of {REPEAT} runs")
 

@@ -15,27 +15,20 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-import time
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import or_, select
 
-from bench.common import (
-    DESK_AGENT,
-    DESK_NOW,
-    bench_app,
-    insert_in_chunks,
-    insert_members,
-    print_desk_figures,
-    run_desk_bench,
-    seed_store_and_desk_staff,
-    time_desk_command,
-)
+from bench.common import DESK_NOW, print_desk_figures, run_desk_bench, seed_desk, time_desk_command
 from bot.bootstrap import App
 from domain.callbacks.model import Callback, CallbackStatus, Channel, Outcome, Rule
+from domain.members.model import Store
+from domain.staff.model import StaffMember
 from storage.callbacks.repository import CALLBACK_ROWS
 from storage.callbacks.tables import callbacks
 
@@ -44,10 +37,8 @@ async def seed(app: App, count: int, seed: int) -> int:
     """`count` queued calls due over the last and next three days (a quarter held by one of ten
     agents), and as many closed ones; returns the bench agent's staff id."""
     rng = random.Random(seed)
-    store, staff = await seed_store_and_desk_staff(app, DESK_AGENT)
-    async with app.engine.begin() as conn:
-        ids = await insert_members(conn, "C", count * 2, store, DESK_NOW)
-        rows = []
+
+    def rows(ids: list[int], store: Store, staff: list[StaffMember]) -> Iterator[dict[str, Any]]:
         for n, member_id in enumerate(ids):
             due = DESK_NOW + timedelta(minutes=rng.randrange(-3 * 24 * 60, 3 * 24 * 60))
             call = Callback(
@@ -60,33 +51,32 @@ async def seed(app: App, count: int, seed: int) -> int:
                 call.outcome, call.closed_at = Outcome.ALL_GOOD, due
             elif rng.random() < 0.25:
                 call.assignee_id = rng.choice(staff).id
-            rows.append(CALLBACK_ROWS.values(call))
-        await insert_in_chunks(conn, callbacks, rows)
+            yield CALLBACK_ROWS.values(call)
+
+    staff = await seed_desk(app, callbacks, "C", count * 2, rows)
     assert staff[0].id is not None
     return staff[0].id
 
 
-async def run_on(label: str, url: str, args: argparse.Namespace) -> None:
-    async with bench_app(url, DESK_NOW) as app:
-        started = time.perf_counter()
-        staff_id = await seed(app, args.calls, args.seed)
-        seeded = time.perf_counter() - started
-        mine = or_(callbacks.c.assignee_id.is_(None), callbacks.c.assignee_id == staff_id)
-        figures = await time_desk_command(
-            app, DESK_AGENT, "calls", "callbacks.queue", args.runs,
-            shown=(
-                select(callbacks)
-                .where(callbacks.c.status == "queued", callbacks.c.due_at <= DESK_NOW, mine)
-                .order_by(callbacks.c.due_at, callbacks.c.id).limit(10)
-            ),
-            every=select(callbacks).where(callbacks.c.status == "queued").order_by(
-                callbacks.c.due_at
-            ),
-        )
-        print(f"\n{label}: {args.calls} queued and {args.calls} closed callbacks "
-              f"(seeded in {seeded:.1f} s), {args.runs} runs")
-        print_desk_figures(figures, "calls", 10, "queued call")
+async def measure(
+    label: str, app: App, args: argparse.Namespace, staff_id: int, seeded: float
+) -> None:
+    mine = or_(callbacks.c.assignee_id.is_(None), callbacks.c.assignee_id == staff_id)
+    figures = await time_desk_command(
+        app, "calls", "callbacks.queue", args.runs,
+        shown=(
+            select(callbacks)
+            .where(callbacks.c.status == "queued", callbacks.c.due_at <= DESK_NOW, mine)
+            .order_by(callbacks.c.due_at, callbacks.c.id).limit(10)
+        ),
+        every=select(callbacks).where(callbacks.c.status == "queued").order_by(
+            callbacks.c.due_at
+        ),
+    )
+    print(f"\n{label}: {args.calls} queued and {args.calls} closed callbacks "
+          f"(seeded in {seeded:.1f} s), {args.runs} runs")
+    print_desk_figures(figures, "calls", 10, "queued call")
 
 
 if __name__ == "__main__":
-    run_desk_bench(__doc__, "calls", run_on)
+    run_desk_bench(__doc__, "calls", seed, measure)

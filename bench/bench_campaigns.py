@@ -16,7 +16,6 @@ rows. SQLite, and PostgreSQL when a server is given.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import sys
 import tempfile
@@ -28,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert, text
 
-from bench.common import PG_SKIPPED, add_pg_option, temporary_postgres
+from bench.common import PG_SKIPPED, bench_parser, temporary_postgres
 from bot.bootstrap import App, build_app
 from bot.config import Settings
 from domain.members.model import Store
@@ -166,9 +165,8 @@ async def measure(label: str, make_url: object, count: int) -> None:
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__)
     parser.add_argument("--members", type=int, default=100_000)
-    add_pg_option(parser)
     args = parser.parse_args()
 
     async def sqlite_url(folder: str, name: str) -> str:

@@ -15,26 +15,19 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-import time
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import select
 
-from bench.common import (
-    DESK_AGENT,
-    DESK_NOW,
-    bench_app,
-    insert_in_chunks,
-    insert_members,
-    print_desk_figures,
-    run_desk_bench,
-    seed_store_and_desk_staff,
-    time_desk_command,
-)
+from bench.common import DESK_NOW, print_desk_figures, run_desk_bench, seed_desk, time_desk_command
 from bot.bootstrap import App
+from domain.members.model import Store
+from domain.staff.model import StaffMember
 from domain.tickets.model import ACTIVE_STATUSES, new_ticket
 from storage.tickets.repository import queue_query, ticket_values
 from storage.tickets.tables import tickets
@@ -45,10 +38,8 @@ async def seed(app: App, count: int, seed: int) -> None:
     rng = random.Random(seed)
     policy = app.policy.tickets
     categories = [c.key for c in policy.categories]
-    store, staff = await seed_store_and_desk_staff(app, DESK_AGENT)
-    async with app.engine.begin() as conn:
-        ids = await insert_members(conn, "Q", count // 5, store, DESK_NOW)
-        rows = []
+
+    def rows(ids: list[int], store: Store, staff: list[StaffMember]) -> Iterator[dict[str, Any]]:
         for _ in range(count):
             opened = DESK_NOW - timedelta(minutes=rng.randrange(3 * 24 * 60))
             ticket = new_ticket(
@@ -62,29 +53,26 @@ async def seed(app: App, count: int, seed: int) -> None:
             if rng.random() < 0.25:
                 ticket.assignee_id = rng.choice(staff).id
             ticket.next_check_at = ticket.next_check(policy)
-            rows.append(ticket_values(ticket))
-        await insert_in_chunks(conn, tickets, rows)
+            yield ticket_values(ticket)
+
+    await seed_desk(app, tickets, "Q", count // 5, rows)
 
 
-async def run_on(label: str, url: str, args: argparse.Namespace) -> None:
-    async with bench_app(url, DESK_NOW) as app:
-        started = time.perf_counter()
-        await seed(app, args.tickets, args.seed)
-        seeded = time.perf_counter() - started
-        figures = await time_desk_command(
-            app, DESK_AGENT, "queue", "desk.queue", args.runs,
-            shown=queue_query(20),
-            every=(
-                select(tickets)
-                .where(tickets.c.status.in_([s.value for s in ACTIVE_STATUSES]))
-                .order_by(tickets.c.sla_due_at)
-            ),
-        )
-        print(f"\n{label}: {args.tickets} open tickets (seeded in {seeded:.1f} s), "
-              f"{args.runs} runs")
-        print_desk_figures(figures, "queue", 20, "open ticket")
-        print(f"  first line shown: {figures.reply.text.splitlines()[1]}")
+async def measure(label: str, app: App, args: argparse.Namespace, _: None, seeded: float) -> None:
+    figures = await time_desk_command(
+        app, "queue", "desk.queue", args.runs,
+        shown=queue_query(20),
+        every=(
+            select(tickets)
+            .where(tickets.c.status.in_([s.value for s in ACTIVE_STATUSES]))
+            .order_by(tickets.c.sla_due_at)
+        ),
+    )
+    print(f"\n{label}: {args.tickets} open tickets (seeded in {seeded:.1f} s), "
+          f"{args.runs} runs")
+    print_desk_figures(figures, "queue", 20, "open ticket")
+    print(f"  first line shown: {figures.reply.text.splitlines()[1]}")
 
 
 if __name__ == "__main__":
-    run_desk_bench(__doc__, "tickets", run_on)
+    run_desk_bench(__doc__, "tickets", seed, measure)

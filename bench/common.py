@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from sqlalchemy import Table, insert, select, text
@@ -73,6 +73,14 @@ def add_pg_option(parser: argparse.ArgumentParser) -> None:
     """`--pg URL`: also measure on a throwaway database of this PostgreSQL server."""
     parser.add_argument("--pg", default=os.environ.get("TEST_DATABASE_URL"),
                         help="a PostgreSQL server URL (default: TEST_DATABASE_URL)")
+
+
+def bench_parser(doc: str | None) -> argparse.ArgumentParser:
+    """A benchmark's command line: the first line of its docstring `doc` as description, and
+    `--pg` (see `add_pg_option`); the benchmark adds its own options."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    add_pg_option(parser)
+    return parser
 
 
 PG_SKIPPED = "PostgreSQL skipped: pass --pg URL or set TEST_DATABASE_URL"
@@ -144,18 +152,49 @@ async def bench_app(url: str, now: datetime, **settings: Any) -> AsyncIterator[A
         await app.close()
 
 
+Seeded = TypeVar("Seeded")
+
+
 def run_desk_bench(
-    doc: str, count: str, run_on: Callable[[str, str, argparse.Namespace], Awaitable[None]]
+    doc: str,
+    count: str,
+    seed: Callable[[App, int, int], Awaitable[Seeded]],
+    measure: Callable[[str, App, argparse.Namespace, Seeded, float], Awaitable[None]],
 ) -> None:
-    """A desk benchmark's command line (`--<count>`, `--runs`, `--seed`, `--pg`), then
-    `run_on(label, url, args)` on SQLite and on PostgreSQL when a server is given."""
-    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    """A desk benchmark's command line (`--<count>`, `--runs`, `--seed`, `--pg`), then on
+    SQLite and on PostgreSQL when a server is given: the bot at `DESK_NOW` on a new database,
+    `seed(app, <count>, <seed>)` timed, and `measure(label, app, args, seeded, seconds)` with
+    what the seeding returned and how long it took."""
+    parser = bench_parser(doc)
     parser.add_argument(f"--{count}", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
-    add_pg_option(parser)
     args = parser.parse_args()
-    asyncio.run(on_sqlite_then_postgres(lambda label, url: run_on(label, url, args), args.pg))
+
+    async def run_on(label: str, url: str) -> None:
+        async with bench_app(url, DESK_NOW) as app:
+            started = time.perf_counter()
+            seeded = await seed(app, getattr(args, count), args.seed)
+            await measure(label, app, args, seeded, time.perf_counter() - started)
+
+    asyncio.run(on_sqlite_then_postgres(run_on, args.pg))
+
+
+DeskRows = Callable[[list[int], Store, list[StaffMember]], Iterable[dict[str, Any]]]
+"""The rows of a desk benchmark's table, given the member ids, the store and the staff."""
+
+
+async def seed_desk(
+    app: App, table: Table, prefix: str, member_count: int, rows: DeskRows
+) -> list[StaffMember]:
+    """The desk benchmarks' store and staff (see `seed_store_and_desk_staff`, as `DESK_AGENT`),
+    `member_count` members (numbers `prefix`000000 on) and `rows(member ids, store, staff)`
+    in `table`, all inserted in bulk; returns the staff."""
+    store, staff = await seed_store_and_desk_staff(app, DESK_AGENT)
+    async with app.engine.begin() as conn:
+        ids = await insert_members(conn, prefix, member_count, store, DESK_NOW)
+        await insert_in_chunks(conn, table, list(rows(ids, store, staff)))
+    return staff
 
 
 async def seed_store_and_desk_staff(app: App, agent: str) -> tuple[Store, list[StaffMember]]:
@@ -184,12 +223,12 @@ class DeskFigures:
 
 
 async def time_desk_command(
-    app: App, agent: str, command: str, reply_key: str, runs: int, *, shown: Any, every: Any
+    app: App, command: str, reply_key: str, runs: int, *, shown: Any, every: Any
 ) -> DeskFigures:
-    """`/command` from `agent` against the bare SELECT of the rows it shows (`shown`) and the
-    SELECT of every row a queue without its index would read and sort (`every`, run a tenth as
-    often)."""
-    inbound = Inbound("telegram", agent, agent, InboundKind.COMMAND, command=command,
+    """`/command` from the agent `seed_desk` seeded (`DESK_AGENT`) against the bare SELECT of
+    the rows it shows (`shown`) and the SELECT of every row a queue without its index would read
+    and sort (`every`, run a tenth as often)."""
+    inbound = Inbound("telegram", DESK_AGENT, DESK_AGENT, InboundKind.COMMAND, command=command,
                       language_code="en")
     replies: list[OutgoingMessage] = []
 

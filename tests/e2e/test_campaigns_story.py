@@ -17,24 +17,24 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import insert, select
 
-from bot.bootstrap import App, job_context
+from bot.bootstrap import App
 from domain.campaigns.rules import in_control
 from domain.coupons.rules import format_code
 from domain.shared.clock import FixedClock
 from domain.staff.model import Role, StaffMember
-from scheduler import registry
 from scheduler.jobs.campaigns import campaign_waves
 from storage.coupons.tables import coupons
 from storage.messaging.tables import outbox
 from tests.e2e.conftest import deliver_outbox, polling_shop
 from tests.support.campaigns import (
-    at_risk_member,
     campaign_toml,
     moves_to_at_risk,
     new_campaign,
     start_and_send,
+    started_win_back,
 )
 from tests.support.coupons import add_member, seed_stores
+from tests.support.jobs import run_as_scheduled
 from tests.support.standin import BotApiStandIn
 
 MANAGER = 7101
@@ -145,17 +145,7 @@ async def test_a_triggered_campaign_comes_again_only_after_its_re_entry_time(
 ) -> None:
     app = campaign_bot
     standin.user(8001, "Mei", language_code="en")
-    member = await at_risk_member(app, chat=8001)
-    campaign = await new_campaign(
-        app,
-        campaign_toml(
-            "We miss you",
-            extra="control_share = 0",
-            schedule='type = "triggered"\nevent = "moved_to_at_risk"\nsend_time = "10:00"\n'
-            "reentry_days = 30",
-        ),
-    )
-    await start_and_send(app, campaign)
+    member, _ = await started_win_back(app, 8001, "We miss you", send_time="10:00")
 
     async def moved(days_later: int) -> int:
         await moves_to_at_risk(app, member.id, days_later)
@@ -196,11 +186,7 @@ async def test_a_manager_starts_a_campaign_in_telegram_and_an_agent_cannot(
     (started,) = await standin.wait_for_messages(MANAGER, 1)
     assert "is running" in started.text
 
-    registry.install(job_context(app))
-    try:
-        assert "1 queued" in await campaign_waves()
-    finally:
-        registry.install(None)
+    assert "1 queued" in await run_as_scheduled(app, campaign_waves)
     await deliver_outbox(app)
     (offer,) = standin.outputs(8001)
     assert "Hi Member 1" in offer.text

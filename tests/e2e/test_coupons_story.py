@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.bootstrap import App, job_context
+from bot.bootstrap import App
 from domain.coupons.rules import format_code
 from domain.coupons.services import issue_coupon
 from domain.staff.model import Role, StaffMember
-from scheduler import registry
 from scheduler.jobs.coupons import birthday_coupons
 from tests.e2e.conftest import MEI, MEMBER_POINTS, deliver_outbox, link_chat, member_by_phone
 from tests.support.coupons import give_points
-from tests.support.standin import BotApiStandIn, find_output
+from tests.support.jobs import run_as_scheduled
+from tests.support.standin import BotApiStandIn, double_tap
 
 STAFF = 6001
 
@@ -36,11 +36,7 @@ async def test_a_birthday_greeting_arrives_and_the_coupon_is_in_coupons(
         await uow.commit()
     mei = await link_chat(standin, MEI, language="zh-hans")
 
-    registry.install(job_context(app))
-    try:
-        summary = await birthday_coupons()
-    finally:
-        registry.install(None)
+    summary = await run_as_scheduled(app, birthday_coupons)
     assert "1 coupons issued, 1 greetings queued" in summary
     await deliver_outbox(app)
 
@@ -63,11 +59,7 @@ async def test_a_birthday_greeting_arrives_and_the_coupon_is_in_coupons(
     assert listing.inline_buttons[0]["callback_data"] == f"cp:{coupon.id}"
 
     # The job again (a restart, a second scheduler): nothing new reaches the member.
-    registry.install(job_context(app))
-    try:
-        await birthday_coupons()
-    finally:
-        registry.install(None)
+    await run_as_scheduled(app, birthday_coupons)
     await deliver_outbox(app)
     await standin.assert_quiet(MEI)
 
@@ -86,12 +78,7 @@ async def test_exchange_points_with_a_double_tap(polling_bot: App, standin: BotA
     standin.press(mei, menu, "xr:ten_off")
     (confirm,) = await standin.wait_for_messages(MEI, 1)
     yes = standin.button_data(confirm, t("en", "exchange.confirm_button"))
-    standin.press(mei, confirm, yes)
-    standin.press(mei, confirm, yes)  # the impatient second tap, before any answer
-    outputs = await standin.wait_for_messages(MEI, 2)
-    done = find_output(outputs, "Done!")
-    assert done.kind == "edit" and done.message_id == confirm.message_id
-    assert find_output(outputs, "already done")
+    await double_tap(standin, mei, confirm, yes, count=2, done="Done!", again="already done")
     async with app.uow_factory() as uow:
         assert await uow.ledger.balance(member.id) == MEMBER_POINTS + 480 - 500
         held = await uow.coupons.active_for(member.id, app.clock.now())

@@ -6,6 +6,8 @@ does not break these tests, but a wrong key, language or keyboard does.
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.bootstrap import App
 from tests.e2e.conftest import (
     MEI,
@@ -20,6 +22,25 @@ from tests.support.standin import BotApiStandIn, BotOutput
 
 def texts(outputs: list[BotOutput]) -> list[str]:
     return [output.text for output in outputs]
+
+
+async def _switch_language(
+    app: App, standin: BotApiStandIn, mei: dict[str, Any], shown_in: str, button: str,
+    chosen: str,
+) -> None:
+    """/language shows the menu (in language `shown_in`); pressing `button` edits the menu in
+    place into the confirmation in language `chosen`, its buttons gone, the tap answered."""
+    t = app.translator
+    standin.send_text(mei, "/language")
+    (menu,) = await standin.wait_for_messages(MEI, 1)
+    assert menu.text == t(shown_in, "language.choose")
+    assert [b["text"] for b in menu.inline_buttons] == ["中文", "English"]
+    query = standin.press(mei, menu, standin.button_data(menu, button))
+    (changed,) = await standin.wait_for_messages(MEI, 1)
+    assert changed.kind == "edit" and changed.message_id == menu.message_id
+    assert changed.text == t(chosen, "language.changed")
+    assert changed.inline_buttons == []  # the menu's buttons are gone with the edit
+    assert standin.callback_answered(query["id"])
 
 
 async def test_a_member_links_checks_points_switches_language_and_stops_offers(
@@ -52,29 +73,14 @@ async def test_a_member_links_checks_points_switches_language_and_stops_offers(
     assert f"积分：{MEMBER_POINTS}" in points.text
 
     # /language → an inline menu; pressing English replaces the menu in place.
-    standin.send_text(mei, "/language")
-    (menu,) = await standin.wait_for_messages(MEI, 1)
-    assert menu.text == t("zh", "language.choose")
-    assert [b["text"] for b in menu.inline_buttons] == ["中文", "English"]
-    query = standin.press(mei, menu, standin.button_data(menu, "English"))
-    (changed,) = await standin.wait_for_messages(MEI, 1)
-    assert changed.kind == "edit" and changed.message_id == menu.message_id
-    assert changed.text == t("en", "language.changed")
-    assert changed.inline_buttons == []  # the menu's buttons are gone with the edit
-    assert standin.callback_answered(query["id"])
+    await _switch_language(polling_bot, standin, mei, "zh", "English", "en")
 
     standin.send_text(mei, "/points")
     (points,) = await standin.wait_for_messages(MEI, 1)
     assert f"Points: {MEMBER_POINTS}" in points.text
 
     # And back to Chinese.
-    standin.send_text(mei, "/language")
-    (menu,) = await standin.wait_for_messages(MEI, 1)
-    assert menu.text == t("en", "language.choose")
-    query = standin.press(mei, menu, standin.button_data(menu, "中文"))
-    (changed,) = await standin.wait_for_messages(MEI, 1)
-    assert changed.text == t("zh", "language.changed")
-    assert standin.callback_answered(query["id"])
+    await _switch_language(polling_bot, standin, mei, "en", "中文", "zh")
 
     # /stop withdraws marketing consent at once, and the database says so.
     standin.send_text(mei, "/stop")

@@ -14,12 +14,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.bootstrap import App, job_context
+from bot.bootstrap import App
 from domain.members.model import Member
 from domain.shared.clock import FixedClock
 from domain.shared.policy import Policy
 from domain.surveys.services import invite_segment
-from scheduler import registry
 from scheduler.jobs.surveys import survey_invitations
 from tests.e2e.conftest import (
     MEI,
@@ -31,7 +30,8 @@ from tests.e2e.conftest import (
     polling_shop,
     seed_member,
 )
-from tests.support.standin import BOT_USERNAME, BotApiStandIn, find_output
+from tests.support.jobs import run_as_scheduled
+from tests.support.standin import BOT_USERNAME, BotApiStandIn, double_tap, find_output
 from tests.support.surveys import add_receipt, answers, every_purchase
 
 SAM_PHONE = "+8613900139000"
@@ -67,15 +67,6 @@ async def _seed_mei_and_sam(app: App) -> None:
         await uow.commit()
 
 
-async def _run_job(app: App) -> str:
-    registry.install(job_context(app))
-    try:
-        return await survey_invitations()
-    finally:
-        registry.install(None)
-
-
-
 async def test_a_purchase_survey_from_the_till_to_the_staff_group(
     survey_bot: App, standin: BotApiStandIn
 ) -> None:
@@ -93,9 +84,9 @@ async def test_a_purchase_survey_from_the_till_to_the_staff_group(
     await add_receipt(app, "SH01-0001", member.id, store, shanghai(15, 20, 30))
 
     clock.set(shanghai(15, 22, 0))  # an hour and a half later: not yet
-    assert "0 invited" in await _run_job(app)
+    assert "0 invited" in await run_as_scheduled(app, survey_invitations)
     clock.set(shanghai(15, 22, 45))  # due at 22:30, but it is night in Shanghai
-    assert "1 invited" in await _run_job(app)
+    assert "1 invited" in await run_as_scheduled(app, survey_invitations)
     await deliver_outbox(app)
     await standin.assert_quiet(MEI)
 
@@ -106,12 +97,8 @@ async def test_a_purchase_survey_from_the_till_to_the_staff_group(
     assert [b["text"] for b in invite.inline_buttons] == ["1", "2", "3", "4", "5"]
     two = standin.button_data(invite, "2")
 
-    standin.press(mei, invite, two)
-    standin.press(mei, invite, two)  # the impatient second tap, before any answer
-    outputs = await standin.wait_for_messages(MEI, 3)
-    scored = find_output(outputs, "You gave 2 out of 5")
-    assert scored.kind == "edit" and scored.message_id == invite.message_id
-    assert find_output(outputs, "already answered")
+    outputs = await double_tap(standin, mei, invite, two, count=3,
+                               done="You gave 2 out of 5", again="already answered")
     ask = find_output(outputs, "do better")
 
     # Sam, from his own chat, sends Mei's button data: nothing changes.
@@ -138,7 +125,7 @@ async def test_a_purchase_survey_from_the_till_to_the_staff_group(
     # Her next purchase is not asked about, nor is she in a campaign wave, for 30 days.
     await add_receipt(app, "SH01-0002", member.id, store, shanghai(20, 11, 0))
     clock.set(shanghai(20, 14, 0))
-    result = await _run_job(app)
+    result = await run_as_scheduled(app, survey_invitations)
     assert "0 invited" in result and "1 asked recently" in result
     async with app.uow_factory() as uow:
         wave = await invite_segment(uow, app.policy, [member.id], "nps", clock.now(),

@@ -31,11 +31,7 @@ from tests.e2e.conftest import (
     seed_member,
 )
 from tests.support.standin import BotApiStandIn, BotOutput
-
-STAFF_COMMANDS = (
-    "/queue", "/ticket 1", "/reply 1 hi", "/note 1 hm", "/assign 1 @Wang", "/resolve 1",
-    "/close 1", "/take 1", "/escalate 1", "/member Li", "/desk",
-)
+from tests.support.tickets import STAFF_COMMANDS
 
 
 @pytest.fixture

@@ -114,6 +114,27 @@ async def at_risk_member(app: App, chat: int) -> Member:
     return member
 
 
+async def started_win_back(
+    app: App, chat: int, name: str, *, send_time: str | None = None
+) -> tuple[Member, int]:
+    """An at-risk member linked to `chat` (see `at_risk_member`) and the id of a started
+    campaign with no control group, triggered when a member moves to at risk and for the same
+    member again only 30 days later (with `send_time`, sent at that local time)."""
+    member = await at_risk_member(app, chat)
+    timing = f'send_time = "{send_time}"\n' if send_time else ""
+    campaign = await new_campaign(
+        app,
+        campaign_toml(
+            name,
+            extra="control_share = 0",
+            schedule=f'type = "triggered"\nevent = "moved_to_at_risk"\n{timing}reentry_days = 30',
+        ),
+    )
+    await start_and_send(app, campaign)
+    assert campaign.id is not None
+    return member, campaign.id
+
+
 async def moves_to_at_risk(app: App, member_id: int | None, days_later: int) -> None:
     """`days_later` on the app's fixed clock, the nightly refresh moves the member from active
     to at risk (the event a triggered campaign listens for)."""

@@ -1,11 +1,14 @@
-"""Running the delivery service (scheduler + sender) in a test until a job has run."""
+"""Running jobs in a test: one job called directly, or the delivery service (scheduler +
+sender) until a job has run."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
-from bot.bootstrap import App, build_delivery
+from bot.bootstrap import App, build_delivery, job_context
 from domain.jobs.model import JobRun
+from scheduler import registry
 
 WAIT = 15.0  # seconds; every wait here is bounded
 
@@ -25,3 +28,13 @@ async def lead_until_job_ran(app: App, job: str, wait: float = WAIT) -> dict[str
             await asyncio.sleep(0.1)
     async with app.uow_factory() as uow:
         return await uow.jobs.runs()
+
+
+async def run_as_scheduled(app: App, job: Callable[[], Awaitable[str]]) -> str:
+    """Call a registered job function as the scheduler would: with the app's job context
+    installed while it runs, and removed again however it ends; returns its summary."""
+    registry.install(job_context(app))
+    try:
+        return await job()
+    finally:
+        registry.install(None)

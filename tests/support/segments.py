@@ -1,5 +1,5 @@
-"""Seeding for the segments tests: members who shop, bookings through the real booking path,
-and a refresh as the nightly job runs it."""
+"""Seeding for the segments tests: stores and members who shop, bookings through the real
+booking path, and a refresh as the nightly job runs it."""
 
 from __future__ import annotations
 
@@ -16,6 +16,18 @@ from domain.members.model import Store
 from domain.segments.services import RefreshPlan
 from scheduler.jobs.segments import refresh_segments
 from storage.segments.tables import member_segments, member_stats
+from tests.support.coupons import Shop, add_member, seed_stores
+
+
+async def shoppers(app: App, *member_nos: str) -> tuple[Shop, list[int]]:
+    """The two stores, and a member for each number (no purchases yet), by id."""
+    shops = await seed_stores(app)
+    ids = []
+    for member_no in member_nos:
+        member = await add_member(app, member_no)
+        assert member.id is not None
+        ids.append(member.id)
+    return shops, ids
 
 
 async def shop(

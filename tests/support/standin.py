@@ -985,6 +985,22 @@ def _decode(key: str, value: Any) -> Any:
     return value
 
 
+async def double_tap(
+    standin: BotApiStandIn, user: dict[str, Any], message: BotOutput, data: str, *,
+    count: int, done: str, again: str,
+) -> list[BotOutput]:
+    """The impatient second tap: `user` presses the button with `data` twice before any
+    answer. Of the next `count` outputs in their chat, the one containing `done` is `message`
+    edited in place, and one contains `again` (what the second tap gets); returns them all."""
+    standin.press(user, message, data)
+    standin.press(user, message, data)
+    outputs = await standin.wait_for_messages(user["id"], count)
+    first = find_output(outputs, done)
+    assert first.kind == "edit" and first.message_id == message.message_id
+    assert find_output(outputs, again)
+    return outputs
+
+
 def find_output(outputs: Iterable[BotOutput], fragment: str) -> BotOutput:
     """The first output whose text contains `fragment` (a test assertion when none does)."""
     outputs = list(outputs)

@@ -23,6 +23,12 @@ AGENT = 6001
 AGENT_2 = 6002
 MANAGER = 6101
 STAFF_GROUP = -1001234567890
+# Every staff command, with arguments, as someone might type it: from a member's account each
+# must get exactly what an unknown command of that name gets.
+STAFF_COMMANDS = (
+    "/queue", "/ticket 1", "/reply 1 hello", "/note 1 hm", "/assign 1 @Wang", "/resolve 1",
+    "/close 1", "/take 1", "/escalate 1", "/member Li", "/desk",
+)
 
 
 @dataclass

@@ -24,7 +24,6 @@ from scheduler.jobs.campaigns import send_wave
 from storage.coupons.tables import coupons
 from storage.messaging.tables import outbox
 from tests.support.campaigns import (
-    at_risk_member,
     campaign_outbox,
     campaign_toml,
     moves_to_at_risk,
@@ -32,6 +31,7 @@ from tests.support.campaigns import (
     recipients,
     set_segment,
     start_and_send,
+    started_win_back,
 )
 from tests.support.coupons import add_member, give_points, seed_stores
 from tests.support.surveys import use_policy
@@ -130,21 +130,11 @@ async def test_two_campaigns_the_same_day_only_the_higher_priority_is_sent(any_a
 
 async def test_a_triggered_campaign_follows_its_re_entry_rule(any_app: App) -> None:
     app = any_app
-    member = await at_risk_member(app, chat=501)
-    campaign = await new_campaign(
-        app,
-        campaign_toml(
-            "At risk",
-            extra="control_share = 0",
-            schedule='type = "triggered"\nevent = "moved_to_at_risk"\nreentry_days = 30',
-        ),
-    )
-    assert campaign.id is not None
-    await start_and_send(app, campaign)
+    member, campaign_id = await started_win_back(app, 501, "At risk")
 
     async def moved(days_later: int) -> int:
         await moves_to_at_risk(app, member.id, days_later)
-        return len(await campaign_outbox(app, campaign.id))
+        return len(await campaign_outbox(app, campaign_id))
 
     assert await moved(0) == 1
     assert await moved(10) == 1  # within 30 days: not again

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.bootstrap import App, job_context
+from bot.bootstrap import App
 from domain.messaging.rules import localise_params
-from scheduler import registry
 from scheduler.jobs.segments import segments_weekly_digest
 from tests.support.conversation import say
 from tests.support.coupons import outbox_rows
+from tests.support.jobs import run_as_scheduled
 from tests.support.segments import refresh, shop
 from tests.support.tickets import AGENT, STAFF_GROUP, clock, complain, seed_desk
 
@@ -52,12 +52,8 @@ async def test_the_staff_group_gets_the_weeks_segment_moves_once(app: App) -> No
     await refresh(app)
     clock(app).advance(timedelta(days=2))
 
-    registry.install(job_context(app))
-    try:
-        first = await segments_weekly_digest()
-        again = await segments_weekly_digest()
-    finally:
-        registry.install(None)
+    first = await run_as_scheduled(app, segments_weekly_digest)
+    again = await run_as_scheduled(app, segments_weekly_digest)
     assert "queued" in first and "before" in again
     (row,) = [r for r in await outbox_rows(app) if r.dedupe_key.startswith("segments:digest")]
     assert row.chat_id == str(STAFF_GROUP) and row.message_key == "segments.digest"

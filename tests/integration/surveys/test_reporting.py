@@ -12,16 +12,16 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bot.bootstrap import App, job_context
+from bot.bootstrap import App
 from bot.cli.main import main
 from domain.members.model import Store
 from domain.shared.clock import local_day
 from domain.surveys.model import SurveyAnswer, SurveyInvitation, SurveyKind, Trigger
 from domain.surveys.services import survey_report
-from scheduler import registry
 from scheduler.jobs.surveys import survey_weekly_summary
 from tests.support.cli import seeded_database
 from tests.support.coupons import add_member, outbox_rows, seed_stores
+from tests.support.jobs import run_as_scheduled
 
 STAFF_GROUP = "-1001234567890"
 TZ = "Asia/Shanghai"
@@ -121,12 +121,8 @@ async def test_the_weekly_summary_posts_figures_chart_and_lowest_comments(app: A
     ]:
         await _answer(app, member.id, shop.shanghai, utc(at), kind, score, comment=comment)
 
-    registry.install(job_context(app))
-    try:
-        result = await survey_weekly_summary()
-        again = await survey_weekly_summary()
-    finally:
-        registry.install(None)
+    result = await run_as_scheduled(app, survey_weekly_summary)
+    again = await run_as_scheduled(app, survey_weekly_summary)
     assert "4 answers" in result and "queued before" in again
     (row,) = [r for r in await outbox_rows(app) if r.chat_id == STAFF_GROUP]
     assert row.dedupe_key == "survey:weekly:2026-W24" and row.message_key == "surveys.weekly"

@@ -17,6 +17,7 @@ from tests.support.tickets import (
     AGENT_2,
     MANAGER,
     OTHER_MEMBER,
+    STAFF_COMMANDS,
     STAFF_GROUP,
     audit_rows,
     clock,
@@ -25,10 +26,6 @@ from tests.support.tickets import (
     seed_desk,
 )
 
-STAFF_COMMANDS = (
-    "/queue", "/ticket 1", "/reply 1 hello", "/note 1 hm", "/assign 1 @Wang", "/resolve 1",
-    "/close 1", "/take 1", "/escalate 1", "/member Li", "/desk",
-)
 # What a "did you mean" for a mistyped command may offer: commands of the members' menu.
 MENU_SUGGESTIONS = {
     f"dym:c:{name}"

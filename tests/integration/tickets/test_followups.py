@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.bootstrap import App, job_context
+from bot.bootstrap import App
 from domain.staff.model import Role, StaffMember
 from domain.tickets.model import Desk, TicketStatus
 from scheduler import registry
 from scheduler.jobs.tickets import TICKET_JOB, follow_up_tickets, ticket_followups
 from tests.support.conversation import MEMBER, say
+from tests.support.jobs import run_as_scheduled
 from tests.support.tickets import (
     AGENT,
     MANAGER,
@@ -175,11 +176,7 @@ async def test_the_job_is_registered_under_a_fixed_id_and_records_its_runs(app: 
     assert spec.ref == "scheduler.jobs.tickets:ticket_followups" and spec.trigger is not None
 
     clock(app).advance(timedelta(minutes=50))
-    registry.install(job_context(app))
-    try:
-        summary = await ticket_followups()
-    finally:
-        registry.install(None)
+    summary = await run_as_scheduled(app, ticket_followups)
     assert "1 SLA reminders" in summary
     async with app.uow_factory() as uow:
         runs = await uow.jobs.runs()
