@@ -2,9 +2,12 @@
 
 Life of a row: `pending` (or `deferred` for quiet hours) until due. The sender claims a batch of
 due rows in one transaction: it applies the rules of domain.messaging.rules.decide (consent,
-frequency cap, quiet hours, reachability) and marks the rows that may go `sending`, at most one
-per chat. Their sends then run concurrently, paced by scheduler/ratelimit.py; their results are
-written in batches (every sent row of a batch in one statement). If the process dies before a
+/stop, frequency cap, quiet hours, reachability) and marks the rows that may go `sending`, at most
+one per chat. Consent and /stop are read again for the whole batch then (a few queries, not one
+per row), not trusted from when the row was queued: a member who sends /stop at 22:00 does not
+get at 09:00 the greeting or offer that waited for the morning (`skipped`, with the reason).
+Their sends then run concurrently, paced by scheduler/ratelimit.py; their results are written
+in batches (every sent row of a batch in one statement). If the process dies before a
 result is written nobody knows whether Telegram got the message: at start-up such rows become
 `unknown` and are never sent again, because a duplicate birthday greeting or a second "your
 code is ..." is worse than an operator looking at a short list of unknowns. The rows `sending`

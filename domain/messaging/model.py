@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from domain.privacy.model import Purpose
+
 
 class MessageKind(enum.StrEnum):
     SERVICE = "service"
@@ -111,6 +113,7 @@ class Recipient:
     opted_out: bool = False
     timezone: str | None = None  # the member's store's zone; None: the chain's
     marketing_sent_7d: int = 0
+    refused: frozenset[Purpose] = frozenset()  # the purposes the member said no to (/privacy)
 
 
 class Action(enum.StrEnum):

@@ -11,20 +11,80 @@ Which rows wait for quiet hours to end is decided per row (`quiet_hours`):
   reminder) also wait for the member's allowed hours, but ignore the cap and consent (they
   concern what the member holds); they are not queued at all for members who sent /stop;
 - answers a member is waiting for (a requested code, a ticket reply) go at once, day or night.
+
+Who may be sent a message (`refusal`) is asked twice: when a feature queues it, and again when
+the sender takes it, since a row can wait for hours (quiet hours, a campaign's local time) and
+a /stop or a "no" in /privacy in the meantime must win.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, time, timedelta
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from domain.messaging.model import Action, Decision, MessageKind, OutboxMessage, Recipient
+from domain.privacy.model import Purpose
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from domain.messaging.policy import DeliveryPolicy
 
 CAP_WINDOW = timedelta(days=7)
+
+# Why a row was not sent (its `last_error`, status `skipped`); the campaign report counts them.
+NO_MARKETING_CONSENT = "no marketing consent"
+SENT_STOP = "sent /stop"  # the campaigns' own word for it (domain.campaigns.model.OPTED_OUT)
+
+# Service messages nobody asked for (they wait for quiet hours to end) that /stop ends, by
+# message key (a key ending in "." names the keys starting with it), each with the purpose
+# whose "no" in /privacy ends it too. The features queueing them leave such members out then
+# (coupons: greeting and expiry reminder; surveys: the invitation; callbacks: the check-in).
+# Not here, so sent whatever the member said: answers they wait for and their own ticket's
+# messages (replies, reminders, follow-ups), as when they are queued.
+UNASKED_FOR: Mapping[str, Purpose | None] = MappingProxyType({
+    "birthday.greeting": None,
+    "coupons.expiry_reminder": None,
+    "surveys.invite": Purpose.SURVEYS,
+    "callbacks.checkin.": None,
+})
+
+
+def refusal(
+    message: OutboxMessage,
+    *,
+    marketing_consent: bool,
+    opted_out: bool,
+    refused: Collection[Purpose] = (),
+) -> str | None:
+    """Why the member may not be sent `message`, or None when they may.
+
+    Marketing needs consent and no /stop. A service message nobody asked for at that moment
+    (it waits for quiet hours to end) and listed in `UNASKED_FOR` needs no /stop and no "no" to
+    its purpose. Anything else may always go. `refused` are the purposes the member said no
+    to."""
+    if message.kind is MessageKind.MARKETING and (opted_out or not marketing_consent):
+        return NO_MARKETING_CONSENT
+    if not message.quiet_hours:
+        return None  # an answer the member is waiting for
+    unasked, purpose = _unasked_for(message.message_key)
+    if unasked and opted_out:
+        return SENT_STOP
+    if purpose is not None and purpose in refused:
+        return f"no {purpose.value} consent"
+    return None
+
+
+def _unasked_for(message_key: str | None) -> tuple[bool, Purpose | None]:
+    if message_key is None:
+        return False, None
+    for key, purpose in UNASKED_FOR.items():
+        if message_key == key or (key.endswith(".") and message_key.startswith(key)):
+            return True, purpose
+    return False, None
 
 
 def decide(
@@ -37,15 +97,23 @@ def decide(
     """Whether a due row goes out now, waits for the end of quiet hours, or is not sent."""
     if not recipient.reachable:
         return Decision(Action.FAIL, reason="chat unreachable (blocked or deleted)")
-    if message.kind is MessageKind.MARKETING:
-        if recipient.opted_out or not recipient.marketing_consent:
-            return Decision(Action.SKIP, reason="no marketing consent")
-        if recipient.marketing_sent_7d >= delivery.marketing_per_7_days:
-            return Decision(
-                Action.SKIP,
-                reason=f"frequency cap: {recipient.marketing_sent_7d} marketing messages "
-                f"in 7 days (cap {delivery.marketing_per_7_days})",
-            )
+    why_not = refusal(
+        message,
+        marketing_consent=recipient.marketing_consent,
+        opted_out=recipient.opted_out,
+        refused=recipient.refused,
+    )
+    if why_not is not None:
+        return Decision(Action.SKIP, reason=why_not)
+    if (
+        message.kind is MessageKind.MARKETING
+        and recipient.marketing_sent_7d >= delivery.marketing_per_7_days
+    ):
+        return Decision(
+            Action.SKIP,
+            reason=f"frequency cap: {recipient.marketing_sent_7d} marketing messages "
+            f"in 7 days (cap {delivery.marketing_per_7_days})",
+        )
     if message.quiet_hours:
         until = quiet_until(
             now, recipient.timezone or chain_timezone, delivery.quiet_start, delivery.quiet_end

@@ -19,6 +19,7 @@ from domain.messaging.model import (
     Recipient,
 )
 from domain.messaging.rules import CAP_WINDOW, URGENT_KEY_PREFIXES
+from domain.privacy.model import Purpose
 from storage.common import (
     MAX_ERROR,
     RowMapping,
@@ -28,6 +29,7 @@ from storage.common import (
 )
 from storage.members.tables import chat_users, members, stores
 from storage.messaging.tables import chat_topics, outbox
+from storage.privacy.tables import member_consents
 
 OUTBOX = RowMapping(
     OutboxMessage, outbox, enums={"kind": MessageKind, "status": OutboxStatus},
@@ -173,6 +175,7 @@ class SqlOutboxRepository:
                 .where(members.c.id.in_(chunk))
             )
             people.update({row.id: row for row in rows})
+        refused = await _refused_purposes(self.conn, list(member_ids))
         marketing = {m.member_id for m in messages if m.kind is MessageKind.MARKETING}
         sent = await marketing_sent_counts(
             self.conn, [i for i in marketing if i is not None], now - CAP_WINDOW
@@ -195,6 +198,7 @@ class SqlOutboxRepository:
                 opted_out=bool(person and person.opted_out_at is not None),
                 timezone=person.timezone if person else None,
                 marketing_sent_7d=sent.get(message.member_id or -1, 0),
+                refused=refused.get(message.member_id or -1, frozenset()),
             )
         return found
 
@@ -321,3 +325,22 @@ class SqlOutboxRepository:
             .limit(1)
         )
         return str(found) if found is not None else None
+
+
+async def _refused_purposes(
+    conn: AsyncConnection, member_ids: Sequence[int]
+) -> dict[int, frozenset[Purpose]]:
+    """The purposes each of these members said no to in /privacy (one query per chunk, so one
+    per claimed batch). Marketing is the member row's, read with the member."""
+    found: dict[int, set[Purpose]] = {}
+    known = {p.value for p in Purpose}
+    for chunk in _chunks(sorted(member_ids)):
+        rows = await conn.execute(
+            select(member_consents.c.member_id, member_consents.c.purpose).where(
+                member_consents.c.member_id.in_(chunk), member_consents.c.granted.is_(False)
+            )
+        )
+        for member_id, purpose in rows:
+            if purpose in known:
+                found.setdefault(int(member_id), set()).add(Purpose(purpose))
+    return {member_id: frozenset(purposes) for member_id, purposes in found.items()}

@@ -7,6 +7,9 @@ Time travels with the FixedClock; the sender's pacing uses real time but a high 
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import event
 
 from bot.bootstrap import App, build_sender
 from domain.coupons.services import expire_and_remind, issue_coupon
@@ -18,11 +21,14 @@ from domain.messaging.ports import (
     RateLimited,
     TransientSendError,
 )
+from domain.privacy.model import Purpose
+from domain.privacy.services import set_consent
 from domain.shared.clock import FixedClock
 from domain.shared.outbox import queue_message
 from domain.shared.policy import Policy
 from handlers.types import Inbound, InboundKind
 from scheduler.sender import OutboxSender
+from tests.support.conversation import say
 from tests.support.coupons import FakeMessenger, add_member, moment, outbox_rows, seed_stores
 
 FAST = Policy(delivery=DeliveryPolicy(rate_per_second=500, per_chat_interval=0.01))
@@ -294,3 +300,92 @@ async def test_expiry_marks_coupons_and_reminds_once_three_days_ahead(any_app: A
         stored = await uow.coupons.get(soon.id or 0)
     assert stored is not None and stored.status.value == "expired"
     assert OutboxStatus.PENDING.value == rows[0].status
+
+
+async def test_what_waited_for_the_morning_is_checked_again_after_stop_and_consent(
+    any_app: App,
+) -> None:
+    """An offer and a greeting queued at 21:59 wait for 09:00; the member sends /stop at 22:00.
+    At 09:00 neither may go (the greeting went: the sender looked at /stop for marketing only),
+    while their own ticket's messages still do. Another member says no to surveys in /privacy
+    while their invitation waits: it is not sent either."""
+    shop = await seed_stores(any_app)
+    stopper = await add_member(any_app, "1", store=shop.shanghai, chat=501, consent=True)
+    no_surveys = await add_member(any_app, "2", store=shop.shanghai, chat=502)
+    assert stopper.id and no_surveys.id
+    clock = _clock(any_app)
+    clock.set(moment("2026-06-15 21:59 +08:00"))
+    evening = {
+        "offer": (stopper.id, 501, MessageKind.MARKETING, "campaign.offer"),
+        "greeting": (stopper.id, 501, MessageKind.SERVICE, "birthday.greeting"),
+        "reminder": (stopper.id, 501, MessageKind.SERVICE, "coupons.expiry_reminder"),
+        "checkin": (stopper.id, 501, MessageKind.SERVICE, "callbacks.checkin.vip"),
+        "follow-up": (stopper.id, 501, MessageKind.SERVICE, "ticket.follow_up"),
+        "invite": (no_surveys.id, 502, MessageKind.SERVICE, "surveys.invite"),
+        "greeting-2": (no_surveys.id, 502, MessageKind.SERVICE, "birthday.greeting"),
+    }
+    for key, (member_id, chat, kind, message_key) in evening.items():
+        await _queue(any_app, key, member_id, chat, kind=kind, quiet=True,
+                     message_key=message_key)
+    messenger = FakeMessenger()
+    sender = _sender(any_app, messenger)
+    await sender.drain(max_seconds=10)
+    assert set((await _statuses(any_app)).values()) == {"deferred"}
+
+    clock.set(moment("2026-06-15 22:00 +08:00"))
+    (stopped,) = await say(any_app, "/stop", user=501)
+    assert stopped.key == "stop.done"
+    async with any_app.uow_factory() as uow:
+        await set_consent(uow, any_app.policy, no_surveys.id, Purpose.SURVEYS, False,
+                          clock.now())
+        await uow.commit()
+    await _queue(any_app, "reply", stopper.id, 501, message_key="ticket.staff_reply")
+    await sender.drain(max_seconds=10)  # an answer goes at night, whatever /stop said
+
+    clock.set(moment("2026-06-16 09:00 +08:00"))
+    skipped_before = sender.stats.skipped
+    await sender.drain(max_seconds=10)
+    rows = {row.dedupe_key: (row.status, row.last_error) for row in await outbox_rows(any_app)}
+    assert rows == {
+        "offer": ("skipped", "no marketing consent"),
+        "greeting": ("skipped", "sent /stop"),
+        "reminder": ("skipped", "sent /stop"),
+        "checkin": ("skipped", "sent /stop"),
+        "follow-up": ("sent", "quiet hours"),  # why it waited stays on it
+        "invite": ("skipped", "no surveys consent"),
+        "greeting-2": ("sent", "quiet hours"),
+        "reply": ("sent", ""),
+    }
+    assert sender.stats.skipped - skipped_before == 5
+    assert len(messenger.to(501)) == 2 and len(messenger.to(502)) == 1
+
+
+async def test_consents_are_read_once_per_claimed_batch_not_per_row(any_app: App) -> None:
+    shop = await seed_stores(any_app)
+    clock = _clock(any_app)
+    clock.set(moment("2026-06-15 12:00 +08:00"))
+    for n in range(1, 31):
+        member = await add_member(any_app, str(n), store=shop.shanghai, chat=600 + n)
+        assert member.id
+        await _queue(any_app, f"invite:{n}", member.id, 600 + n, quiet=True,
+                     message_key="surveys.invite")
+        if n % 3 == 0:
+            async with any_app.uow_factory() as uow:
+                await set_consent(uow, any_app.policy, member.id, Purpose.SURVEYS, False,
+                                  clock.now())
+                await uow.commit()
+    consent_reads: list[str] = []
+
+    def statement(_conn: Any, _cursor: Any, sql: str, *_rest: Any) -> None:
+        if "member_consents" in sql:
+            consent_reads.append(sql)
+
+    engine = any_app.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", statement)
+    try:
+        sender = _sender(any_app, FakeMessenger())
+        await sender.drain(max_seconds=10)
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+    assert sender.stats.sent == 20 and sender.stats.skipped == 10
+    assert len(consent_reads) == 1  # one claim took all 30 rows
