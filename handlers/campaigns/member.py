@@ -34,11 +34,13 @@ async def not_interested_button(ctx: Context) -> Outcome:
 
 @router.button("cst", member_only=True)
 async def stop_offers_button(ctx: Context) -> Outcome:
-    """ "Stop offers": the same as /stop, at once."""
+    """ "Stop offers": the same as /stop, at once, and logged as /stop is."""
     if ctx.member is None or ctx.member.id is None:
         return say("button.expired")
     async with ctx.deps.uow_factory() as uow:
-        await membership.set_marketing_consent(uow, ctx.member.id, False, ctx.now)
+        await membership.set_marketing_consent(
+            uow, ctx.member.id, False, ctx.now, source="stop"
+        )
         await uow.commit()
     return say("stop.done")
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from bot.bootstrap import App, build_app
 from bot.cli.main import main
 from bot.config import Settings
+from domain.privacy.model import ConsentSource, Purpose
 from domain.staff.model import Role, StaffMember
 from storage.members.tables import members
 from storage.messaging.tables import outbox
@@ -91,6 +92,23 @@ async def test_not_interested_is_counted_and_stop_offers_withdraws_consent(app: 
             select(members.c.marketing_consent).where(members.c.id == member.id)
         )
     assert consent is False
+
+
+async def test_the_stop_offers_button_is_logged_as_stop_like_the_command(app: App) -> None:
+    """The offer's "Stop offers" does what /stop does, so the consent log says "stop" for both
+    (it said "chat", the source of /privacy and /profile)."""
+    shop = await seed_stores(app)
+    member = await add_member(app, "1", store=shop.shanghai, chat=MEMBER, consent=True)
+    assert member.id is not None
+    campaign = await new_campaign(app, campaign_toml(extra="control_share = 0"))
+    await start_and_send(app, campaign)
+    (stopped,) = await press(app, f"cst:{campaign.id}")
+    assert stopped.key == "stop.done"
+    async with app.uow_factory() as uow:
+        log = await uow.consents.log(member.id)
+    assert [(c.purpose, c.granted, c.source) for c in log][-1] == (
+        Purpose.MARKETING, False, ConsentSource.STOP
+    )
 
 
 @pytest.fixture
