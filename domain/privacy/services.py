@@ -35,7 +35,8 @@ DAYS_PER_MONTH = 30.44
 
 
 class MergeRefused(DomainError):
-    """A merge that cannot be done; the message says why."""
+    """A merge that cannot be done; the message says why (in English, for the command line),
+    `key` and `params` say it in the catalogue's words (`merge.reason.*`) for the chat."""
 
 
 # -- consent -----------------------------------------------------------------------------------
@@ -264,20 +265,25 @@ async def merge_members(
     `dry_run` the same work is done and reported; the caller rolls it back.
     """
     if keep_no == drop_no:
-        raise MergeRefused(f"member {keep_no} cannot be merged into themselves")
+        raise MergeRefused(f"member {keep_no} cannot be merged into themselves",
+                           key="merge.reason.same", number=keep_no)
     kept = await uow.members.get_by_member_no(keep_no)
     if kept is None or kept.id is None:
         target = await uow.privacy.alias_target(keep_no)
         if target is not None:
             raise MergeRefused(f"member {keep_no} was merged into another member already; "
-                               "keep that member instead")
-        raise MergeRefused(f"there is no member {keep_no}")
+                               "keep that member instead",
+                               key="merge.reason.keep_merged", number=keep_no)
+        raise MergeRefused(f"there is no member {keep_no}", key="merge.reason.no_member",
+                           number=keep_no)
     dropped = await uow.members.get_by_member_no(drop_no)
     if dropped is None or dropped.id is None:
         target = await uow.privacy.alias_target(drop_no)
         if target is not None:
-            raise MergeRefused(f"member {drop_no} was merged already (it is an alias now)")
-        raise MergeRefused(f"there is no member {drop_no}")
+            raise MergeRefused(f"member {drop_no} was merged already (it is an alias now)",
+                               key="merge.reason.drop_merged", number=drop_no)
+        raise MergeRefused(f"there is no member {drop_no}", key="merge.reason.no_member",
+                           number=drop_no)
     kept_consents = await uow.consents.recorded(kept.id)
     dropped_consents = await uow.consents.recorded(dropped.id)
     moved = await reassign_member(uow.member_data, dropped.id, kept.id)

@@ -8,6 +8,7 @@ unknown command, as for every staff command.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from domain.privacy.services import MergeRefused, merge_members
 from domain.shared.text import parse_id
@@ -30,6 +31,11 @@ def _moved(result_moved: dict[str, int]) -> str:
     return ", ".join(f"{name} {count}" for name, count in result_moved.items() if count) or "0"
 
 
+def _refused(ctx: Context, reason_key: str, **params: Any) -> Outcome:
+    """Not merged, and why: the reason in the chat's language too."""
+    return say("merge.refused", reason=ctx.t(reason_key, **params))
+
+
 @router.command("merge")
 async def merge_command(ctx: Context) -> Outcome:
     """/merge KEEP DROP: preview merging member DROP into KEEP, with a button to do it."""
@@ -47,7 +53,7 @@ async def merge_command(ctx: Context) -> Outcome:
             result = await merge_members(uow, keep_no, drop_no, ctx.now,
                                          actor=f"staff:{staff.telegram_user_id}", dry_run=True)
         except MergeRefused as exc:
-            return say("merge.refused", reason=str(exc))
+            return _refused(ctx, exc.key, **exc.params)
         await uow.rollback()  # a preview: nothing of it stays
     return Outcome((Reply(
         "merge.preview",
@@ -77,12 +83,12 @@ async def merge_button(ctx: Context) -> Outcome:
         kept = await uow.members.get(kept_id)
         dropped = await uow.members.get(dropped_id)
         if kept is None or dropped is None:
-            return say("merge.refused", reason="one of the members was merged or removed already")
+            return _refused(ctx, "merge.reason.gone")
         try:
             result = await merge_members(uow, kept.member_no, dropped.member_no, ctx.now,
                                          actor=f"staff:{staff.telegram_user_id}")
         except MergeRefused as exc:
-            return say("merge.refused", reason=str(exc))
+            return _refused(ctx, exc.key, **exc.params)
         await uow.commit()
     log.info("staff %s merged member %s into %s", staff.telegram_user_id,
              result.dropped_id, result.kept_id)

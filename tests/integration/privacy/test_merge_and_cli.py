@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -177,3 +178,34 @@ async def test_a_manager_merges_from_telegram_after_a_preview(any_app: App) -> N
     async with app.uow_factory() as uow:
         with pytest.raises(MergeRefused, match="merged already"):
             await merge_members(uow, "300001", "300002", app.clock.now(), actor="test")
+
+
+async def test_a_merge_refused_in_a_chinese_chat_is_all_chinese(any_app: App) -> None:
+    """The reason of a refusal came from the domain error in English (未合并：there is no member
+    ...); each reason is now a message of the catalogue, in the chat's language."""
+    app = any_app
+    await add_stores(app)
+    async with app.uow_factory() as uow:
+        await uow.staff.save(StaffMember("9001", Role.MANAGER, display_name="Ms Wu"))
+        now = app.clock.now()
+        await uow.members.add(Member("300001", "王芳", "+8613700000001", now))
+        await uow.members.add(Member("300002", "王芳", "+8613700000002", now))
+        await uow.commit()
+    preview = await say(app, "/merge 300001 300002", user=9001, lang="zh")
+    done = await press(app, button(preview, "pm:"), user=9001, lang="zh")
+    assert done[0].key == "merge.done"
+
+    refusals = [
+        await say(app, "/merge 300001 300001", user=9001, lang="zh"),  # into themselves
+        await say(app, "/merge 300001 399999", user=9001, lang="zh"),  # no such member
+        await say(app, "/merge 399999 300001", user=9001, lang="zh"),
+        await say(app, "/merge 300001 300002", user=9001, lang="zh"),  # an alias now
+        await say(app, "/merge 300002 300001", user=9001, lang="zh"),
+        await press(app, button(preview, "pm:"), user=9001, lang="zh"),  # gone already
+    ]
+    for (refused,) in refusals:
+        assert refused.key.startswith("merge.refused"), refused.key
+        assert refused.text.startswith("未合并："), refused.text
+        assert not re.search("[A-Za-z]", refused.text), refused.text
+    english = await say(app, "/merge 300001 399999", user=9001, lang="en")
+    assert english[0].text == "Not merged: there is no member 399999"
