@@ -3,12 +3,19 @@
 Each feature's commands live in their own module (bot.cli.app, stores, staff, coupons...),
 which adds its sub-commands to the parser built here; `main` runs the one chosen and turns the
 errors an operator can act on into a one-line reason and exit status 2.
+
+Output piped into a reader that stops early (`retailbot segments show | head -3`) ends the
+command quietly with status 141, the 128 + SIGPIPE a shell reports for any tool whose reader went
+away (`seq 1000000 | head -1`): scripts that tell "the reader had enough" from a failure see the
+usual figure, and it is neither 2 (the command could not do what it was asked) nor 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -27,6 +34,8 @@ from bot.cli.surveys import add_survey_commands
 from bot.cli.tickets import add_ticket_commands
 from bot.config import ConfigError
 from domain.shared.errors import DomainError
+
+READER_GONE = 141  # 128 + SIGPIPE: the status a shell shows for a writer whose reader left
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,7 +63,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; its exit status (2 with a one-line reason when it could not)."""
+    """Run one command; its exit status (2 with a one-line reason when it could not, 141 when
+    the reader of its output went away)."""
+    try:
+        try:
+            return _run(argv)
+        finally:
+            # What is still buffered goes now, so a reader that left shows here rather than as
+            # "Exception ignored ... BrokenPipeError" when Python exits.
+            sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+        return READER_GONE
+
+
+def _silence_stdout() -> None:
+    """Point standard output at the null device, as Python's documentation advises for
+    SIGPIPE: the flush at exit then has nowhere to fail and prints nothing."""
+    with contextlib.suppress(OSError, ValueError):  # a stdout with no file: nothing to flush
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
