@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.bootstrap import App
+from bot.cli import imports
 from bot.cli.imports import ImportSummary, import_file
 from domain.loyalty.model import EntryKind, LedgerEntry
 from domain.loyalty.services import recompute_tiers
@@ -239,3 +240,42 @@ async def _tiers_and_spend(app: App) -> dict[int, tuple[str, Decimal]]:
             assert member is not None and member.id is not None
             found[member.id] = (member.tier, member.spend_12m)
         return found
+
+
+async def test_a_refused_write_loses_only_its_transaction_and_the_counts_say_so(
+    app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks are committed a few at a time. When the database refuses a row (here a trigger
+    standing in for any constraint), the chunks of the open transaction are not kept, the ones
+    committed before are, and the summary counts only what is in the database."""
+    monkeypatch.setattr(imports, "COMMIT_CHUNKS", 3)
+    async with app.engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            await conn.exec_driver_sql(
+                "CREATE TRIGGER refuse BEFORE INSERT ON receipts WHEN NEW.receipt_no = 'BAD' "
+                "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+            )
+        else:
+            await conn.exec_driver_sql(
+                "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                "IF NEW.receipt_no = 'BAD' THEN RAISE EXCEPTION 'refused by the test'; END IF; "
+                "RETURN NEW; END $$"
+            )
+            await conn.exec_driver_sql(
+                "CREATE TRIGGER refuse BEFORE INSERT ON receipts FOR EACH ROW "
+                "EXECUTE FUNCTION refuse()"
+            )
+    rows = [f"S-{i},SH01,100001,,2026-06-01T10:{i:02d}:00,10.00,CNY," for i in range(1, 11)]
+    rows[9] = "BAD,SH01,100001,,2026-06-01T10:59:00,10.00,CNY,"  # line 11: the 5th chunk
+    summary = await _import_rows(app, tmp_path, *rows, chunk_rows=2)
+    # Chunks 1-3 (lines 2-7) were committed; chunks 4 and 5 (lines 8-11) were open: lost.
+    assert summary.fatal is not None and summary.fatal.startswith("lines 8-11: ")
+    assert "refused by the test" in summary.fatal
+    assert summary.inserted == 6 and summary.points_earned == 6 * 10
+    async with app.uow_factory() as uow:
+        stored = await uow.receipts.existing(f"S-{i}" for i in range(1, 11))
+        member = await uow.members.get_by_member_no("100001")
+        assert member is not None and member.id is not None
+        balance = await uow.ledger.balance(member.id)
+    assert stored == {f"S-{i}" for i in range(1, 7)}
+    assert balance == summary.points_earned
