@@ -375,7 +375,8 @@ class _Transactions:
             if self._uow is None:
                 await self._begin()
             assert self._uow is not None
-            self._lines += [min(lines, default=0), max(lines, default=0)]
+            if lines:
+                self._lines += [min(lines), max(lines)]
             await work(self._uow)
         except DatabaseRefused as exc:
             await self._refused(exc)
