@@ -24,22 +24,21 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
-
-from sqlalchemy import func, select
 
 from bot.cli.imports import import_records
 from bot.cli.progress import Progress
 from domain.callbacks import services as callbacks
 from domain.callbacks.model import Outcome
 from domain.campaigns import services as campaigns
+from domain.campaigns.model import Group
 from domain.campaigns.rules import spec_from_mapping
 from domain.coupons import services as coupons
 from domain.coupons.model import Redeemer
 from domain.members.model import ChatUser
 from domain.members.services import link_by_phone
-from domain.messaging.model import WAITING
 from domain.shared.clock import FixedClock
 from domain.shared.errors import DomainError
 from domain.staff.model import Role, StaffMember
@@ -52,16 +51,12 @@ from scheduler.jobs.coupons import issue_birthday_gifts
 from scheduler.jobs.segments import refresh_segments
 from scheduler.jobs.surveys import invite_after_purchases
 from scheduler.jobs.tickets import follow_up_tickets
-from storage.campaigns.tables import campaign_recipients
-from storage.coupons.tables import coupons as coupon_rows
-from storage.messaging.tables import outbox as outbox_rows
-from storage.surveys.tables import survey_invitations
-from storage.tickets.tables import tickets as ticket_rows
 
 if TYPE_CHECKING:
     from bot.bootstrap import App
     from domain.members.model import Member, Store
     from domain.shared.ports import UnitOfWork
+    from domain.tickets.model import Ticket
 
 T = TypeVar("T")
 
@@ -314,21 +309,16 @@ class _Year:
             self.life.invitations += run.invited
 
     async def _answer_new_invitations(self, now: datetime) -> None:
-        async with self.app.engine.connect() as conn:
-            rows = (await conn.execute(
-                select(survey_invitations.c.id, survey_invitations.c.token,
-                       survey_invitations.c.member_id, survey_invitations.c.store_id,
-                       survey_invitations.c.kind)
-                .where(survey_invitations.c.created_at == now)
-                .order_by(survey_invitations.c.id)
-            )).all()
-        for invitation_id, token, member_id, store_id, kind in rows:
+        invited = await self.tx(lambda uow: uow.surveys.invitations_created_at(now))
+        for invitation in invited:
             if self.rng.random() >= ANSWER_SHARE:
                 continue
+            assert invitation.id is not None
             later = now + timedelta(hours=self.rng.uniform(1, 20))
-            score = self._score(str(kind), store_id, later)
-            self.agenda.at(later, lambda at, i=invitation_id, t=token, m=member_id, s=score:
-                           self._answer(at, i, t, m, s))
+            score = self._score(invitation.kind.value, invitation.store_id, later)
+            self.agenda.at(later, partial(
+                self._answer, invitation_id=invitation.id, token=invitation.token,
+                member_id=invitation.member_id, score=score))
 
     def _score(self, kind: str, store_id: int | None, at: datetime) -> int:
         """A believable score: SH01 a little happier than UR01, both better as the year goes
@@ -492,17 +482,13 @@ class _Year:
     async def _birthdays(self, now: datetime) -> None:
         run = await issue_birthday_gifts(self.app.uow_factory, self.policy, now)
         del run
-        async with self.app.engine.connect() as conn:
-            rows = (await conn.execute(
-                select(coupon_rows.c.code, coupon_rows.c.member_id)
-                .where(coupon_rows.c.issued_at == now).order_by(coupon_rows.c.id)
-            )).all()
-        self.life.birthday_coupons += len(rows)
+        issued = await self.tx(lambda uow: uow.coupons.issued_at(now))
+        self.life.birthday_coupons += len(issued)
         living = set(self.members)
-        for code, member_id in rows:
+        for coupon in issued:
             # Those who live the year use theirs (a big chain's others are not played).
-            if int(member_id) in living and self.rng.random() < REDEEM_SHARE:
-                self._redeem_later(str(code), now)
+            if coupon.member_id in living and self.rng.random() < REDEEM_SHARE:
+                self._redeem_later(coupon.code, now)
 
     def _redeem_later(self, code: str, issued: datetime) -> None:
         at = issued + timedelta(days=self.rng.uniform(1, 12))
@@ -541,15 +527,14 @@ class _Year:
                 continue
             self.life.calls[outcome.value] += 1
             if outcome is Outcome.PROBLEM:  # the desk opened a ticket: it gets worked too
-                async with self.app.engine.connect() as conn:
-                    opened = (await conn.execute(
-                        select(ticket_rows.c.id, ticket_rows.c.category).where(
-                            ticket_rows.c.member_id == callback.member_id,
-                            ticket_rows.c.created_at == now)
-                    )).all()
-                for ticket_id, category in opened:
+                for ticket in await self._opened_at(callback.member_id, now):
+                    assert ticket.id is not None
                     self.life.tickets += 1
-                    self._story(int(ticket_id), callback.member_id, now, str(category))
+                    self._story(ticket.id, callback.member_id, now, ticket.category)
+
+    async def _opened_at(self, member_id: int, now: datetime) -> list[Ticket]:
+        """The tickets the desk opened for the member at `now` (a problem on the phone)."""
+        return await self.tx(lambda uow: uow.tickets.opened_at(member_id, now))
 
     # --- campaigns -----------------------------------------------------------------------
 
@@ -603,20 +588,14 @@ class _Year:
     async def _treated_come_back(self, campaign_id: int) -> None:
         """The campaign worked: a share of treated members shopped within the attribution
         window; their receipts go through the importer like any till's file."""
-        async with self.app.engine.connect() as conn:
-            rows = (await conn.execute(
-                select(campaign_recipients.c.member_id, campaign_recipients.c.assigned_at)
-                .where(campaign_recipients.c.campaign_id == campaign_id,
-                       campaign_recipients.c.cohort == "treated")
-                .order_by(campaign_recipients.c.member_id)
-            )).all()
+        rows = await self.tx(lambda uow: uow.campaigns.assigned(campaign_id, Group.TREATED))
         rng = random.Random(self.seed * 31 + campaign_id)
         records: list[dict[str, str]] = []
         async with self.app.uow_factory() as uow:
             for member_id, assigned_at in rows:
                 if rng.random() >= UPLIFT_BUY_SHARE:
                     continue
-                member = await uow.members.get(int(member_id))
+                member = await uow.members.get(member_id)
                 if member is None:
                     continue
                 store = self.stores.get(member.home_store_id or -1) or next(
@@ -641,21 +620,13 @@ class _Year:
     # --- the outbox ----------------------------------------------------------------------
 
     async def _outbox_high_water(self) -> int:
-        async with self.app.engine.connect() as conn:
-            return int(await conn.scalar(select(func.max(outbox_rows.c.id))) or 0)
+        return await self.tx(lambda uow: uow.outbox.last_id())
 
     async def _mark_sent(self, until: datetime) -> int:
         """The year's rows due by `until` were sent then: mark them sent at their due time.
         Only rows this demo queued (above the outbox's high-water mark when it began): a
         database with real messages waiting keeps them waiting."""
-        async with self.app.engine.connect() as conn:
-            due = {int(i): at for i, at in (await conn.execute(
-                select(outbox_rows.c.id, outbox_rows.c.next_attempt_at).where(
-                    outbox_rows.c.id > self.outbox_before,
-                    outbox_rows.c.status.in_([s.value for s in WAITING]),
-                    outbox_rows.c.next_attempt_at <= until,
-                ).order_by(outbox_rows.c.id)
-            )).all()}
+        due = await self.tx(lambda uow: uow.outbox.waiting_after(self.outbox_before, until))
         ids = list(due)
         marked = 0
         for start in range(0, len(ids), 1000):

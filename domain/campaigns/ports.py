@@ -12,6 +12,7 @@ if TYPE_CHECKING:
         AudienceMember,
         Campaign,
         CampaignStatus,
+        Group,
         GroupOutcome,
         RecipientRow,
         Referral,
@@ -59,10 +60,21 @@ class CampaignRepository(Protocol):
         ...
 
     async def add_recipients(self, rows: Sequence[RecipientRow]) -> int: ...
+    async def assigned(self, campaign_id: int, group: Group) -> list[tuple[int, datetime]]:
+        """(member id, when assigned) of the campaign's members in `group`, by member id."""
+        ...
+
     async def mark_not_interested(
         self, campaign_id: int, member_id: int, now: datetime
     ) -> bool: ...
     async def counts_by_cohort(self, campaign_id: int) -> dict[str, int]: ...
+    async def counts_by_cohorts(
+        self, campaign_ids: Sequence[int]
+    ) -> dict[int, dict[str, int]]:
+        """`counts_by_cohort` of many campaigns in one read (a campaign with no recipients is
+        left out)."""
+        ...
+
     async def skipped_reasons(self, campaign_id: int) -> dict[str, int]: ...
     async def delivery(self, campaign_id: int) -> dict[str, int]: ...
     async def not_interested(self, campaign_id: int) -> int: ...

@@ -58,7 +58,8 @@ async def campaigns(ctx: Context) -> Outcome:
         return _unknown(ctx)
     async with ctx.deps.uow_factory() as uow:
         found = (await uow.campaigns.find())[-LISTED:]
-        counts = {c.id: await uow.campaigns.counts_by_cohort(c.id) for c in found if c.id}
+        # Every listed campaign's counts in one read, not one query per campaign.
+        counts = await uow.campaigns.counts_by_cohorts([c.id for c in found if c.id])
     if not found:
         return Outcome((Reply("campaigns.none"),))
     lines = [

@@ -15,6 +15,7 @@ from domain.campaigns.model import (
     AudienceMember,
     Campaign,
     CampaignStatus,
+    Group,
     GroupOutcome,
     RecipientRow,
     Referral,
@@ -380,6 +381,17 @@ class SqlCampaignRepository:
             added += max(int(result.rowcount or 0), 0)
         return added
 
+    async def assigned(self, campaign_id: int, group: Group) -> list[tuple[int, datetime]]:
+        rows = await self.conn.execute(
+            select(campaign_recipients.c.member_id, campaign_recipients.c.assigned_at)
+            .where(
+                campaign_recipients.c.campaign_id == campaign_id,
+                campaign_recipients.c.cohort == group.value,
+            )
+            .order_by(campaign_recipients.c.member_id)
+        )
+        return [(int(row.member_id), row.assigned_at) for row in rows]
+
     async def mark_not_interested(self, campaign_id: int, member_id: int, now: datetime) -> bool:
         result = await self.conn.execute(
             update(campaign_recipients)
@@ -400,6 +412,22 @@ class SqlCampaignRepository:
             .group_by(campaign_recipients.c.cohort)
         )
         return {str(r[0]): int(r[1]) for r in rows}
+
+    async def counts_by_cohorts(
+        self, campaign_ids: Sequence[int]
+    ) -> dict[int, dict[str, int]]:
+        found: dict[int, dict[str, int]] = {}
+        for chunk in _chunks(sorted(set(campaign_ids))):
+            rows = await self.conn.execute(
+                select(
+                    campaign_recipients.c.campaign_id, campaign_recipients.c.cohort, func.count()
+                )
+                .where(campaign_recipients.c.campaign_id.in_(list(chunk)))
+                .group_by(campaign_recipients.c.campaign_id, campaign_recipients.c.cohort)
+            )
+            for r in rows:
+                found.setdefault(int(r[0]), {})[str(r[1])] = int(r[2])
+        return found
 
     # -- the report --------------------------------------------------------------------------
 

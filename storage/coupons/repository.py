@@ -43,6 +43,12 @@ class SqlCouponRepository:
     async def get_by_source(self, member_id: int, source: str) -> Coupon | None:
         return await self._one(and_(coupons.c.member_id == member_id, coupons.c.source == source))
 
+    async def issued_at(self, at: datetime) -> list[Coupon]:
+        rows = await self.conn.execute(
+            select(coupons).where(coupons.c.issued_at == at).order_by(coupons.c.id)
+        )
+        return [_coupon(row) for row in rows]
+
     async def add_if_new(self, coupon: Coupon) -> Coupon | None:
         statement = (
             insert_ignoring_duplicates(self.conn, coupons)

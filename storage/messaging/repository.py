@@ -111,6 +111,21 @@ class SqlOutboxRepository:
             found.update(str(c) for c in rows.scalars())
         return found
 
+    async def last_id(self) -> int:
+        return int(await self.conn.scalar(select(func.max(outbox.c.id))) or 0)
+
+    async def waiting_after(self, after_id: int, until: datetime) -> dict[int, datetime]:
+        rows = await self.conn.execute(
+            select(outbox.c.id, outbox.c.next_attempt_at)
+            .where(
+                outbox.c.id > after_id,
+                outbox.c.status.in_([s.value for s in WAITING]),
+                outbox.c.next_attempt_at <= until,
+            )
+            .order_by(outbox.c.id)
+        )
+        return {int(row.id): row.next_attempt_at for row in rows}
+
     async def claim(self, message_ids: Sequence[int], now: datetime) -> set[int]:
         """Mark the rows `sending` (those still waiting); return the ids that were."""
         claimed: set[int] = set()

@@ -88,6 +88,14 @@ class SqlSurveyRepository:
         ).first()
         return _invitation(row) if row else None
 
+    async def invitations_created_at(self, at: datetime) -> list[SurveyInvitation]:
+        rows = await self.conn.execute(
+            select(survey_invitations)
+            .where(survey_invitations.c.created_at == at)
+            .order_by(survey_invitations.c.id)
+        )
+        return [_invitation(row) for row in rows]
+
     async def existing_keys(self, keys: Iterable[str]) -> set[str]:
         found: set[str] = set()
         for chunk in _chunks(list(set(keys))):

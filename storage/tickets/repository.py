@@ -92,6 +92,14 @@ class SqlTicketRepository:
         )
         return [ticket_from_row(row) for row in rows]
 
+    async def opened_at(self, member_id: int, at: datetime) -> list[Ticket]:
+        rows = await self.conn.execute(
+            select(tickets)
+            .where(tickets.c.member_id == member_id, tickets.c.created_at == at)
+            .order_by(tickets.c.id)
+        )
+        return [ticket_from_row(row) for row in rows]
+
     async def queue(self, limit: int) -> list[Ticket]:
         return [ticket_from_row(row) for row in await self.conn.execute(queue_query(limit))]
 
