@@ -63,11 +63,15 @@ async def export_calls(app: App, store_code: str, path: Path) -> int:
                                       tzinfo=zone)
         calls = await uow.callbacks.call_list(store.id, end_of_day)
         allowed = await uow.consents.allowed({c.member_id for c in calls}, Purpose.CALLS)
+        # The members to call, read at once (a store's list can be long).
+        people = await uow.callbacks.call_members(
+            {c.member_id for c in calls if c.member_id in allowed}
+        )
         rows = []
         for call in calls:
             if call.member_id not in allowed:
                 continue  # withdrew their consent to calls after the call was queued
-            member = await uow.members.get(call.member_id)
+            member = people.get(call.member_id)
             if member is None:
                 continue
             spec = app.policy.callbacks.rule(call.rule)

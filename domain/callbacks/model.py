@@ -155,6 +155,19 @@ class Candidate:
 
 
 @dataclass(frozen=True)
+class CallMember:
+    """What callbacks read of a member: who to call (number, name, phone) and what scheduling
+    looks at (home store, /stop). Read for many members at once (a call list, a slice)."""
+
+    id: int
+    member_no: str
+    name: str
+    phone: str | None
+    home_store_id: int | None
+    opted_out_at: datetime | None
+
+
+@dataclass(frozen=True)
 class ReportRow:
     """A callback as the report counts it."""
 

@@ -9,7 +9,15 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from domain.callbacks.model import Callback, Candidate, FlagKind, LogEntry, ReportRow, Rule
+    from domain.callbacks.model import (
+        Callback,
+        CallMember,
+        Candidate,
+        FlagKind,
+        LogEntry,
+        ReportRow,
+        Rule,
+    )
 
 
 class CallbackRepository(Protocol):
@@ -79,6 +87,10 @@ class CallbackRepository(Protocol):
 
     async def call_list(self, store_id: int | None, due_by: datetime) -> list[Callback]:
         """Queued calls due by `due_by` of one store (None: every store), oldest due first."""
+        ...
+
+    async def call_members(self, member_ids: Iterable[int]) -> dict[int, CallMember]:
+        """The members that exist among these, by id, read in bulk (not one query each)."""
         ...
 
     async def report_rows(

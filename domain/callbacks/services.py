@@ -25,6 +25,8 @@ from domain.callbacks.model import (
     CallbackRefused,
     CallbackRun,
     CallbackStatus,
+    CallMember,
+    Candidate,
     Channel,
     FlagKind,
     LogEntry,
@@ -99,10 +101,12 @@ async def schedule_callback(
     category: str = "",
     store_id: int | None = None,
     known: KnownFacts | None = None,
+    member: CallMember | None = None,
 ) -> Callback | None:
     """Make a callback under `rule` if the rules allow it; None when they do not (rule off, a
     callback in the window, the same trigger seen before, nobody to call). `known`: what it
-    reads about the member, read beforehand with many others (a refresh's slice).
+    reads about the member, read beforehand with many others (a refresh's slice); `member`:
+    the member's row, read beforehand with many others (not read again here).
 
     A check-in goes to the member's chat through the outbox (a service message that waits for
     quiet hours) when it is due: now, or later from the job (`send_due_checkin`), which looks
@@ -114,8 +118,10 @@ async def schedule_callback(
     spec = rules.rule(rule)
     if not spec.enabled:
         return None
-    member = await uow.members.get(member_id)
-    if member is None:
+    found: Member | CallMember | None = (
+        member if member is not None else await uow.members.get(member_id)
+    )
+    if found is None:
         return None
     recent = known.recent if known is not None else await uow.callbacks.recent_for_member(
         member_id, now - timedelta(days=rules.min_days_between)
@@ -127,11 +133,11 @@ async def schedule_callback(
     if known is not None:
         calls_allowed = known.calls_allowed
         reachable = spec.channel is Channel.CHECKIN and (
-            member.opted_out_at is None and known.has_chat
+            found.opted_out_at is None and known.has_chat
         )
     else:
         calls_allowed = await may_call(uow, member_id)
-        reachable = spec.channel is Channel.CHECKIN and await _reachable(uow, member)
+        reachable = spec.channel is Channel.CHECKIN and await _reachable(uow, found)
     if reachable:
         status = CallbackStatus.CHECKIN
     elif (spec.channel is Channel.CALL or spec.fallback) and calls_allowed:
@@ -141,7 +147,7 @@ async def schedule_callback(
     callback = Callback(
         member_id=member_id, rule=rule, channel=spec.channel, status=status,
         dedupe_key=dedupe_key[:120], created_at=now, due_at=due_at, context=context[:120],
-        category=category, store_id=store_id if store_id is not None else member.home_store_id,
+        category=category, store_id=store_id if store_id is not None else found.home_store_id,
         checkin_until=(max(due_at, now) + timedelta(days=rules.checkin_answer_days)
                        if reachable else None),
     )
@@ -152,7 +158,7 @@ async def schedule_callback(
         await _close_by_system(uow, other_id, Outcome.SUPERSEDED, now,
                                note=f"replaced by {callback.number} ({rule.value})")
     if reachable and due_at <= now:
-        await _queue_checkin(uow, policy, callback, member, now)
+        await _queue_checkin(uow, policy, callback, found, now)
         await uow.callbacks.save(callback)
     elif not reachable and spec.channel is Channel.CHECKIN:
         await _log(uow, callback, SYSTEM, Outcome.FALLBACK, now, note="not reachable by the bot")
@@ -169,7 +175,7 @@ async def may_call(uow: UnitOfWork, member_id: int) -> bool:
     return member_id in await uow.consents.allowed([member_id], Purpose.CALLS)
 
 
-async def _reachable(uow: UnitOfWork, member: Member) -> bool:
+async def _reachable(uow: UnitOfWork, member: Member | CallMember) -> bool:
     """A linked chat the bot may write to, and no /stop."""
     if member.opted_out_at is not None or member.id is None:
         return False
@@ -177,7 +183,8 @@ async def _reachable(uow: UnitOfWork, member: Member) -> bool:
 
 
 async def _queue_checkin(
-    uow: UnitOfWork, policy: Policy, callback: Callback, member: Member, now: datetime
+    uow: UnitOfWork, policy: Policy, callback: Callback, member: Member | CallMember,
+    now: datetime,
 ) -> None:
     assert callback.id is not None and member.id is not None
     await queue_to_member(
@@ -338,8 +345,12 @@ async def when_lifecycles_changed(
     recent = await uow.callbacks.recent_for_members(
         ids, min(e.at for e in moved) - timedelta(days=rules.min_days_between)
     )
+    people = await uow.callbacks.call_members(ids)
     zones = {store.id: store.timezone for store in await uow.stores.list()}
     for event in moved:
+        who = people.get(event.member_id)
+        if who is None:
+            continue  # gone meanwhile: schedule_callback would make nothing
         since = event.at - timedelta(days=rules.min_days_between)
         known = KnownFacts(
             recent=[c for c in recent.get(event.member_id, []) if c.created_at >= since],
@@ -353,7 +364,7 @@ async def when_lifecycles_changed(
             uow, policy, member_id=event.member_id, rule=Rule.GONE_QUIET,
             due_at=max(local_due(today, rules, tz), event.at),
             dedupe_key=f"gone_quiet:{event.member_id}:{today.isoformat()}", now=event.at,
-            context=event.new.value, known=known,
+            context=event.new.value, known=known, member=who,
         )
 
 
@@ -371,16 +382,23 @@ async def schedule_new_members(
         now - timedelta(days=spec.days + 1) - grace, now - timedelta(days=spec.days - 1)
     )
     zones = {s.id: s.timezone for s in await uow.stores.list()}
+    todo: list[tuple[Candidate, datetime]] = []
     for candidate in found:
         tz = zones.get(candidate.store_id, policy.timezone)
         due = new_member_due(candidate.due_at, spec.days, rules, tz)
         if due > now or due < now - grace:
             continue
+        todo.append((candidate, due))
+    people = await _members_of(uow, [c.member_id for c, _due in todo])
+    for candidate, due in todo:
+        who = people.get(candidate.member_id)
+        if who is None:
+            continue  # schedule_callback would make nothing for a member who is gone
         made = await schedule_callback(
             uow, policy, member_id=candidate.member_id, rule=Rule.NEW_MEMBER,
             due_at=max(due, now),
             dedupe_key=f"new_member:{candidate.member_id}", now=now,
-            store_id=candidate.store_id,
+            store_id=candidate.store_id, member=who,
         )
         if made is not None:
             run.add(Rule.NEW_MEMBER)
@@ -395,19 +413,31 @@ async def schedule_vips(uow: UnitOfWork, policy: Policy, now: datetime, run: Cal
         return
     top = policy.tiers[-1].key
     zones = {s.id: s.timezone for s in await uow.stores.list()}
+    todo: list[tuple[Candidate, datetime, str]] = []
     for candidate in await uow.callbacks.top_tier_members(top, now - timedelta(days=spec.days)):
         tz = zones.get(candidate.store_id, policy.timezone)
         today = local_day(now, tz)
         due = local_due(today, rules, tz)
         if due > now:
             continue  # too early in that store's day: a later run makes it
+        todo.append((candidate, due, today.isoformat()))
+    people = await _members_of(uow, [c.member_id for c, _due, _day in todo])
+    for candidate, due, day in todo:
+        who = people.get(candidate.member_id)
+        if who is None:
+            continue  # schedule_callback would make nothing for a member who is gone
         made = await schedule_callback(
             uow, policy, member_id=candidate.member_id, rule=Rule.VIP, due_at=max(due, now),
-            dedupe_key=f"vip:{candidate.member_id}:{today.isoformat()}", now=now,
-            store_id=candidate.store_id,
+            dedupe_key=f"vip:{candidate.member_id}:{day}", now=now,
+            store_id=candidate.store_id, member=who,
         )
         if made is not None:
             run.add(Rule.VIP)
+
+
+async def _members_of(uow: UnitOfWork, member_ids: list[int]) -> dict[int, CallMember]:
+    """The candidates' members in one read (none at all when there is no candidate)."""
+    return await uow.callbacks.call_members(member_ids) if member_ids else {}
 
 
 async def expire_checkin(

@@ -222,8 +222,10 @@ async def erase_now(
 
 async def erase_due(uow: UnitOfWork, now: datetime, limit: int = 100) -> int:
     """Carry out the deletions whose cooling-off period is over; how many."""
+    if limit <= 0:
+        return 0
     done = 0
-    for request in (await uow.privacy.due_erasures(now))[:limit]:
+    for request in await uow.privacy.due_erasures(now, limit):
         await erase_now(uow, request.member_id, now, actor="system",
                         reason="at the member's request")
         done += 1

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from domain.callbacks.model import (
     Callback,
     CallbackStatus,
+    CallMember,
     Candidate,
     Channel,
     FlagKind,
@@ -262,6 +263,22 @@ class SqlCallbackRepository:
             query = query.where(callbacks.c.store_id == store_id)
         rows = await self.conn.execute(query.order_by(callbacks.c.due_at, callbacks.c.id))
         return [CALLBACK_ROWS.entity(row) for row in rows]
+
+    async def call_members(self, member_ids: Iterable[int]) -> dict[int, CallMember]:
+        ids = sorted(set(member_ids))
+        found: dict[int, CallMember] = {}
+        for chunk in _chunks(ids):
+            rows = await self.conn.execute(
+                select(members.c.id, members.c.member_no, members.c.name, members.c.phone,
+                       members.c.home_store_id, members.c.opted_out_at)
+                .where(members.c.id.in_(list(chunk)))
+            )
+            for r in rows:
+                found[int(r.id)] = CallMember(
+                    id=int(r.id), member_no=r.member_no, name=r.name, phone=r.phone,
+                    home_store_id=r.home_store_id, opted_out_at=r.opted_out_at,
+                )
+        return found
 
     async def report_rows(
         self, start: datetime, end: datetime, store_id: int | None

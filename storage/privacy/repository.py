@@ -195,13 +195,17 @@ class SqlPrivacyRepository:
         )
         return bool(result.rowcount)
 
-    async def due_erasures(self, now: datetime) -> list[ErasureRequest]:
-        rows = await self.conn.execute(
+    async def due_erasures(
+        self, now: datetime, limit: int | None = None
+    ) -> list[ErasureRequest]:
+        query = (
             select(erasure_requests)
             .where(erasure_requests.c.due_at <= now, _PENDING)
             .order_by(erasure_requests.c.due_at, erasure_requests.c.id)
         )
-        return [_request(row) for row in rows]
+        if limit is not None:
+            query = query.limit(limit)
+        return [_request(row) for row in await self.conn.execute(query)]
 
     async def finish_erasure(self, request_id: int, at: datetime) -> None:
         await self.conn.execute(
