@@ -127,7 +127,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     async def work(app: App) -> int:
         async with app.uow_factory() as uow:
             found = await uow.campaigns.find()
-            counts = {c.id: await uow.campaigns.counts_by_cohort(c.id) for c in found if c.id}
+            counts = await uow.campaigns.counts_by_cohorts([c.id for c in found if c.id])
         if not found:
             print("no campaigns yet")
         for c in found:

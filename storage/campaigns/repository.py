@@ -406,12 +406,7 @@ class SqlCampaignRepository:
         return bool(result.rowcount)
 
     async def counts_by_cohort(self, campaign_id: int) -> dict[str, int]:
-        rows = await self.conn.execute(
-            select(campaign_recipients.c.cohort, func.count())
-            .where(campaign_recipients.c.campaign_id == campaign_id)
-            .group_by(campaign_recipients.c.cohort)
-        )
-        return {str(r[0]): int(r[1]) for r in rows}
+        return (await self.counts_by_cohorts([campaign_id])).get(campaign_id, {})
 
     async def counts_by_cohorts(
         self, campaign_ids: Sequence[int]
