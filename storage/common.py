@@ -9,7 +9,6 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import Insert, Select, String, any_, bindparam, func, insert, select, update
@@ -261,15 +260,6 @@ def utc_value(conn: AsyncConnection) -> Callable[[datetime], Any]:
 
 
 def _sqlite_utc(value: datetime) -> str:
-    # Cached: an import writes the same times several times (a receipt's time is its points'
-    # time and its member's last purchase), and the zone's offset is the dear part. The fold is
-    # part of the key: times of one zone compare by their wall clock, so the repeated hour of
-    # a clock going back would otherwise be taken for its first pass.
-    return _utc_text(value, value.fold)
-
-
-@lru_cache(maxsize=1 << 16)
-def _utc_text(value: datetime, _fold: int) -> str:
     offset = value.utcoffset()
     if offset is None:
         raise ValueError(f"naive value {value!r} for a UTC column")
