@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-from sqlalchemy import event
 
 from bot.bootstrap import App
 from bot.cli.callbacks import COLUMNS, export_calls
@@ -23,28 +20,16 @@ from domain.segments.events import LifecycleChanged, MembersMoved
 from domain.segments.model import Lifecycle
 from tests.support.callbacks import all_callbacks, set_rule
 from tests.support.coupons import add_member
+from tests.support.statements import statements
 from tests.support.tickets import clock, seed_desk
 
 # One member's row read by id (`= ?`), or many at once (`IN (...)`).
 MEMBER_ROWS = re.compile(r"FROM members WHERE members\.id (=|IN)")
 
 
-@contextmanager
-def member_reads(app: App) -> Iterator[list[str]]:
+def member_reads(app: App) -> AbstractContextManager[list[str]]:
     """The statements inside the block that read members' rows by id."""
-    ran: list[str] = []
-
-    def seen(_conn: Any, _cursor: Any, sql: str, *_rest: Any) -> None:
-        line = " ".join(sql.split())
-        if MEMBER_ROWS.search(line):
-            ran.append(line)
-
-    engine = app.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
-        yield ran
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
+    return statements(app, lambda line: MEMBER_ROWS.search(line) is not None)
 
 
 async def _members(app: App, store: Any, numbers: list[str]) -> list[int]:

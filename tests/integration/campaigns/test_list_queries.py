@@ -3,12 +3,9 @@ one query per campaign (a chain's campaigns and recipients add up), with the sam
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Any
 
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 
 from bot.bootstrap import App
 from domain.staff.model import Role, StaffMember
@@ -16,24 +13,9 @@ from storage.campaigns.tables import campaign_recipients
 from tests.support.campaigns import campaign_toml, new_campaign
 from tests.support.conversation import say
 from tests.support.coupons import add_member, seed_stores
+from tests.support.statements import statements
 
 MANAGER = 6101
-
-
-@contextmanager
-def statements(app: App) -> Iterator[list[str]]:
-    """The SQL the app runs inside the block, one line each."""
-    ran: list[str] = []
-
-    def seen(_conn: Any, _cursor: Any, sql: str, *_rest: Any) -> None:
-        ran.append(" ".join(sql.split()))
-
-    engine = app.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
-        yield ran
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
 
 
 async def _campaign_with(app: App, name: str, member_ids: list[int], treated: int) -> int:

@@ -7,9 +7,6 @@ Time travels with the FixedClock; the sender's pacing uses real time but a high 
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
-
-from sqlalchemy import event
 
 from bot.bootstrap import App, build_sender
 from domain.coupons.services import expire_and_remind, issue_coupon
@@ -30,6 +27,7 @@ from handlers.types import Inbound, InboundKind
 from scheduler.sender import OutboxSender
 from tests.support.conversation import say
 from tests.support.coupons import FakeMessenger, add_member, moment, outbox_rows, seed_stores
+from tests.support.statements import statements
 
 FAST = Policy(delivery=DeliveryPolicy(rate_per_second=500, per_chat_interval=0.01))
 
@@ -374,18 +372,8 @@ async def test_consents_are_read_once_per_claimed_batch_not_per_row(any_app: App
                 await set_consent(uow, any_app.policy, member.id, Purpose.SURVEYS, False,
                                   clock.now())
                 await uow.commit()
-    consent_reads: list[str] = []
-
-    def statement(_conn: Any, _cursor: Any, sql: str, *_rest: Any) -> None:
-        if "member_consents" in sql:
-            consent_reads.append(sql)
-
-    engine = any_app.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", statement)
-    try:
+    with statements(any_app, lambda line: "member_consents" in line) as consent_reads:
         sender = _sender(any_app, FakeMessenger())
         await sender.drain(max_seconds=10)
-    finally:
-        event.remove(engine, "before_cursor_execute", statement)
     assert sender.stats.sent == 20 and sender.stats.skipped == 10
     assert len(consent_reads) == 1  # one claim took all 30 rows

@@ -3,35 +3,23 @@ read every due request and kept the first few), the oldest due first, then by id
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import timedelta
-from typing import Any
-
-from sqlalchemy import event
 
 from bot.bootstrap import App
 from domain.privacy.model import ErasureRequest
 from domain.privacy.services import erase_due
 from tests.support.coupons import add_member, seed_stores
+from tests.support.statements import statements
 
 
-@contextmanager
-def due_queries(app: App) -> Iterator[list[str]]:
+def due_queries(app: App) -> AbstractContextManager[list[str]]:
     """The statements inside the block that look for due erasures."""
-    ran: list[str] = []
-
-    def seen(_conn: Any, _cursor: Any, sql: str, *_rest: Any) -> None:
-        line = " ".join(sql.split())
-        if "FROM erasure_requests" in line and "ORDER BY erasure_requests.due_at" in line:
-            ran.append(line)
-
-    engine = app.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
-        yield ran
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
+    return statements(
+        app,
+        lambda line: "FROM erasure_requests" in line
+        and "ORDER BY erasure_requests.due_at" in line,
+    )
 
 
 async def test_due_erasures_are_read_up_to_the_limit_oldest_due_first(any_app: App) -> None:
