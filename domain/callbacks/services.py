@@ -45,6 +45,8 @@ from domain.callbacks.rules import (
     problem_category,
     rule_for_ticket,
 )
+from domain.messaging.model import MessageKind
+from domain.messaging.rules import refusal_for
 from domain.privacy.model import Purpose
 from domain.segments.model import Lifecycle
 from domain.shared.clock import local_day
@@ -133,11 +135,11 @@ async def schedule_callback(
     if known is not None:
         calls_allowed = known.calls_allowed
         reachable = spec.channel is Channel.CHECKIN and (
-            found.opted_out_at is None and known.has_chat
+            not _checkin_refused(found, rule) and known.has_chat
         )
     else:
         calls_allowed = await may_call(uow, member_id)
-        reachable = spec.channel is Channel.CHECKIN and await _reachable(uow, found)
+        reachable = spec.channel is Channel.CHECKIN and await _reachable(uow, found, rule)
     if reachable:
         status = CallbackStatus.CHECKIN
     elif (spec.channel is Channel.CALL or spec.fallback) and calls_allowed:
@@ -175,11 +177,30 @@ async def may_call(uow: UnitOfWork, member_id: int) -> bool:
     return member_id in await uow.consents.allowed([member_id], Purpose.CALLS)
 
 
-async def _reachable(uow: UnitOfWork, member: Member | CallMember) -> bool:
-    """A linked chat the bot may write to, and no /stop."""
-    if member.opted_out_at is not None or member.id is None:
+async def _reachable(uow: UnitOfWork, member: Member | CallMember, rule: Rule) -> bool:
+    """A linked chat the bot may write to, and no /stop (the messaging rules' word on the
+    check-in of `rule`)."""
+    if _checkin_refused(member, rule) or member.id is None:
         return False
     return member.id in await uow.chat_users.reachable_chats([member.id])
+
+
+def _checkin_key(rule: Rule) -> str:
+    """The message key of the check-in of `rule`."""
+    return f"callbacks.checkin.{rule.value}"
+
+
+def _checkin_refused(member: Member | CallMember, rule: Rule) -> bool:
+    """Whether the messaging rules leave the member without the check-in of `rule` (/stop).
+    A check-in is a service message: marketing consent plays no part (CallMember has none)."""
+    why_not = refusal_for(
+        MessageKind.SERVICE,
+        _checkin_key(rule),
+        quiet_hours=True,
+        marketing_consent=False,
+        opted_out=member.opted_out_at is not None,
+    )
+    return why_not is not None
 
 
 async def _queue_checkin(
@@ -188,7 +209,7 @@ async def _queue_checkin(
 ) -> None:
     assert callback.id is not None and member.id is not None
     await queue_to_member(
-        uow, member.id, f"callbacks.checkin.{callback.rule.value}",
+        uow, member.id, _checkin_key(callback.rule),
         {"chain": policy.chain_name, "context": callback.context or "-"},
         f"callback:{callback.id}:checkin", now,
         buttons=checkin_buttons(callback),
@@ -213,7 +234,7 @@ async def send_due_checkin(
     ):
         return
     member = await uow.members.get(callback.member_id)
-    if member is not None and await _reachable(uow, member):
+    if member is not None and await _reachable(uow, member, callback.rule):
         await _queue_checkin(uow, policy, callback, member, now)
         await uow.callbacks.save(callback)
         run.checkins += 1

@@ -31,6 +31,7 @@ from domain.coupons.rules import (
 )
 from domain.coupons.services import issue_coupon
 from domain.messaging.model import MessageKind, OutboxMessage
+from domain.messaging.rules import refusal_for
 from domain.shared.outbox import queue_message
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from domain.shared.ports import UnitOfWork
 
 JOB = "birthday-coupons"
+GREETING = "birthday.greeting"  # the greeting's message key
 
 
 @dataclass
@@ -142,7 +144,7 @@ async def _gift_batch(
         run.issued += int(new)
     chats = await work.chat_users.reachable_chats(ids)
     for member in batch:
-        if member.id is None or member.opted_out_at is not None or member.id not in chats:
+        if member.id is None or member.id not in chats or _greeting_refused(member):
             continue  # the coupon waits in /coupons; only the greeting is not sent
         coupon = held[member.id]
         chat = chats[member.id]
@@ -154,7 +156,7 @@ async def _gift_batch(
                 chat_user_id=chat.chat_user_id,
                 member_id=member.id,
                 kind=MessageKind.SERVICE,
-                message_key="birthday.greeting",
+                message_key=GREETING,
                 params=_greeting_params(member, coupon, tz),
                 buttons=[[{"key": "coupons.show_button", "data": f"cp:{coupon.id}"}]],
                 quiet_hours=True,  # a greeting at 3 a.m. is no gift: it waits for the morning
@@ -162,6 +164,18 @@ async def _gift_batch(
             now,
         )
         run.greeted += int(queued)
+
+
+def _greeting_refused(member: Member) -> bool:
+    """Whether the messaging rules leave the member without the greeting (/stop)."""
+    why_not = refusal_for(
+        MessageKind.SERVICE,
+        GREETING,
+        quiet_hours=True,
+        marketing_consent=member.marketing_consent,
+        opted_out=member.opted_out_at is not None,
+    )
+    return why_not is not None
 
 
 def _greeting_params(member: Member, coupon: Coupon, tz: str) -> dict[str, object]:

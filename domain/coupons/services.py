@@ -24,6 +24,7 @@ from domain.coupons.rules import (
 )
 from domain.loyalty.model import EntryKind, LedgerEntry, PointsLedger
 from domain.messaging.model import MessageKind, OutboxMessage
+from domain.messaging.rules import refusal_for
 from domain.shared.errors import DomainError, InsufficientPoints, InvalidInput
 from domain.shared.outbox import queue_message
 
@@ -196,6 +197,7 @@ async def redeem_coupon(
 
 
 REMINDER_BATCH = 500
+EXPIRY_REMINDER = "coupons.expiry_reminder"  # the reminder's message key
 
 
 async def expire_and_remind(uow: UnitOfWork, policy: Policy, now: datetime) -> ExpiryRun:
@@ -218,8 +220,16 @@ async def expire_and_remind(uow: UnitOfWork, policy: Policy, now: datetime) -> E
         assert coupon.id is not None
         member = await uow.members.get(coupon.member_id)
         chat = chats.get(coupon.member_id)
-        if member is None or chat is None or member.opted_out_at is not None:
+        if member is None or chat is None:
             continue
+        if refusal_for(
+            MessageKind.SERVICE,
+            EXPIRY_REMINDER,
+            quiet_hours=True,
+            marketing_consent=member.marketing_consent,
+            opted_out=member.opted_out_at is not None,
+        ) is not None:
+            continue  # /stop: the messaging rules leave the member without the reminder
         tz = await member_timezone(uow, policy, member.home_store_id)
         inserted = await queue_message(
             uow,
@@ -229,7 +239,7 @@ async def expire_and_remind(uow: UnitOfWork, policy: Policy, now: datetime) -> E
                 chat_user_id=chat.chat_user_id,
                 member_id=coupon.member_id,
                 kind=MessageKind.SERVICE,
-                message_key="coupons.expiry_reminder",
+                message_key=EXPIRY_REMINDER,
                 params={
                     "name": {"en": coupon.name_en, "zh": coupon.name_zh},
                     "code": format_code(coupon.code),

@@ -66,11 +66,34 @@ def refusal(
     (it waits for quiet hours to end) and listed in `UNASKED_FOR` needs no /stop and no "no" to
     its purpose. Anything else may always go. `refused` are the purposes the member said no
     to."""
-    if message.kind is MessageKind.MARKETING and (opted_out or not marketing_consent):
+    return refusal_for(
+        message.kind,
+        message.message_key,
+        quiet_hours=message.quiet_hours,
+        marketing_consent=marketing_consent,
+        opted_out=opted_out,
+        refused=refused,
+    )
+
+
+def refusal_for(
+    kind: MessageKind,
+    message_key: str | None,
+    *,
+    quiet_hours: bool,
+    marketing_consent: bool,
+    opted_out: bool,
+    refused: Collection[Purpose] = (),
+) -> str | None:
+    """`refusal` asked before the message is built: what a feature knows when it decides whether
+    to queue one (its kind, message key and whether it waits for quiet hours; marketing always
+    waits) and what it knows of the member. The features queueing unasked-for messages ask this
+    so that they leave out the same members the sender would skip."""
+    if kind is MessageKind.MARKETING and (opted_out or not marketing_consent):
         return NO_MARKETING_CONSENT
-    if not message.quiet_hours:
+    if not (quiet_hours or kind is MessageKind.MARKETING):
         return None  # an answer the member is waiting for
-    unasked, purpose = _unasked_for(message.message_key)
+    unasked, purpose = _unasked_for(message_key)
     if unasked and opted_out:
         return SENT_STOP
     if purpose is not None and purpose in refused:

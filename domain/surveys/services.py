@@ -28,12 +28,13 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from domain.messaging.model import MessageKind, OutboxMessage
+from domain.messaging.rules import refusal_for
 from domain.privacy.model import Purpose
 from domain.shared.clock import local_day
 from domain.shared.errors import InvalidInput
@@ -310,6 +311,7 @@ def _short(text: str) -> str:
 log = logging.getLogger(__name__)
 
 COMMENT_MAX = 1000
+INVITE = "surveys.invite"  # the invitation's message key
 PURCHASE_CATEGORY = "purchase"
 
 
@@ -336,10 +338,23 @@ def _question(
 
 def _reachable(member: Member | None, kind: MessageKind) -> bool:
     """Whether the member may be asked at all: /stop ends unasked-for messages, and a marketing
-    survey needs consent."""
-    if member is None or member.opted_out_at is not None:
-        return False
-    return kind is not MessageKind.MARKETING or member.marketing_consent
+    survey needs consent (the messaging rules decide; a "no" to surveys is read in `_invite`)."""
+    return member is not None and _refusal(member, kind) is None
+
+
+def _refusal(
+    member: Member, kind: MessageKind, refused: Collection[Purpose] = ()
+) -> str | None:
+    """Why the messaging rules leave the member without an invitation of `kind`, or None;
+    `refused`: the purposes the member said no to, as far as the caller has read them."""
+    return refusal_for(
+        kind,
+        INVITE,
+        quiet_hours=True,
+        marketing_consent=member.marketing_consent,
+        opted_out=member.opted_out_at is not None,
+        refused=refused,
+    )
 
 
 async def _invite(
@@ -358,9 +373,12 @@ async def _invite(
     ticket_number: str = "",
 ) -> SurveyInvitation | None:
     """Write the invitation and its outbox row; None when the member has no chat we can reach
-    or the dedupe key was used before, or the member said no to surveys in /privacy."""
+    or the dedupe key was used before, or the messaging rules leave the member out (a "no" to
+    surveys in /privacy; /stop and a marketing survey's consent, which callers ask first)."""
     assert member.id is not None
-    if not await uow.consents.allowed([member.id], Purpose.SURVEYS):
+    allowed = await uow.consents.allowed([member.id], Purpose.SURVEYS)
+    said_no = () if member.id in allowed else (Purpose.SURVEYS,)
+    if _refusal(member, _message_kind(policy, kind), said_no) is not None:
         return None
     chats = await uow.chat_users.reachable_chats([member.id])
     chat = chats.get(member.id)
@@ -393,7 +411,7 @@ async def _invite(
             chat_user_id=chat.chat_user_id,
             member_id=member.id,
             kind=_message_kind(policy, kind),
-            message_key="surveys.invite",
+            message_key=INVITE,
             params={"question": _question(definition, policy, store, ticket_number)},
             buttons=score_buttons(definition.kind, invitation.id, invitation.token),
             quiet_hours=True,  # nobody asked for it now: never at night

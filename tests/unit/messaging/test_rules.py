@@ -320,3 +320,39 @@ def test_every_unasked_for_key_is_a_message_the_features_send() -> None:
     english = load_catalogs()["en"]
     for key in UNASKED_FOR:
         assert any(k == key or (key.endswith(".") and k.startswith(key)) for k in english), key
+
+
+def test_asking_before_queueing_gives_the_senders_answer() -> None:
+    """The features ask `refusal_for` before they build a message; the sender asks `refusal` of
+    the row: for every kind, key, quiet hours and member the two must agree."""
+    from itertools import product
+
+    from domain.messaging.rules import SENT_STOP, refusal, refusal_for
+
+    keys = [None, "birthday.greeting", "coupons.expiry_reminder", "surveys.invite",
+            "callbacks.checkin.new_member", "tickets.reply"]
+    for kind, key, quiet, consent, stopped, said_no in product(
+        MessageKind, keys, (False, True), (False, True), (False, True),
+        ((), (Purpose.SURVEYS,)),
+    ):
+        row = OutboxMessage("k", "42", kind, message_key=key, text=None if key else "hi",
+                            quiet_hours=quiet)
+        asked = dict(marketing_consent=consent, opted_out=stopped, refused=said_no)
+        assert refusal_for(kind, key, quiet_hours=quiet, **asked) == refusal(row, **asked), (
+            kind, key, quiet, asked,
+        )
+    # What the features queue: /stop ends the unasked-for service messages, a "no" in /privacy
+    # the survey invitation, and an answer the member waits for goes whatever they said.
+    for key in ("birthday.greeting", "coupons.expiry_reminder", "callbacks.checkin.x"):
+        assert refusal_for(MessageKind.SERVICE, key, quiet_hours=True, marketing_consent=False,
+                           opted_out=True) == SENT_STOP
+        assert refusal_for(MessageKind.SERVICE, key, quiet_hours=True, marketing_consent=False,
+                           opted_out=False, refused=tuple(Purpose)) is None
+    assert refusal_for(MessageKind.SERVICE, "surveys.invite", quiet_hours=True,
+                       marketing_consent=False, opted_out=False, refused=(Purpose.SURVEYS,))
+    assert refusal_for(MessageKind.SERVICE, "tickets.reply", quiet_hours=False,
+                       marketing_consent=False, opted_out=True) is None
+    # Marketing always waits for quiet hours, so a "no" to its purpose counts even when the
+    # caller says it does not wait.
+    assert refusal_for(MessageKind.MARKETING, "surveys.invite", quiet_hours=False,
+                       marketing_consent=True, opted_out=False, refused=(Purpose.SURVEYS,))
