@@ -631,15 +631,27 @@ def _birthday(raw: str, today: date, problems: list[str]) -> date | None:
     if not text:
         return None
     day = read_date(text)  # the chat's reading: 1990-05-31, 1990/05/31, 1990年5月31日...
+    # A birthday is personal data: the report (often mailed by cron) shows how it was written,
+    # digits hidden, never the date itself.
     if day is None:
         problems.append(
-            f"birthday {safe_display(text)!r} is not a date as YYYY-MM-DD (or 1990/05/31)"
+            f"birthday written {_shape(text)!r} is not a date as YYYY-MM-DD (or 1990/05/31)"
         )
         return None
-    if day > today or day.year < today.year - OLDEST_AGE_YEARS:
-        problems.append(f"birthday {text} is not a plausible birthday")
+    if day > today:
+        problems.append("birthday is in the future: not a plausible birthday")
+        return None
+    if day.year < today.year - OLDEST_AGE_YEARS:
+        problems.append(
+            f"birthday is more than {OLDEST_AGE_YEARS} years ago: not a plausible birthday"
+        )
         return None
     return day
+
+
+def _shape(text: str) -> str:
+    """How a value is written with every digit shown as #: "17/05/1990" -> "##/##/####"."""
+    return safe_display("".join("#" if ch.isdigit() else ch for ch in text))
 
 
 def _moment(raw: str, zone: str, column: str, problems: list[str]) -> datetime | None:
