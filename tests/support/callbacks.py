@@ -10,6 +10,7 @@ from sqlalchemy import select
 from bot.bootstrap import App
 from domain.callbacks.model import Callback, CallbackRun, LogEntry, Rule
 from domain.callbacks.policy import CallbackPolicy
+from domain.callbacks.services import schedule_callback
 from scheduler.jobs.callbacks import run_callbacks
 from storage.callbacks.repository import CALLBACK_ROWS, LOG_ROWS
 from storage.callbacks.tables import callback_log, callbacks
@@ -69,3 +70,32 @@ async def call_back_on_the_phone(app: App, ticket_id: int, note: str) -> None:
     assert ask.key == "callbacks.ask_note", ask.key
     (noted,) = await say(app, note, user=MANAGER)
     assert noted.key == "callbacks.noted", noted.key
+
+
+async def complaint_calls(
+    app: App, member_ids: list[int], store_id: int | None, key: str = "calls"
+) -> list[int]:
+    """A complaint callback due now for each member (at `store_id`), committed: their ids."""
+    now = app.clock.now()
+    made: list[int] = []
+    async with app.uow_factory() as uow:
+        for member_id in member_ids:
+            call = await schedule_callback(
+                uow, app.policy, member_id=member_id, rule=Rule.COMPLAINT, due_at=now,
+                dedupe_key=f"{key}:{member_id}", now=now, context=f"T-{member_id:06d}",
+                store_id=store_id,
+            )
+            assert call is not None and call.id is not None
+            made.append(call.id)
+        await uow.commit()
+    return made
+
+
+async def make_gold(app: App, *member_ids: int) -> None:
+    """Put these members in the gold tier (the VIP rule's)."""
+    async with app.uow_factory() as uow:
+        for member_id in member_ids:
+            member = await uow.members.get(member_id)
+            assert member is not None
+            await uow.members.update(replace(member, tier="gold"))
+        await uow.commit()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import re
 from contextlib import AbstractContextManager
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,10 +14,10 @@ from typing import Any
 from bot.bootstrap import App
 from bot.cli.callbacks import COLUMNS, export_calls
 from domain.callbacks.model import CallbackRun, CallbackStatus, Channel, Rule
-from domain.callbacks.services import schedule_callback, schedule_vips
+from domain.callbacks.services import schedule_vips
 from domain.segments.events import LifecycleChanged, MembersMoved
 from domain.segments.model import Lifecycle
-from tests.support.callbacks import all_callbacks, set_rule
+from tests.support.callbacks import all_callbacks, complaint_calls, make_gold, set_rule
 from tests.support.coupons import add_member
 from tests.support.statements import statements
 from tests.support.tickets import clock, seed_desk
@@ -41,22 +40,10 @@ async def _members(app: App, store: Any, numbers: list[str]) -> list[int]:
     return ids
 
 
-async def _complaint_calls(app: App, member_ids: list[int], store_id: int | None) -> None:
-    now = app.clock.now()
-    async with app.uow_factory() as uow:
-        for member_id in member_ids:
-            made = await schedule_callback(
-                uow, app.policy, member_id=member_id, rule=Rule.COMPLAINT, due_at=now,
-                dedupe_key=f"bulk:{member_id}", now=now, context=f"T-{member_id:06d}",
-                store_id=store_id,
-            )
-            assert made is not None
-        await uow.commit()
-
-
 def _read(path: Path) -> list[list[str]]:
     with path.open(encoding="utf-8-sig", newline="") as found:
         return list(csv.reader(found))
+
 
 
 async def test_the_call_list_export_reads_its_members_at_once(
@@ -66,12 +53,12 @@ async def test_the_call_list_export_reads_its_members_at_once(
     desk = await seed_desk(app)
     shanghai = desk.shop.shanghai
     assert desk.member.id is not None
-    await _complaint_calls(app, [desk.member.id], shanghai.id)
+    await complaint_calls(app, [desk.member.id], shanghai.id)
     with member_reads(app) as one:
         assert await export_calls(app, "SH01", tmp_path / "one.csv") == 1
 
     more = await _members(app, shanghai, ["3", "4", "5"])
-    await _complaint_calls(app, more, shanghai.id)
+    await complaint_calls(app, more, shanghai.id)
     with member_reads(app) as four:
         assert await export_calls(app, "SH01", tmp_path / "four.csv") == 4
     assert len(one) == len(four) == 1, four  # was one read per call
@@ -95,12 +82,7 @@ async def test_the_vip_rule_reads_its_members_at_once(any_app: App) -> None:
 
     async def gold_and_run(member_ids: list[int]) -> tuple[CallbackRun, list[str]]:
         run = CallbackRun()
-        async with app.uow_factory() as uow:
-            for member_id in member_ids:
-                member = await uow.members.get(member_id)
-                assert member is not None
-                await uow.members.update(replace(member, tier="gold"))
-            await uow.commit()
+        await make_gold(app, *member_ids)
         with member_reads(app) as reads:
             async with app.uow_factory() as uow:
                 await schedule_vips(uow, app.policy, app.clock.now(), run)

@@ -14,21 +14,20 @@ from domain.messaging.model import Recipient
 from domain.messaging.rules import decide
 from domain.segments.events import LifecycleChanged
 from domain.segments.model import Lifecycle
-from tests.support.callbacks import all_callbacks, log_rows, resolved_complaint, run_job, set_rule
+from tests.support.callbacks import (
+    all_callbacks,
+    log_rows,
+    make_gold,
+    resolved_complaint,
+    run_job,
+    set_rule,
+)
 from tests.support.coupons import add_member
 from tests.support.tickets import MEMBER, Desk, clock, outbox_to, press, say, seed_desk
 
 HOUR = timedelta(hours=1)
 LATE_EVENING = datetime(2026, 6, 15, 14, 0, tzinfo=UTC)  # 22:00 in Shanghai, 10:00 in New York
 
-
-async def _make_gold(app: App, *member_ids: int) -> None:
-    async with app.uow_factory() as uow:
-        for member_id in member_ids:
-            member = await uow.members.get(member_id)
-            assert member is not None
-            await uow.members.update(replace(member, tier="gold"))
-        await uow.commit()
 
 
 async def _resolved_complaint_to_check_in(app: App) -> Desk:
@@ -50,7 +49,7 @@ async def test_vips_are_checked_in_at_their_own_stores_morning(any_app: App) -> 
     desk = await seed_desk(app)
     ny = await add_member(app, "7", store=desk.shop.new_york, chat=507)
     assert desk.member.id is not None and ny.id is not None
-    await _make_gold(app, desk.member.id, ny.id)
+    await make_gold(app, desk.member.id, ny.id)
     # 21:00 in Shanghai (its morning has passed: due now), 09:00 in New York (not yet).
     clock(app).set(datetime(2026, 6, 15, 13, 0, tzinfo=UTC))
     assert (await run_job(app)).created == {"vip": 1}
@@ -129,7 +128,7 @@ async def test_a_member_gone_quiet_gets_one_call_and_may_say_why_in_one_tap(any_
     app = any_app
     desk = await seed_desk(app)
     assert desk.member.id is not None and desk.other.id is not None
-    await _make_gold(app, desk.member.id)
+    await make_gold(app, desk.member.id)
     set_rule(app, Rule.GONE_QUIET, channel=Channel.CHECKIN)
     now = app.clock.now()
     async with app.uow_factory() as uow:
@@ -179,7 +178,7 @@ async def test_a_member_the_bot_cannot_reach_goes_straight_to_the_call_queue(app
     blocked = await add_member(app, "9", store=desk.shop.shanghai, chat=509, reachable=False)
     unlinked = await add_member(app, "10", store=desk.shop.shanghai)
     ids = [m.id for m in (stopped, blocked, unlinked) if m.id is not None]
-    await _make_gold(app, *ids)
+    await make_gold(app, *ids)
     assert (await run_job(app)).created == {"vip": 3}
     calls = await all_callbacks(app)
     assert {c.status for c in calls} == {CallbackStatus.QUEUED}
@@ -224,7 +223,7 @@ async def test_a_complaint_takes_the_place_of_an_open_vip_check_in(any_app: App)
     app = any_app
     desk = await seed_desk(app)
     assert desk.member.id is not None
-    await _make_gold(app, desk.member.id)
+    await make_gold(app, desk.member.id)
     assert (await run_job(app)).created == {"vip": 1}
     await resolved_complaint(app)
     vip, complaint = await all_callbacks(app)

@@ -16,33 +16,17 @@ from bot.cli.callbacks import COLUMNS
 from bot.cli.main import main
 from bot.config import Settings
 from domain.callbacks.digest import queue_weekly_line
-from domain.callbacks.model import Outcome, Rule
-from domain.callbacks.services import record_call, schedule_callback
+from domain.callbacks.model import Outcome
+from domain.callbacks.services import record_call
 from domain.callbacks.views import callback_report
 from domain.loyalty.model import Receipt
 from domain.shared.clock import FixedClock
-from tests.support.callbacks import all_callbacks, log_rows
+from tests.support.callbacks import all_callbacks, complaint_calls, log_rows
 from tests.support.cli import seeded_database
 from tests.support.coupons import add_member
 from tests.support.tickets import STAFF_GROUP, clock, outbox_to, seed_desk
 
 T0 = datetime(2026, 6, 15, 2, 0, tzinfo=UTC)
-
-
-async def _calls(app: App, members: list[int], store_id: int | None) -> list[int]:
-    made = []
-    now = app.clock.now()
-    async with app.uow_factory() as uow:
-        for member_id in members:
-            call = await schedule_callback(
-                uow, app.policy, member_id=member_id, rule=Rule.COMPLAINT, due_at=now,
-                dedupe_key=f"cli:{member_id}", now=now, context=f"T-{member_id:06d}",
-                store_id=store_id,
-            )
-            assert call is not None and call.id is not None
-            made.append(call.id)
-        await uow.commit()
-    return made
 
 
 @pytest.fixture
@@ -54,9 +38,9 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
         third = await add_member(app, "3", store=desk.shop.shanghai)
         far = await add_member(app, "4", store=desk.shop.new_york)
         ids = [m.id for m in (desk.member, desk.other, third) if m.id is not None]
-        await _calls(app, ids, desk.shop.shanghai.id)
+        await complaint_calls(app, ids, desk.shop.shanghai.id)
         assert far.id is not None
-        await _calls(app, [far.id], desk.shop.new_york.id)
+        await complaint_calls(app, [far.id], desk.shop.new_york.id)
 
     return seeded_database(tmp_path, monkeypatch, seed, name="callbacks.db", clock=FixedClock(T0))
 
@@ -156,7 +140,7 @@ async def test_members_reached_and_not_reached_are_compared_on_buying_again(any_
     desk = await seed_desk(app)
     extra = [await add_member(app, str(n), store=desk.shop.shanghai) for n in (3, 4)]
     ids = [m.id for m in (desk.member, desk.other, *extra) if m.id is not None]
-    calls = await _calls(app, ids, desk.shop.shanghai.id)
+    calls = await complaint_calls(app, ids, desk.shop.shanghai.id)
     async with app.uow_factory() as uow:
         for call, outcome in zip(calls, (Outcome.ALL_GOOD, Outcome.ALL_GOOD,
                                          Outcome.WRONG_NUMBER, Outcome.DO_NOT_CALL),
@@ -187,7 +171,7 @@ async def test_the_weekly_digest_gets_a_callbacks_line_once(any_app: App) -> Non
     app = any_app
     desk = await seed_desk(app)
     assert desk.member.id is not None
-    await _calls(app, [desk.member.id], desk.shop.shanghai.id)
+    await complaint_calls(app, [desk.member.id], desk.shop.shanghai.id)
     monday = datetime(2026, 6, 22, 1, 35, tzinfo=UTC)  # 09:35 in Shanghai
     clock(app).set(monday)
     for _ in range(2):
