@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from domain.imports.model import (
@@ -79,7 +80,7 @@ MAX_RECEIPT_NO = 64
 MAX_AMOUNT = Decimal("99999999.99")  # keeps points of one receipt inside a 32-bit column
 FUTURE_SLACK = timedelta(minutes=10)  # a till clock a little ahead is not an error
 OLDEST_AGE_YEARS = 120
-KEPT_VALUES = 100_000  # distinct phones or amounts the bulk check remembers at a time
+KEPT_VALUES = 100_000  # distinct stores, currencies, phones or amounts the bulk check keeps
 _ANY_OFFSET = timedelta(days=1)  # more than any zone's offset from UTC
 
 _UNKNOWN_STORE = re.compile(r"store_code '(.*)' is not a store of the chain")
@@ -384,10 +385,12 @@ class TransactionChecker:
         self._past = _naive_utc(self._future) - _ANY_OFFSET
         oldest = ctx.oldest_receipt
         self._recent = None if oldest is None else _naive_utc(oldest) + _ANY_OFFSET
-        self._stores: dict[str, tuple[int, ZoneInfo] | None] = {}
-        self._currencies: dict[str, bool] = {}
-        self._phones: dict[str, str | None] = {}
-        self._amounts: dict[str, Decimal | None] = {}
+        # Each distinct text worked out once (at most KEPT_VALUES kept: a file of millions of
+        # rows keeps its memory bounded).
+        self._store = lru_cache(maxsize=KEPT_VALUES)(self._work_out_store)
+        self._currency = lru_cache(maxsize=KEPT_VALUES)(self._work_out_currency)
+        self._phone = lru_cache(maxsize=KEPT_VALUES)(self._work_out_phone)
+        self._amount = lru_cache(maxsize=KEPT_VALUES)(self._work_out_amount)
 
     def check(
         self, rows: Sequence[tuple[int, Sequence[str]]]
@@ -412,10 +415,7 @@ class TransactionChecker:
         receipt_no, code, member_no, phone, when, amount_text, currency, original = values
         if not receipt_no or len(receipt_no) > MAX_RECEIPT_NO or not receipt_no.isprintable():
             return None
-        try:
-            store = self._stores[code]
-        except KeyError:
-            store = self._store(code)
+        store = self._store(code)
         if store is None:
             return None
         if member_no:
@@ -425,9 +425,7 @@ class TransactionChecker:
             return None
         e164 = None
         if phone:
-            e164 = self._phones.get(phone, "")
-            if e164 == "":
-                e164 = self._phone(phone)
+            e164 = self._phone(phone)
             if e164 is None:
                 return None
         try:
@@ -445,10 +443,7 @@ class TransactionChecker:
             oldest = self.ctx.oldest_receipt
             if oldest is not None and occurred_at < oldest:
                 return None
-        try:
-            amount = self._amounts[amount_text]
-        except KeyError:
-            amount = self._amount(amount_text)
+        amount = self._amount(amount_text)
         if amount is None:
             return None
         if amount < 0:
@@ -456,45 +451,32 @@ class TransactionChecker:
                 return None
         elif original:
             return None
-        ok = self._currencies.get(currency)
-        if ok is None:
-            ok = self._currency(currency)
-        if not ok:
+        if not self._currency(currency):
             return None
         return CheckedReceipt(
             line, receipt_no, store[0], member_no or None, e164, occurred_at, amount,
             self.ctx.currency, original or None,
         )
 
-    def _store(self, code: str) -> tuple[int, ZoneInfo] | None:
+    def _work_out_store(self, code: str) -> tuple[int, ZoneInfo] | None:
         store = self.ctx.stores.get(code.upper()) if code else None
-        found = None if store is None or store.id is None else (store.id, ZoneInfo(store.timezone))
-        self._stores[code] = found
-        return found
+        return None if store is None or store.id is None else (store.id, ZoneInfo(store.timezone))
 
-    def _phone(self, raw: str) -> str | None:
+    def _work_out_phone(self, raw: str) -> str | None:
         problems: list[str] = []
         e164 = _phone(raw, self.ctx, problems)
-        if len(self._phones) >= KEPT_VALUES:
-            self._phones.clear()  # a file of millions of rows keeps its memory bounded
-        self._phones[raw] = None if problems else e164
-        return self._phones[raw]
+        return None if problems else e164
 
-    def _amount(self, raw: str) -> Decimal | None:
+    def _work_out_amount(self, raw: str) -> Decimal | None:
         amount = Decimal(raw) if _PLAIN_AMOUNT.fullmatch(raw) else None
         limit = self.ctx.max_receipt_amount
         if amount is not None and limit is not None and abs(amount) > limit:
-            amount = None
-        if len(self._amounts) >= KEPT_VALUES:
-            self._amounts.clear()
-        self._amounts[raw] = amount
+            return None
         return amount
 
-    def _currency(self, raw: str) -> bool:
+    def _work_out_currency(self, raw: str) -> bool:
         currency = raw.upper() or self.ctx.currency
-        ok = bool(_CURRENCY.match(currency)) and currency == self.ctx.currency
-        self._currencies[raw] = ok
-        return ok
+        return bool(_CURRENCY.match(currency)) and currency == self.ctx.currency
 
 
 
