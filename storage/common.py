@@ -37,11 +37,13 @@ def from_cents(cents: int) -> Decimal:
     return (Decimal(cents) / 100).quantize(Decimal("0.01"))
 
 
-def insert_ignoring_duplicates(conn: AsyncConnection, table: Table) -> Insert:
-    """INSERT that skips rows violating a unique constraint, on SQLite and PostgreSQL."""
-    if conn.dialect.name == "postgresql":
+def insert_ignoring_duplicates(conn: AsyncConnection | str, table: Table) -> Insert:
+    """INSERT that skips rows violating a unique constraint, on SQLite and PostgreSQL (`conn`
+    may be the connection or its dialect's name)."""
+    dialect = conn if isinstance(conn, str) else conn.dialect.name
+    if dialect == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing()
-    if conn.dialect.name == "sqlite":
+    if dialect == "sqlite":
         return sqlite.insert(table).on_conflict_do_nothing()
     return insert(table)
 

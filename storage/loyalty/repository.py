@@ -87,13 +87,12 @@ class SqlLedgerRepository:
     # -- the maintained summary (points_summaries) --------------------------------------------
 
     async def summary(self, member_id: int) -> PointsBalance:
-        query = select(points_summaries).where(points_summaries.c.member_id == member_id)
-        row = (await self.conn.execute(query)).first()
+        row = (await self.conn.execute(_SUMMARY, {"member_id": member_id})).first()
         if row is not None:  # the common case: one read, no lock, nothing written
             return _balance(row)
         # Made from the ledger: locked first, so an append committing meanwhile is not missed.
         await self._lock_members([member_id])
-        row = (await self.conn.execute(query)).first()
+        row = (await self.conn.execute(_SUMMARY, {"member_id": member_id})).first()
         if row is not None:
             return _balance(row)
         made = summarise(member_id, await self.entries_for(member_id))
@@ -173,6 +172,10 @@ class SqlLedgerRepository:
             )
         )
         return int(total or 0)
+
+
+# A member's summary, read for every /points: built once (see storage.members.repository).
+_SUMMARY = select(points_summaries).where(points_summaries.c.member_id == bindparam("member_id"))
 
 
 def _balance_values(b: PointsBalance) -> dict[str, Any]:

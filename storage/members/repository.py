@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, exists, func, insert, or_, select, update
+from sqlalchemy import Select, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.members.model import ChatUser, Member, Store
@@ -259,6 +259,18 @@ class _Columns:
             raise AttributeError(name) from None
 
 
+# Who is talking, asked for every message a person sends: built once, its values bound per call
+# (building a statement costs more processor time than SQLAlchemy's compiled cache saves).
+_WHO_IS_TALKING = (
+    select(chat_users, members)
+    .select_from(chat_users.outerjoin(members, chat_users.c.member_id == members.c.id))
+    .where(
+        chat_users.c.channel == bindparam("channel"),
+        chat_users.c.user_id == bindparam("user_id"),
+    )
+)
+
+
 class SqlChatUserRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
@@ -278,13 +290,7 @@ class SqlChatUserRepository:
     ) -> tuple[ChatUser | None, Member | None]:
         """The chat account and its linked member in one query (who is talking)."""
         row = (
-            await self.conn.execute(
-                select(chat_users, members)
-                .select_from(
-                    chat_users.outerjoin(members, chat_users.c.member_id == members.c.id)
-                )
-                .where(chat_users.c.channel == channel, chat_users.c.user_id == user_id)
-            )
+            await self.conn.execute(_WHO_IS_TALKING, {"channel": channel, "user_id": user_id})
         ).first()
         if row is None:
             return None, None

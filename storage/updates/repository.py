@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import delete
+from sqlalchemy import Insert, delete
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.common import insert_ignoring_duplicates
 from storage.updates.tables import handled_updates
+
+
+@cache
+def _claim_statement(dialect: str) -> Insert:
+    """The claim's INSERT for one database, built once: every update a bot handles makes one,
+    and building a statement costs more processor time than SQLAlchemy's compiled cache saves."""
+    return insert_ignoring_duplicates(dialect, handled_updates)
 
 
 class SqlHandledUpdateRepository:
@@ -17,9 +25,8 @@ class SqlHandledUpdateRepository:
 
     async def claim(self, bot_id: str, update_id: int, now: datetime) -> bool:
         result = await self.conn.execute(
-            insert_ignoring_duplicates(self.conn, handled_updates).values(
-                bot_id=bot_id, update_id=update_id, handled_at=now
-            )
+            _claim_statement(self.conn.dialect.name),
+            {"bot_id": bot_id, "update_id": update_id, "handled_at": now},
         )
         return bool(result.rowcount)
 
