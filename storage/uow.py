@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
+from typing import Generic, TypeVar, overload
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.shared.events import NO_HANDLERS, Event, EventBus
-from domain.shared.member_data import MemberData
 from storage.callbacks.repository import SqlCallbackRepository
 from storage.campaigns.repository import SqlCampaignRepository
 from storage.coupons.repository import SqlCouponRepository
@@ -37,28 +38,57 @@ DatabaseRefused = DBAPIError
 BULK_CACHE_MB = 128
 
 
+R = TypeVar("R")
+
+
+class _Repository(Generic[R]):
+    """A repository of the unit of work, made on first use inside its transaction and kept in
+    the instance until the transaction ends. A step uses two or three of the twenty; making all
+    of them for every transaction cost more processor time than a `/points` spends reading."""
+
+    def __init__(self, make: Callable[[AsyncConnection], R]) -> None:
+        self.make = make
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, uow: None, owner: type) -> _Repository[R]: ...
+
+    @overload
+    def __get__(self, uow: SqlUnitOfWork, owner: type) -> R: ...
+
+    def __get__(self, uow: SqlUnitOfWork | None, owner: type) -> R | _Repository[R]:
+        if uow is None:
+            return self
+        made = self.make(uow.connection)  # outside `async with`: RuntimeError, as before
+        uow.__dict__[self.name] = made  # read from the instance from now on
+        return made
+
+
 class SqlUnitOfWork:
     """`async with uow: ...; await uow.commit()`; leaving without commit rolls back."""
 
-    stores: SqlStoreRepository
-    members: SqlMemberRepository
-    chat_users: SqlChatUserRepository
-    ledger: SqlLedgerRepository
-    receipts: SqlReceiptRepository
-    coupons: SqlCouponRepository
-    outbox: SqlOutboxRepository
-    staff: SqlStaffRepository
-    jobs: SqlJobRepository
-    tickets: SqlTicketRepository
-    audit: SqlAuditRepository
-    surveys: SqlSurveyRepository
-    segments: SqlSegmentRepository
-    campaigns: SqlCampaignRepository
-    handled_updates: SqlHandledUpdateRepository
-    consents: SqlConsentRepository
-    privacy: SqlPrivacyRepository
-    callbacks: SqlCallbackRepository
-    member_data: list[MemberData]
+    stores = _Repository(SqlStoreRepository)
+    members = _Repository(SqlMemberRepository)
+    chat_users = _Repository(SqlChatUserRepository)
+    ledger = _Repository(SqlLedgerRepository)
+    receipts = _Repository(SqlReceiptRepository)
+    coupons = _Repository(SqlCouponRepository)
+    outbox = _Repository(SqlOutboxRepository)
+    staff = _Repository(SqlStaffRepository)
+    jobs = _Repository(SqlJobRepository)
+    tickets = _Repository(SqlTicketRepository)
+    audit = _Repository(SqlAuditRepository)
+    surveys = _Repository(SqlSurveyRepository)
+    segments = _Repository(SqlSegmentRepository)
+    campaigns = _Repository(SqlCampaignRepository)
+    handled_updates = _Repository(SqlHandledUpdateRepository)
+    consents = _Repository(SqlConsentRepository)
+    privacy = _Repository(SqlPrivacyRepository)
+    callbacks = _Repository(SqlCallbackRepository)
+    member_data = _Repository(member_data_for)
 
     def __init__(self, engine: AsyncEngine, bus: EventBus = NO_HANDLERS) -> None:
         self.engine = engine
@@ -92,26 +122,12 @@ class SqlUnitOfWork:
         await conn.begin()
         self._conn = conn
         self._recorded = []
-        self.stores = SqlStoreRepository(conn)
-        self.members = SqlMemberRepository(conn)
-        self.chat_users = SqlChatUserRepository(conn)
-        self.ledger = SqlLedgerRepository(conn)
-        self.receipts = SqlReceiptRepository(conn)
-        self.coupons = SqlCouponRepository(conn)
-        self.outbox = SqlOutboxRepository(conn)
-        self.staff = SqlStaffRepository(conn)
-        self.jobs = SqlJobRepository(conn)
-        self.tickets = SqlTicketRepository(conn)
-        self.audit = SqlAuditRepository(conn)
-        self.surveys = SqlSurveyRepository(conn)
-        self.segments = SqlSegmentRepository(conn)
-        self.campaigns = SqlCampaignRepository(conn)
-        self.handled_updates = SqlHandledUpdateRepository(conn)
-        self.consents = SqlConsentRepository(conn)
-        self.privacy = SqlPrivacyRepository(conn)
-        self.callbacks = SqlCallbackRepository(conn)
-        self.member_data = member_data_for(conn)
         return self
+
+    def _forget_repositories(self) -> None:
+        """Drop the repositories made in the transaction that ended: they hold its connection."""
+        for name in _REPOSITORY_NAMES:
+            self.__dict__.pop(name, None)
 
     async def __aexit__(
         self,
@@ -120,6 +136,7 @@ class SqlUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         conn, self._conn = self._conn, None
+        self._forget_repositories()
         if conn is None:
             return
         try:
@@ -131,20 +148,28 @@ class SqlUnitOfWork:
     async def commit(self) -> None:
         await self.connection.commit()
 
-    async def for_bulk_writes(self) -> None:
+    async def for_bulk_writes(self, cache_mb: int | None = None) -> None:
         """Prepare this transaction's connection for writing tens of thousands of rows (an
-        import): on SQLite, a page cache of BULK_CACHE_MB instead of the default 2 MB, so the
-        pages of the indexes an import inserts into at random (a member's receipts, its points)
-        stay in memory instead of being read back from the file for every few rows. The
-        connection keeps it until it closes; SQLite takes the memory only as pages are read.
+        import): on SQLite, a page cache of `cache_mb` (BULK_CACHE_MB unless said) instead of
+        the default 2 MB, so the pages of the indexes an import inserts into at random (a
+        member's receipts, its points) stay in memory instead of being read back from the file
+        for every few rows. The connection keeps it until it closes or is given another size;
+        SQLite takes the memory only as pages are read, so the database's size bounds it. Only
+        the demo, which knows no bot shares its database, asks for more than the default.
         Nothing to do on PostgreSQL, whose server owns its cache."""
         conn = self.connection
-        if conn.dialect.name == "sqlite" and not conn.info.get("bulk_cache"):
-            await conn.exec_driver_sql(f"PRAGMA cache_size = -{BULK_CACHE_MB * 1024}")
-            conn.info["bulk_cache"] = True
+        size = BULK_CACHE_MB if cache_mb is None else cache_mb
+        if conn.dialect.name == "sqlite" and conn.info.get("bulk_cache_mb") != size:
+            await conn.exec_driver_sql(f"PRAGMA cache_size = -{size * 1024}")
+            conn.info["bulk_cache_mb"] = size
 
     async def rollback(self) -> None:
         await self.connection.rollback()
+
+
+_REPOSITORY_NAMES = tuple(
+    name for name, value in vars(SqlUnitOfWork).items() if isinstance(value, _Repository)
+)
 
 
 class SqlUnitOfWorkFactory:
