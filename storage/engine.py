@@ -10,6 +10,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from storage.sqlite_driver import one_hop_dbapi
+
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine for `url`; plain driver names get their async twin."""
@@ -23,6 +25,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         _create_private_file(parsed.database)
+        if parsed.get_driver_name() == "aiosqlite":
+            kwargs.setdefault("module", one_hop_dbapi())  # see storage.sqlite_driver
         engine = create_async_engine(parsed, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
