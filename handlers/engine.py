@@ -15,7 +15,7 @@ from domain.updates.model import ClaimState, UpdateAlreadyHandled
 from domain.updates.services import STEP_CLAIM, claim_in
 from handlers.cleaning import clean_inbound
 from handlers.intents import Guess, IntentMatcher, Match, is_cjk
-from handlers.routing import Context, Deps, Handler, Router
+from handlers.routing import Context, Deps, Handler, Preload, Router
 from handlers.types import (
     Button,
     Inbound,
@@ -68,8 +68,9 @@ class Conversation:
         """Answer one event. Never raises for anything a person can send; raises
         UpdateAlreadyHandled when the update being handled was claimed before (a redelivery)."""
         inbound = clean_inbound(inbound)  # NUL, control characters, invalid code points
+        preload = self._preload_for(inbound)
         try:
-            chat_user, member = await self._identify(inbound)
+            chat_user, member, preloaded = await self._identify(inbound, preload)
         except UpdateAlreadyHandled:
             raise  # a redelivery: the adapter skips it, nobody is answered twice
         except Exception:
@@ -79,7 +80,7 @@ class Conversation:
                 (Reply("error.unexpected"),),
                 callback_id=inbound.callback_id,
             )
-        ctx = Context(inbound, chat_user, member, self.deps)
+        ctx = Context(inbound, chat_user, member, self.deps, preloaded=preloaded)
         loaded = (chat_user.state, dict(chat_user.state_data))
         try:
             outcome = await self._dispatch(ctx)
@@ -97,14 +98,25 @@ class Conversation:
             outcome = Outcome((Reply("error.unexpected"),))
         return self.render(ctx.lang, outcome.replies, callback_id=inbound.callback_id)
 
-    async def _identify(self, inbound: Inbound) -> tuple[ChatUser, Member | None]:
-        """Who is talking, in the step's first transaction, which also claims the update.
+    def _preload_for(self, inbound: Inbound) -> Preload | None:
+        """The preload of the member's command about to run, if it has one (routing.Preload).
+        Only a private chat's: a member's command in a group shows nothing of theirs."""
+        if inbound.kind is not InboundKind.COMMAND or not inbound.is_private:
+            return None
+        spec = self.router.commands.get(inbound.command)
+        return spec.preload if spec is not None else None
+
+    async def _identify(
+        self, inbound: Inbound, preload: Preload | None = None
+    ) -> tuple[ChatUser, Member | None, Any]:
+        """Who is talking, in the step's first transaction, which also claims the update, and
+        what the command's `preload` reads of the member (None without one).
 
         When the adapter handed over the update's claim (domain.updates.services), it is made
         here, in the same transaction as loading who is talking: one write transaction serves
         both, and a redelivered update stops here (UpdateAlreadyHandled) having written
-        nothing. The claim comes after the read: on SQLite the write lock it takes is then
-        held for the claim and the commit only, not for the read as well.
+        nothing. The claim comes after the reads: on SQLite the write lock it takes is then
+        held for the claim and the commit only, not for the reads as well.
         """
         claim = STEP_CLAIM.get()
         if claim is not None and claim.state is not ClaimState.PENDING:
@@ -114,6 +126,9 @@ class Conversation:
             chat_user, member = await uow.chat_users.get_with_member(
                 inbound.channel, inbound.user_id
             )
+            preloaded = None
+            if preload is not None and member is not None and chat_user is not None:
+                preloaded = await preload(uow, member)
             if claim is not None and not await claim_in(uow, claim):
                 await uow.rollback()
                 claim.state = ClaimState.REDELIVERED
@@ -141,11 +156,13 @@ class Conversation:
                 member = None
             elif member is None or member.id != chat_user.member_id:
                 member = await uow.members.get(chat_user.member_id)
+            if member is None or member.id != chat_user.member_id:
+                preloaded = None  # read for a member this account is no longer linked to
             if write:
                 await uow.commit()
                 if claim is not None:
                     claim.state = ClaimState.CLAIMED
-        return chat_user, member
+        return chat_user, member, preloaded
 
     async def _dispatch(self, ctx: Context) -> Outcome:
         inbound, router = ctx.inbound, self.router

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from domain.members.model import ChatUser, Member
     from domain.shared.clock import Clock
     from domain.shared.policy import Policy
-    from domain.shared.ports import UnitOfWorkFactory
+    from domain.shared.ports import UnitOfWork, UnitOfWorkFactory
     from handlers.i18n import Translator
 
 
@@ -42,6 +42,9 @@ class Context:
     deps: Deps
     # The flow a command interrupted (joining), which resumes after the command's answer.
     paused_state: str = ""
+    # What the command's `preload` read in the transaction that found who is talking (None
+    # when it has none, or the person is no member).
+    preloaded: Any = None
 
     @property
     def lang(self) -> str:
@@ -60,6 +63,9 @@ class Context:
 
 
 Handler = Callable[[Context], Awaitable[Outcome]]
+# A member's data a command reads anyway, read with who is talking, in the same transaction:
+# the command's step then needs no transaction of its own in the usual case (/points).
+Preload = Callable[["UnitOfWork", "Member"], Awaitable[Any]]
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,7 @@ class CommandSpec:
     handler: Handler
     description_key: str | None  # shown in Telegram's command menu when set
     member_only: bool
+    preload: Preload | None = None
 
 
 class Router:
@@ -82,12 +89,20 @@ class Router:
         self.resumable: dict[str, Handler] = {}
 
     def command(
-        self, *names: str, description_key: str | None = None, member_only: bool = False
+        self,
+        *names: str,
+        description_key: str | None = None,
+        member_only: bool = False,
+        preload: Preload | None = None,
     ) -> Callable[[Handler], Handler]:
+        """`preload`, for a member's command, reads what its step needs in the transaction
+        that finds who is talking (Context.preloaded); the step must still work without it
+        (the same step answers the intent, and a person who is no member has nothing read)."""
+
         def register(handler: Handler) -> Handler:
             for i, name in enumerate(names):
                 self.commands[name] = CommandSpec(
-                    name, handler, description_key if i == 0 else None, member_only
+                    name, handler, description_key if i == 0 else None, member_only, preload
                 )
             return handler
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from domain.loyalty.model import LedgerEntry
+from domain.loyalty.model import LedgerEntry, PointsBalance
 
 if TYPE_CHECKING:
     from domain.loyalty.policy import Tier
@@ -52,6 +52,14 @@ async def points_summary(
     if due:
         await uow.ledger.append(due)  # the summary is kept up to date by the append
         balance = await uow.ledger.summary(member_id)
+    return summary_of(balance, member, policy, now, recent)
+
+
+def summary_of(
+    balance: PointsBalance, member: Member, policy: Policy, now: datetime, recent: int = 5
+) -> PointsSummary:
+    """What /points shows of a balance read already, with no expiration due in it (the
+    conversation reads the balance with who is talking: see handlers.members.member.points)."""
     tier = policy.tier(member.tier)
     next_tier = policy.next_tier(tier.key)
     to_next = max(Decimal(0), next_tier.threshold - member.spend_12m) if next_tier else Decimal(0)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from domain.loyalty.views import points_summary
+from domain.loyalty.model import PointsBalance
+from domain.loyalty.views import points_summary, summary_of
 from domain.members import services as membership
-from domain.members.model import LANGUAGES
+from domain.members.model import LANGUAGES, Member
 from domain.members.rules import is_skip, read_yes_no
 from domain.shared.errors import DomainError, InvalidInput, InvalidPhone
 from domain.shared.phones import mask_phone, normalize_phone
@@ -16,6 +18,9 @@ from handlers.campaigns.member import remember_referral
 from handlers.i18n import money
 from handlers.routing import Context, Router, buttons, reply, say
 from handlers.types import Button, InboundKind, Keyboard, Outcome, Reply
+
+if TYPE_CHECKING:
+    from domain.shared.ports import UnitOfWork
 
 log = logging.getLogger(__name__)
 router = Router()
@@ -288,16 +293,26 @@ async def _enrol(ctx: Context, consent: bool) -> Outcome:
     )
 
 
-@router.command("points", description_key="command.points", member_only=True)
+async def _balance(uow: UnitOfWork, member: Member) -> PointsBalance | None:
+    """/points' preload: the member's balance, read with who is talking (routing.Preload)."""
+    return await uow.ledger.summary(member.id) if member.id is not None else None
+
+
+@router.command("points", description_key="command.points", member_only=True, preload=_balance)
 @router.intent("points", POINTS_PHRASES, member_only=True)
 async def points(ctx: Context) -> Outcome:
     """Balance, tier, progress to the next tier, what expires soon, the last 5 entries."""
     assert ctx.member is not None and ctx.member.id is not None
-    async with ctx.deps.uow_factory() as uow:
-        summary = await points_summary(
-            uow, ctx.deps.policy, ctx.member.id, ctx.now, member=ctx.member
-        )
-        await uow.commit()  # due expirations (and a first summary) are booked on the way
+    balance = ctx.preloaded
+    if isinstance(balance, PointsBalance) and not balance.due_expirations(ctx.now):
+        # The usual /points: read with who is talking, nothing to book, no transaction here.
+        summary = summary_of(balance, ctx.member, ctx.deps.policy, ctx.now)
+    else:
+        async with ctx.deps.uow_factory() as uow:
+            summary = await points_summary(
+                uow, ctx.deps.policy, ctx.member.id, ctx.now, member=ctx.member
+            )
+            await uow.commit()  # due expirations (and a first summary) are booked on the way
     lang = ctx.lang
     lines = [
         ctx.t(

@@ -118,19 +118,40 @@ async def test_a_step_that_failed_before_its_commit_is_remembered_and_not_run_ag
 async def test_a_step_that_crashed_after_its_claim_is_not_run_again(
     any_app: App, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """The claim was committed with loading who is talking; /points then failed (its summary
-    table is gone): the person got the apology, and a redelivery is skipped, not retried."""
+    """The claim was committed with loading who is talking; asking for points in words then
+    failed (the summary table is gone): the person got the apology, and a redelivery is
+    skipped, not retried. (/points itself reads the balance in the claim's transaction: there
+    the failure comes before the claim, as in the test above.)"""
     caplog.set_level(logging.ERROR)
-    async with any_app.uow_factory() as uow:
-        member = await uow.members.add(
-            Member("M000501", "Mei", "+8613800000501", any_app.clock.now())
-        )
+    await _linked_member(any_app)
+    await _apology_then_skipped(any_app, "points_summaries", 501, "my points")
+
+
+async def test_points_reads_the_balance_in_the_claims_transaction_and_needs_no_other(
+    any_app: App,
+) -> None:
+    """/points' preload: who is talking, the claim and the balance in one transaction, one
+    commit; the step itself opens none when nothing expired (bench_points.py measures it)."""
+    await _linked_member(any_app)
+    assert await _as_update(any_app, 601, "/points")  # the first read makes the summary
+    statements = Statements(any_app)
+    replies = await _as_update(any_app, 602, "/points")
+    assert replies and replies[0].key == "points.summary"
+    balance = statements.transaction_of("FROM points_summaries")
+    assert balance is statements.transaction_of("INSERT INTO handled_updates")
+    assert balance is statements.transaction_of("FROM chat_users")
+    assert statements.commits == 1
+    assert len({id(tx) for _sql, tx in statements.ran}) == 1, [s[:60] for s, _ in statements.ran]
+
+
+async def _linked_member(app: App) -> None:
+    async with app.uow_factory() as uow:
+        member = await uow.members.add(Member("M000501", "Mei", "+8613800000501", app.clock.now()))
         await uow.chat_users.save(ChatUser(
             "telegram", str(NEW_PERSON), str(NEW_PERSON), telegram_language="en",
             member_id=member.id,
         ))
         await uow.commit()
-    await _apology_then_skipped(any_app, "points_summaries", 501, "/points")
 
 
 async def test_a_claim_the_database_refuses_still_gets_the_person_an_answer(
