@@ -105,9 +105,15 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
     async def _one_call(self, operation: str, parameters: Any, many: bool) -> None:
         connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
         async with self._adapt_connection._execute_mutex:
-            outcome: _Outcome = await connection._execute(  # type: ignore[no-untyped-call]
-                _run, connection._conn, operation, parameters, many
-            )
+            try:
+                outcome: _Outcome = await connection._execute(  # type: ignore[no-untyped-call]
+                    _run, connection._conn, operation, parameters, many
+                )
+            except BaseException:
+                # A write that failed half-way (or was cancelled) may have opened a transaction
+                # and left rows in it: the next rollback must reach SQLite.
+                self._adapt_connection._in_transaction = True
+                raise
         self._description, rows, self._rowcount, self._lastrowid, in_transaction = outcome
         self._rows = collections.deque(rows)
         self._adapt_connection._in_transaction = in_transaction

@@ -89,6 +89,27 @@ async def test_counts_rollbacks_and_errors_are_what_sqlalchemy_expects(
         assert (await conn.execute(select(things))).all() == []  # nothing committed
 
 
+async def test_a_first_write_that_fails_half_way_is_rolled_back(engine: AsyncEngine) -> None:
+    """The failing statement opened the transaction itself (nothing was written before it in
+    this transaction) and left its first rows in it: the rollback must still reach SQLite, or
+    the pooled connection's next user would commit them."""
+    async with engine.connect() as conn:
+        await conn.execute(insert(things).values(name="taken"))
+        await conn.commit()
+    for _ in range(2):  # the same pooled connection, used again after the failure
+        async with engine.connect() as conn:
+            with pytest.raises(IntegrityError):
+                await conn.execute(insert(things), [{"name": "fresh"}, {"name": "taken"}])
+            await conn.rollback()
+        async with engine.connect() as conn:
+            await conn.execute(insert(things).values(name="later"))
+            await conn.commit()
+            names = (await conn.execute(select(things.c.name).order_by(things.c.id))).scalars()
+            assert list(names) == ["taken", "later"]
+            await conn.execute(text("DELETE FROM things WHERE name = 'later'"))
+            await conn.commit()
+
+
 async def test_streamed_results_keep_their_own_cursor(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         await conn.execute(insert(things), [{"name": f"n{i}"} for i in range(50)])
