@@ -16,6 +16,7 @@ from bot.cli.imports import import_file
 from domain.loyalty.model import EntryKind, LedgerEntry, Receipt
 from storage.common import one_of, to_cents
 from storage.loyalty.tables import points_ledger, receipts
+from storage.uow import BULK_CACHE_MB
 from tests.support.imports import THREE_MEMBERS, add_stores, members_file
 
 MOMENTS = [
@@ -126,3 +127,20 @@ async def test_a_look_up_of_many_keys_finds_what_an_in_list_finds(
     assert by_one == by_in == found == set(numbers[::2])
     assert ids == {member_id}
     assert none == []
+
+
+async def test_a_bulk_writer_gets_the_page_cache_it_asks_for_and_the_default_otherwise(
+    any_app: App,
+) -> None:
+    """A nightly import's connection takes BULK_CACHE_MB of page cache on SQLite, the demo's
+    the size it asks for, and a connection the pool hands out again is given the new size;
+    PostgreSQL's server owns its cache, so there it changes nothing."""
+    sizes = []
+    for asked in (None, 512, None):
+        async with any_app.uow_factory() as uow:
+            await uow.for_bulk_writes(asked)
+            if uow.connection.dialect.name == "sqlite":
+                found = await uow.connection.exec_driver_sql("PRAGMA cache_size")
+                sizes.append(found.scalar_one())
+    if sizes:  # SQLite: negative sizes are KiB
+        assert sizes == [-BULK_CACHE_MB * 1024, -512 * 1024, -BULK_CACHE_MB * 1024]

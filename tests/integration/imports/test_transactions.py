@@ -10,7 +10,7 @@ import pytest
 
 from bot.bootstrap import App
 from bot.cli import imports
-from bot.cli.imports import ImportSummary, import_file
+from bot.cli.imports import ImportSummary, Writing, import_file, import_records
 from domain.loyalty.model import EntryKind, LedgerEntry
 from domain.loyalty.services import recompute_tiers
 from tests.support.imports import THREE_MEMBERS, add_stores, members_file, transactions_file
@@ -242,13 +242,8 @@ async def _tiers_and_spend(app: App) -> dict[int, tuple[str, Decimal]]:
         return found
 
 
-async def test_a_refused_write_loses_only_its_transaction_and_the_counts_say_so(
-    app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Chunks are committed a few at a time. When the database refuses a row (here a trigger
-    standing in for any constraint), the chunks of the open transaction are not kept, the ones
-    committed before are, and the summary counts only what is in the database."""
-    monkeypatch.setattr(imports, "COMMIT_CHUNKS", 3)
+async def _refuse_receipt_bad(app: App) -> None:
+    """A trigger that refuses the receipt numbered BAD, standing in for any constraint."""
     async with app.engine.begin() as conn:
         if conn.dialect.name == "sqlite":
             await conn.exec_driver_sql(
@@ -265,6 +260,16 @@ async def test_a_refused_write_loses_only_its_transaction_and_the_counts_say_so(
                 "CREATE TRIGGER refuse BEFORE INSERT ON receipts FOR EACH ROW "
                 "EXECUTE FUNCTION refuse()"
             )
+
+
+async def test_a_refused_write_loses_only_its_transaction_and_the_counts_say_so(
+    app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks are committed a few at a time. When the database refuses a row (here a trigger
+    standing in for any constraint), the chunks of the open transaction are not kept, the ones
+    committed before are, and the summary counts only what is in the database."""
+    monkeypatch.setattr(imports, "COMMIT_CHUNKS", 3)
+    await _refuse_receipt_bad(app)
     rows = [f"S-{i},SH01,100001,,2026-06-01T10:{i:02d}:00,10.00,CNY," for i in range(1, 11)]
     rows[9] = "BAD,SH01,100001,,2026-06-01T10:59:00,10.00,CNY,"  # line 11: the 5th chunk
     summary = await _import_rows(app, tmp_path, *rows, chunk_rows=2)
@@ -279,3 +284,29 @@ async def test_a_refused_write_loses_only_its_transaction_and_the_counts_say_so(
         balance = await uow.ledger.balance(member.id)
     assert stored == {f"S-{i}" for i in range(1, 7)}
     assert balance == summary.points_earned
+
+
+async def test_an_import_written_the_demos_way_commits_as_it_is_told_and_books_the_same(
+    app: App,
+) -> None:
+    """The demo's way of writing (bot.demo.DEMO_WRITING: fewer, bigger transactions and a
+    bigger page cache) groups chunks as its Writing says, not as the module's figures say, and
+    a refused write still loses only the open transaction."""
+    await _refuse_receipt_bad(app)
+    # As the demo gives them: tuples in the columns' order, no file.
+    rows = [
+        (line, (f"S-{line}", "SH01", "100001", "", f"2026-06-01T10:{line:02d}:00", "10.00",
+                "CNY", ""))
+        for line in range(2, 12)
+    ]
+    rows[9] = (11, ("BAD", "SH01", "100001", "", "2026-06-01T10:59:00", "10.00", "CNY", ""))
+    summary = await import_records(
+        app, "transactions", rows, chunk_rows=2,
+        writing=Writing(commit_chunks=4, commit_seconds=3600.0, cache_mb=64),
+    )
+    # Chunks 1-4 (lines 2-9) were committed together; chunk 5 (lines 10-11) was open: lost.
+    assert summary.fatal is not None and summary.fatal.startswith("lines 10-11: ")
+    assert summary.inserted == 8 and summary.points_earned == 8 * 10
+    async with app.uow_factory() as uow:
+        stored = await uow.receipts.existing(f"S-{i}" for i in range(2, 12))
+    assert stored == {f"S-{i}" for i in range(2, 10)}
