@@ -46,7 +46,7 @@ from domain.callbacks.rules import (
     rule_for_ticket,
 )
 from domain.messaging.model import MessageKind
-from domain.messaging.rules import refusal_for
+from domain.messaging.rules import refusal_of_unasked
 from domain.privacy.model import Purpose
 from domain.segments.model import Lifecycle
 from domain.shared.clock import local_day
@@ -193,12 +193,8 @@ def _checkin_key(rule: Rule) -> str:
 def _checkin_refused(member: Member | CallMember, rule: Rule) -> bool:
     """Whether the messaging rules leave the member without the check-in of `rule` (/stop).
     A check-in is a service message: marketing consent plays no part (CallMember has none)."""
-    why_not = refusal_for(
-        MessageKind.SERVICE,
-        _checkin_key(rule),
-        quiet_hours=True,
-        marketing_consent=False,
-        opted_out=member.opted_out_at is not None,
+    why_not = refusal_of_unasked(
+        MessageKind.SERVICE, _checkin_key(rule), opted_out_at=member.opted_out_at
     )
     return why_not is not None
 

@@ -31,7 +31,7 @@ from domain.coupons.rules import (
 )
 from domain.coupons.services import issue_coupon
 from domain.messaging.model import MessageKind, OutboxMessage
-from domain.messaging.rules import refusal_for
+from domain.messaging.rules import refusal_of_unasked
 from domain.shared.outbox import queue_message
 
 if TYPE_CHECKING:
@@ -144,8 +144,10 @@ async def _gift_batch(
         run.issued += int(new)
     chats = await work.chat_users.reachable_chats(ids)
     for member in batch:
-        if member.id is None or member.id not in chats or _greeting_refused(member):
-            continue  # the coupon waits in /coupons; only the greeting is not sent
+        if member.id is None or member.id not in chats or refusal_of_unasked(
+            MessageKind.SERVICE, GREETING, opted_out_at=member.opted_out_at
+        ) is not None:
+            continue  # the coupon waits in /coupons; only the greeting is not sent (/stop)
         coupon = held[member.id]
         chat = chats[member.id]
         queued = await queue_message(
@@ -164,18 +166,6 @@ async def _gift_batch(
             now,
         )
         run.greeted += int(queued)
-
-
-def _greeting_refused(member: Member) -> bool:
-    """Whether the messaging rules leave the member without the greeting (/stop)."""
-    why_not = refusal_for(
-        MessageKind.SERVICE,
-        GREETING,
-        quiet_hours=True,
-        marketing_consent=member.marketing_consent,
-        opted_out=member.opted_out_at is not None,
-    )
-    return why_not is not None
 
 
 def _greeting_params(member: Member, coupon: Coupon, tz: str) -> dict[str, object]:

@@ -24,7 +24,7 @@ from domain.coupons.rules import (
 )
 from domain.loyalty.model import EntryKind, LedgerEntry, PointsLedger
 from domain.messaging.model import MessageKind, OutboxMessage
-from domain.messaging.rules import refusal_for
+from domain.messaging.rules import refusal_of_unasked
 from domain.shared.errors import DomainError, InsufficientPoints, InvalidInput
 from domain.shared.outbox import queue_message
 
@@ -222,12 +222,8 @@ async def expire_and_remind(uow: UnitOfWork, policy: Policy, now: datetime) -> E
         chat = chats.get(coupon.member_id)
         if member is None or chat is None:
             continue
-        if refusal_for(
-            MessageKind.SERVICE,
-            EXPIRY_REMINDER,
-            quiet_hours=True,
-            marketing_consent=member.marketing_consent,
-            opted_out=member.opted_out_at is not None,
+        if refusal_of_unasked(
+            MessageKind.SERVICE, EXPIRY_REMINDER, opted_out_at=member.opted_out_at
         ) is not None:
             continue  # /stop: the messaging rules leave the member without the reminder
         tz = await member_timezone(uow, policy, member.home_store_id)

@@ -101,6 +101,27 @@ def refusal_for(
     return None
 
 
+def refusal_of_unasked(
+    kind: MessageKind,
+    message_key: str,
+    *,
+    opted_out_at: datetime | None,
+    marketing_consent: bool = False,
+    refused: Collection[Purpose] = (),
+) -> str | None:
+    """`refusal_for` a message nobody asked for now (it waits for quiet hours: a greeting, a
+    reminder, an invitation, a check-in), as a feature asks it of a member before queueing
+    one; `marketing_consent` matters to marketing only."""
+    return refusal_for(
+        kind,
+        message_key,
+        quiet_hours=True,
+        marketing_consent=marketing_consent,
+        opted_out=opted_out_at is not None,
+        refused=refused,
+    )
+
+
 def _unasked_for(message_key: str | None) -> tuple[bool, Purpose | None]:
     if message_key is None:
         return False, None

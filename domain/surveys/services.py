@@ -34,7 +34,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from domain.messaging.model import MessageKind, OutboxMessage
-from domain.messaging.rules import refusal_for
+from domain.messaging.rules import refusal_of_unasked
 from domain.privacy.model import Purpose
 from domain.shared.clock import local_day
 from domain.shared.errors import InvalidInput
@@ -347,12 +347,11 @@ def _refusal(
 ) -> str | None:
     """Why the messaging rules leave the member without an invitation of `kind`, or None;
     `refused`: the purposes the member said no to, as far as the caller has read them."""
-    return refusal_for(
+    return refusal_of_unasked(
         kind,
         INVITE,
-        quiet_hours=True,
+        opted_out_at=member.opted_out_at,
         marketing_consent=member.marketing_consent,
-        opted_out=member.opted_out_at is not None,
         refused=refused,
     )
 
