@@ -128,6 +128,7 @@ class Conversation:
             )
             preloaded = None
             if preload is not None and member is not None and chat_user is not None:
+                # The member of the join: the one this account is linked to.
                 preloaded = await preload(uow, member)
             if claim is not None and not await claim_in(uow, claim):
                 await uow.rollback()
@@ -156,8 +157,6 @@ class Conversation:
                 member = None
             elif member is None or member.id != chat_user.member_id:
                 member = await uow.members.get(chat_user.member_id)
-            if member is None or member.id != chat_user.member_id:
-                preloaded = None  # read for a member this account is no longer linked to
             if write:
                 await uow.commit()
                 if claim is not None:

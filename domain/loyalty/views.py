@@ -52,14 +52,22 @@ async def points_summary(
     if due:
         await uow.ledger.append(due)  # the summary is kept up to date by the append
         balance = await uow.ledger.summary(member_id)
-    return summary_of(balance, member, policy, now, recent)
+    return _summary_of(balance, member, policy, now, recent)
 
 
-def summary_of(
+def summary_if_nothing_due(
     balance: PointsBalance, member: Member, policy: Policy, now: datetime, recent: int = 5
+) -> PointsSummary | None:
+    """What /points shows of a balance read already (the conversation reads it with who is
+    talking), or None when an expiry is due: that must be booked first (points_summary)."""
+    if balance.due_expirations(now):
+        return None
+    return _summary_of(balance, member, policy, now, recent)
+
+
+def _summary_of(
+    balance: PointsBalance, member: Member, policy: Policy, now: datetime, recent: int
 ) -> PointsSummary:
-    """What /points shows of a balance read already, with no expiration due in it (the
-    conversation reads the balance with who is talking: see handlers.members.member.points)."""
     tier = policy.tier(member.tier)
     next_tier = policy.next_tier(tier.key)
     to_next = max(Decimal(0), next_tier.threshold - member.spend_12m) if next_tier else Decimal(0)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from domain.loyalty.model import PointsBalance
-from domain.loyalty.views import points_summary, summary_of
+from domain.loyalty.views import points_summary, summary_if_nothing_due
 from domain.members import services as membership
 from domain.members.model import LANGUAGES, Member
 from domain.members.rules import is_skip, read_yes_no
@@ -304,10 +304,12 @@ async def points(ctx: Context) -> Outcome:
     """Balance, tier, progress to the next tier, what expires soon, the last 5 entries."""
     assert ctx.member is not None and ctx.member.id is not None
     balance = ctx.preloaded
-    if isinstance(balance, PointsBalance) and not balance.due_expirations(ctx.now):
-        # The usual /points: read with who is talking, nothing to book, no transaction here.
-        summary = summary_of(balance, ctx.member, ctx.deps.policy, ctx.now)
-    else:
+    summary = (
+        summary_if_nothing_due(balance, ctx.member, ctx.deps.policy, ctx.now)
+        if isinstance(balance, PointsBalance)
+        else None
+    )
+    if summary is None:  # no balance read with who is talking, or an expiry to book
         async with ctx.deps.uow_factory() as uow:
             summary = await points_summary(
                 uow, ctx.deps.policy, ctx.member.id, ctx.now, member=ctx.member
