@@ -7,7 +7,8 @@ Seeds the same members as bench_points.py, answers `/points` one update at a tim
 real dispatcher and the stand-in, and prints the functions with the most time of their own and
 the most time including what they call. The notes in bench/README.md come from this.
 With --count-sql it counts instead what one `/points` asks of the database: statements by their
-first words, and transactions begun and committed (each a round trip of its own on PostgreSQL).
+first words (as SQLAlchemy's listeners see them), and what reaches the database: round trips to
+the PostgreSQL server, or trips to aiosqlite's thread.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import aiosqlite
+import asyncpg
 from sqlalchemy import event
 
 from bench.bench_points import FIRST_USER, seed, update
@@ -82,9 +85,24 @@ def count_sql(sync_engine: Any) -> Counter[str]:
         counts[f"{head} {table}".strip()] += 1
 
     event.listen(sync_engine, "before_cursor_execute", statement)
-    event.listen(sync_engine, "begin", lambda _c: counts.update(["BEGIN (transaction)"]))
-    event.listen(sync_engine, "commit", lambda _c: counts.update(["COMMIT"]))
-    event.listen(sync_engine, "rollback", lambda _c: counts.update(["ROLLBACK"]))
+    # What reaches the database: on PostgreSQL each is a round trip to the server (a statement
+    # with no transaction open is one of its own: no BEGIN, no COMMIT); on SQLite each is a
+    # trip to aiosqlite's thread (a commit SQLite has nothing for is skipped before the trip).
+    def probe(owner: Any, name: str, label: Any) -> None:
+        original = getattr(owner, name)
+
+        async def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+            counts.update([label(args) if callable(label) else label])
+            return await original(self, *args, **kwargs)
+
+        setattr(owner, name, counted)
+
+    probe(asyncpg.prepared_stmt.PreparedStatement, "fetch", "  server round trip: statement")
+    probe(asyncpg.transaction.Transaction, "start", "  server round trip: BEGIN")
+    probe(asyncpg.transaction.Transaction, "commit", "  server round trip: COMMIT")
+    probe(asyncpg.transaction.Transaction, "rollback", "  server round trip: ROLLBACK")
+    probe(aiosqlite.Connection, "_execute",
+          lambda args: f"  trip to SQLite's thread: {getattr(args[0], '__name__', args[0])}")
     return counts
 
 

@@ -113,10 +113,12 @@ class Conversation:
         what the command's `preload` reads of the member (None without one).
 
         When the adapter handed over the update's claim (domain.updates.services), it is made
-        here, in the same transaction as loading who is talking: one write transaction serves
-        both, and a redelivered update stops here (UpdateAlreadyHandled) having written
-        nothing. The claim comes after the reads: on SQLite the write lock it takes is then
-        held for the claim and the commit only, not for the reads as well.
+        here, after the writes loading who is talking needs (a new person's account, a changed
+        language) and in their transaction: a redelivered update stops here (UpdateAlreadyHandled)
+        having written nothing. The common message, a known person with nothing to update, reads
+        and claims only: each of those statements is a transaction of its own
+        (storage.driver_statements), no BEGIN or COMMIT round trip on PostgreSQL, and the write
+        lock of SQLite is held for the claim alone.
         """
         claim = STEP_CLAIM.get()
         if claim is not None and claim.state is not ClaimState.PENDING:
@@ -130,17 +132,11 @@ class Conversation:
             if preload is not None and member is not None and chat_user is not None:
                 # The member of the join: the one this account is linked to.
                 preloaded = await preload(uow, member)
-            if claim is not None and not await claim_in(uow, claim):
-                await uow.rollback()
-                claim.state = ClaimState.REDELIVERED
-                raise UpdateAlreadyHandled(claim.update_id)
-            write = claim is not None
+            write = False
             if chat_user is None:
-                if claim is None:
-                    # A new person's first two messages may reach two workers at once: end the
-                    # read (SQLite refuses to turn an outdated read into a write) and
-                    # insert-or-get. A claim made has begun the write already: nothing to end.
-                    await uow.rollback()
+                # A new person's first two messages may reach two workers at once: end what was
+                # read (SQLite refuses to turn an outdated read into a write) and insert-or-get.
+                await uow.rollback()
                 chat_user = await uow.chat_users.add_or_get(
                     ChatUser(
                         channel=inbound.channel,
@@ -152,6 +148,12 @@ class Conversation:
                 write = True
             elif _refresh(chat_user, inbound):
                 await uow.chat_users.save(chat_user)
+                write = True
+            if claim is not None:
+                if not await claim_in(uow, claim):
+                    await uow.rollback()  # the writes above, if any, are undone with it
+                    claim.state = ClaimState.REDELIVERED
+                    raise UpdateAlreadyHandled(claim.update_id)
                 write = True
             if chat_user.member_id is None:
                 member = None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections import namedtuple
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -124,6 +125,21 @@ class RowMapping(Generic[T]):
                 value = bool(value)
             kwargs[field] = value
         return self.entity_type(**kwargs)
+
+
+def row_type(table: Table) -> type[tuple[Any, ...]]:
+    """A tuple class for `table`'s values in column order, read by name like a row SQLAlchemy
+    made (`row.name`, `row._mapping`): for rows read on the driver (storage.driver_statements)."""
+    base: Any = namedtuple(f"{table.name}_row", table.c.keys())  # type: ignore[misc]
+
+    class Row(base):
+        __slots__ = ()
+
+        @property
+        def _mapping(self) -> dict[str, Any]:
+            return dict(zip(self._fields, self, strict=True))
+
+    return Row
 
 
 # -- a member's rows, for the features' MemberData (export and reassign) ------------------------

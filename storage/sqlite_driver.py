@@ -52,6 +52,19 @@ def _run(conn: sqlite3.Connection, operation: str, parameters: Any, many: bool) 
         cursor.close()
 
 
+def _run_committed(
+    conn: sqlite3.Connection, operation: str, parameters: Any, many: bool
+) -> _Outcome:
+    """`_run`, then, if the statement opened the transaction (a write with none open before),
+    its commit, in the same call on the thread: the statement is a transaction of its own."""
+    opened = not conn.in_transaction
+    outcome = _run(conn, operation, parameters, many)
+    if opened and outcome[4]:
+        conn.commit()
+        return (*outcome[:4], False)
+    return outcome
+
+
 class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
     """SQLAlchemy's buffered aiosqlite cursor, each statement one call on the thread."""
 
@@ -130,6 +143,25 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
     def __init__(self, dbapi: Any, connection: Any) -> None:
         super().__init__(dbapi, connection)
         self._in_transaction = True  # not known yet: the first commit or statement tells
+
+    async def run_alone(
+        self, operation: str, parameters: Any, commit: bool = False
+    ) -> tuple[list[Any], int]:
+        """One statement in one call on the thread, past SQLAlchemy's cursor (for
+        storage.driver_statements): its rows and row count. With `commit`, a write made while no
+        transaction was open is committed in that same call."""
+        connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
+        run = _run_committed if commit else _run
+        async with self._execute_mutex:
+            try:
+                outcome: _Outcome = await connection._execute(  # type: ignore[no-untyped-call]
+                    run, connection._conn, operation, parameters, False
+                )
+            except BaseException:
+                self._in_transaction = True  # as OneHopCursor._one_call: make sure of rollback
+                raise
+        _description, rows, rowcount, _lastrowid, self._in_transaction = outcome
+        return rows, rowcount
 
     def cursor(self, server_side: bool = False) -> Any:
         if server_side:

@@ -11,7 +11,16 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.loyalty.model import EntryKind, LedgerEntry, Lot, PointsBalance, Receipt, summarise
-from storage.common import BulkInsert, RowMapping, from_cents, one_of, to_cents, utc_value
+from storage.common import (
+    BulkInsert,
+    RowMapping,
+    from_cents,
+    one_of,
+    row_type,
+    to_cents,
+    utc_value,
+)
+from storage.driver_statements import DriverStatement
 from storage.loyalty.tables import points_ledger, points_summaries, receipts
 from storage.members.tables import members
 
@@ -87,9 +96,9 @@ class SqlLedgerRepository:
     # -- the maintained summary (points_summaries) --------------------------------------------
 
     async def summary(self, member_id: int) -> PointsBalance:
-        row = (await self.conn.execute(_SUMMARY, {"member_id": member_id})).first()
-        if row is not None:  # the common case: one read, no lock, nothing written
-            return _balance(row)
+        values = await _SUMMARY_ON_DRIVER.first(self.conn, {"member_id": member_id})
+        if values is not None:  # the common case: one read, no lock, nothing written
+            return _balance(_SummaryRow(*values))
         # Made from the ledger: locked first, so an append committing meanwhile is not missed.
         await self._lock_members([member_id])
         row = (await self.conn.execute(_SUMMARY, {"member_id": member_id})).first()
@@ -176,6 +185,9 @@ class SqlLedgerRepository:
 
 # A member's summary, read for every /points: built once (see storage.members.repository).
 _SUMMARY = select(points_summaries).where(points_summaries.c.member_id == bindparam("member_id"))
+# /points reads it with who is talking: run on the driver (storage.driver_statements).
+_SUMMARY_ON_DRIVER = DriverStatement(_SUMMARY)
+_SummaryRow = row_type(points_summaries)
 
 
 def _balance_values(b: PointsBalance) -> dict[str, Any]:

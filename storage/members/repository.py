@@ -20,8 +20,10 @@ from storage.common import (
     insert_ignoring_duplicates,
     latest_reachable_chats,
     one_of,
+    row_type,
     to_cents,
 )
+from storage.driver_statements import DriverStatement
 from storage.loyalty.tables import receipts
 from storage.members.tables import chat_users, members, stores
 
@@ -246,22 +248,10 @@ CHAT_USERS = RowMapping(ChatUser, chat_users, dicts=("state_data",), bools=("rea
 _chat_user = CHAT_USERS.entity
 
 
-class _Columns:
-    """One table's columns of a joined row, read by name like a plain row."""
-
-    def __init__(self, mapping: Any, table: Any) -> None:
-        self._mapping = {column.name: mapping[column] for column in table.c}
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self._mapping[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-
-# Who is talking, asked for every message a person sends: built once, its values bound per call
-# (building a statement costs more processor time than SQLAlchemy's compiled cache saves).
-_WHO_IS_TALKING = (
+# Who is talking, asked for every message a person sends: built once, its values bound per call,
+# run on the driver (storage.driver_statements). Its rows: the chat_users columns, then the
+# members columns, each in their table's order.
+_WHO_IS_TALKING = DriverStatement(
     select(chat_users, members)
     .select_from(chat_users.outerjoin(members, chat_users.c.member_id == members.c.id))
     .where(
@@ -269,6 +259,11 @@ _WHO_IS_TALKING = (
         chat_users.c.user_id == bindparam("user_id"),
     )
 )
+_CHAT_USER_WIDTH = len(chat_users.c)
+_MEMBER_ID = _CHAT_USER_WIDTH + list(members.c.keys()).index("id")
+# A joined row's two parts, read by name like plain rows.
+_ChatUserRow = row_type(chat_users)
+_MemberRow = row_type(members)
 
 
 class SqlChatUserRepository:
@@ -289,15 +284,13 @@ class SqlChatUserRepository:
         self, channel: str, user_id: str
     ) -> tuple[ChatUser | None, Member | None]:
         """The chat account and its linked member in one query (who is talking)."""
-        row = (
-            await self.conn.execute(_WHO_IS_TALKING, {"channel": channel, "user_id": user_id})
-        ).first()
+        row = await _WHO_IS_TALKING.first(self.conn, {"channel": channel, "user_id": user_id})
         if row is None:
             return None, None
-        chat_user = _chat_user(_Columns(row._mapping, chat_users))
-        if row._mapping[members.c.id] is None:
+        chat_user = _chat_user(_ChatUserRow(*row[:_CHAT_USER_WIDTH]))
+        if row[_MEMBER_ID] is None:
             return chat_user, None
-        return chat_user, member_from_row(_Columns(row._mapping, members))
+        return chat_user, member_from_row(_MemberRow(*row[_CHAT_USER_WIDTH:]))
 
     async def save(self, chat_user: ChatUser) -> ChatUser:
         now = datetime.now(UTC)

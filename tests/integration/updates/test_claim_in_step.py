@@ -1,8 +1,11 @@
-"""An update's id is claimed in the first transaction of the step that handles it.
+"""An update's id is claimed in the first unit of work of the step that handles it.
 
-One write transaction carries the claim and loading who is talking; a redelivered update stops
-at the claim, before it wrote anything; a step that failed before its commit still has its
-update remembered, so a redelivery of it is not run again. On SQLite and PostgreSQL.
+Loading who is talking and the claim are one unit of work, committed once: a known person's
+message reads and claims only (each statement its own transaction in the database,
+storage.driver_statements), and the writes loading needs (a new person's account, a changed
+language) share the claim's transaction. A redelivered update stops at the claim, its writes
+undone; a step that failed before its commit still has its update remembered, so a redelivery
+of it is not run again. On SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -93,6 +96,21 @@ async def test_the_claim_and_loading_who_is_talking_are_one_transaction(any_app:
     assert claim is who
     assert statements.commits == 1, [sql[:60] for sql, _tx in statements.ran]
     assert await _claimed(any_app) == [101, 102, 103]
+
+
+async def test_a_redelivery_undoes_the_writes_made_before_its_claim(any_app: App) -> None:
+    """The person's language changed since: saved in the claim's transaction, and taken back
+    with it when the claim finds the update handled already."""
+    assert await _as_update(any_app, 251, "hello")
+    async with claimed_by_its_step(any_app, 251):
+        with pytest.raises(UpdateAlreadyHandled):
+            await any_app.conversation.handle(
+                inbound(InboundKind.TEXT, "hello", user=NEW_PERSON, lang="zh")
+            )
+    async with any_app.uow_factory() as uow:
+        account = await uow.chat_users.get("telegram", str(NEW_PERSON))
+    assert account is not None and account.telegram_language == "en"
+    assert await _claimed(any_app) == [251]
 
 
 async def test_a_redelivered_update_is_skipped_before_it_writes_anything(any_app: App) -> None:
