@@ -87,7 +87,10 @@ class DriverStatement:
         self, conn: AsyncConnection, values: Mapping[str, Any], alone: bool = False
     ) -> tuple[list[tuple[Any, ...]], int]:
         sync = conn.sync_connection
-        adapted = sync.connection.dbapi_connection if sync is not None else None
+        try:
+            adapted = sync.connection.dbapi_connection if sync is not None else None
+        except Exception:  # an invalidated connection: SQLAlchemy reconnects it, or says why
+            adapted = None
         if not isinstance(adapted, (AsyncAdapt_asyncpg_connection, OneHopConnection)):
             return await self._through_sqlalchemy(conn, values)
         compiled = self._for(conn.dialect)
