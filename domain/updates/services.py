@@ -2,8 +2,9 @@
 
 An adapter knows the update id; the conversation step opens the transaction. The adapter puts
 an `UpdateClaim` in `STEP_CLAIM` (a context variable, so concurrent updates never see each
-other's) around the step; the step's first unit of work calls `claim_in` before anything else,
-so the claim and the step's first writes are one transaction and one commit. Who made the
+other's) around the step; the step's first unit of work calls `claim_in` after the writes that
+loading who is talking needs, if any, so they and the claim are one transaction and one commit
+(and a redelivery undoes them); with none, the claim is the unit of work's only write. Who made the
 claim pending also checks afterwards that it was written (bot.telegram.updates), and writes it
 on its own when the step failed before committing: a crashed update is not retried.
 """
