@@ -109,7 +109,7 @@ class Conversation:
     async def _identify(
         self, inbound: Inbound, preload: Preload | None = None
     ) -> tuple[ChatUser, Member | None, Any]:
-        """Who is talking, in the step's first transaction, which also claims the update, and
+        """Who is talking, in the step's first unit of work, which also claims the update, and
         what the command's `preload` reads of the member (None without one).
 
         When the adapter handed over the update's claim (domain.updates.services), it is made
@@ -129,7 +129,7 @@ class Conversation:
                 inbound.channel, inbound.user_id
             )
             preloaded = None
-            if preload is not None and member is not None and chat_user is not None:
+            if preload is not None and member is not None:
                 # The member of the join: the one this account is linked to.
                 preloaded = await preload(uow, member)
             write = False

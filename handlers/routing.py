@@ -42,7 +42,7 @@ class Context:
     deps: Deps
     # The flow a command interrupted (joining), which resumes after the command's answer.
     paused_state: str = ""
-    # What the command's `preload` read in the transaction that found who is talking (None
+    # What the command's `preload` read in the unit of work that found who is talking (None
     # when it has none, or the person is no member).
     preloaded: Any = None
 
@@ -63,8 +63,9 @@ class Context:
 
 
 Handler = Callable[[Context], Awaitable[Outcome]]
-# A member's data a command reads anyway, read with who is talking, in the same transaction:
-# the command's step then needs no transaction of its own in the usual case (/points).
+# A member's data a command reads anyway, read with who is talking, in the same unit of work
+# and before the update's claim: the command's step then needs no unit of work of its own in
+# the usual case (/points).
 Preload = Callable[["UnitOfWork", "Member"], Awaitable[Any]]
 
 
@@ -95,7 +96,7 @@ class Router:
         member_only: bool = False,
         preload: Preload | None = None,
     ) -> Callable[[Handler], Handler]:
-        """`preload`, for a member's command, reads what its step needs in the transaction
+        """`preload`, for a member's command, reads what its step needs in the unit of work
         that finds who is talking (Context.preloaded); the step must still work without it
         (the same step answers the intent, and a person who is no member has nothing read)."""
 

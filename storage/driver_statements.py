@@ -121,8 +121,10 @@ class DriverStatement:
         self, conn: AsyncConnection, values: Mapping[str, Any]
     ) -> tuple[list[tuple[Any, ...]], int]:
         result = await conn.execute(self.statement, dict(values))
-        rows = [tuple(row) for row in result] if result.returns_rows else []
-        return rows, int(result.rowcount or 0) if not result.returns_rows else len(rows)
+        if result.returns_rows:
+            rows = [tuple(row) for row in result]
+            return rows, len(rows)
+        return [], int(result.rowcount or 0)
 
 
 async def _on_asyncpg(

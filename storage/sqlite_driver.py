@@ -4,7 +4,7 @@ aiosqlite runs every call on a SQLite connection in a thread of its own, and eac
 the event loop queues it, the thread wakes, takes the GIL, runs it and wakes the loop again.
 SQLAlchemy's cursor over aiosqlite makes four such calls for every SELECT (open a cursor,
 execute, fetch the rows, close the cursor) and three for every write. A member's `/points`
-runs three statements and two commits, so most of the processor time its database part took
+ran three statements and two commits, so most of the processor time its database part took
 was these hops, not SQLite's work (bench/README.md).
 
 This cursor does the same work in ONE call on aiosqlite's thread: open, execute, fetch
@@ -116,20 +116,9 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         await self._one_call(operation, seq_of_parameters, many=True)
 
     async def _one_call(self, operation: str, parameters: Any, many: bool) -> None:
-        connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
-        async with self._adapt_connection._execute_mutex:
-            try:
-                outcome: _Outcome = await connection._execute(  # type: ignore[no-untyped-call]
-                    _run, connection._conn, operation, parameters, many
-                )
-            except BaseException:
-                # A write that failed half-way (or was cancelled) may have opened a transaction
-                # and left rows in it: the next rollback must reach SQLite.
-                self._adapt_connection._in_transaction = True
-                raise
-        self._description, rows, self._rowcount, self._lastrowid, in_transaction = outcome
+        outcome = await self._adapt_connection.call(_run, operation, parameters, many)
+        self._description, rows, self._rowcount, self._lastrowid, _open = outcome
         self._rows = collections.deque(rows)
-        self._adapt_connection._in_transaction = in_transaction
 
 
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
@@ -144,24 +133,31 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
         super().__init__(dbapi, connection)
         self._in_transaction = True  # not known yet: the first commit or statement tells
 
+    async def call(self, run: Any, operation: str, parameters: Any, many: bool) -> _Outcome:
+        """`run` (`_run` or `_run_committed`) in one call on the thread, this connection's
+        statements one at a time, and whether SQLite has a transaction open noted from it."""
+        connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
+        async with self._execute_mutex:
+            try:
+                outcome: _Outcome = await connection._execute(  # type: ignore[no-untyped-call]
+                    run, connection._conn, operation, parameters, many
+                )
+            except BaseException:
+                # A write that failed half-way (or was cancelled) may have opened a transaction
+                # and left rows in it: the next rollback must reach SQLite.
+                self._in_transaction = True
+                raise
+        self._in_transaction = outcome[4]
+        return outcome
+
     async def run_alone(
         self, operation: str, parameters: Any, commit: bool = False
     ) -> tuple[list[Any], int]:
         """One statement in one call on the thread, past SQLAlchemy's cursor (for
         storage.driver_statements): its rows and row count. With `commit`, a write made while no
         transaction was open is committed in that same call."""
-        connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
-        run = _run_committed if commit else _run
-        async with self._execute_mutex:
-            try:
-                outcome: _Outcome = await connection._execute(  # type: ignore[no-untyped-call]
-                    run, connection._conn, operation, parameters, False
-                )
-            except BaseException:
-                self._in_transaction = True  # as OneHopCursor._one_call: make sure of rollback
-                raise
-        _description, rows, rowcount, _lastrowid, self._in_transaction = outcome
-        return rows, rowcount
+        outcome = await self.call(_run_committed if commit else _run, operation, parameters, False)
+        return outcome[1], outcome[2]
 
     def cursor(self, server_side: bool = False) -> Any:
         if server_side:
