@@ -9,6 +9,12 @@ the same columns: no checks, no look-ups, no points. The ratio importer/baseline
 to watch; absolute rates depend on the machine. The processor time of this process per row is
 printed beside them: a busy machine disturbs it less than the clock.
 
+The floor, also measured in the same run: every write the import sent (receipts, ledger
+entries, points summaries, tiers, members' statistics), sent again with the same parameters to
+a fresh database holding the same members, in one transaction, nothing read or computed. The
+import cannot be faster than its own writes: floor/baseline is the most an importer sending the
+same writes could reach, importer/floor how much of the time is the import's own work.
+
     PYTHONPATH=. python bench/bench_import.py [--rows N] [--members M] [--refund-every N]
                                               [--pg URL] [--no-pg]
 """
@@ -27,8 +33,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Column, MetaData, Numeric, String, Table, insert
+from sqlalchemy import Column, MetaData, Numeric, String, Table, event, insert
 
 from bench.common import PG_SKIPPED, add_pg_option, temporary_postgres
 from bot.bootstrap import App, build_app
@@ -69,6 +76,9 @@ class Figures:
     # which a busy machine disturbs less than the clock; PostgreSQL's own work is not in it.
     importer_cpu: float = 0.0
     baseline_cpu: float = 0.0
+    # The floor: the import's writes alone, sent again to a fresh database (floor_insert).
+    floor_seconds: float = 0.0
+    floor_cpu: float = 0.0
 
     @property
     def importer_rate(self) -> float:
@@ -77,6 +87,10 @@ class Figures:
     @property
     def baseline_rate(self) -> float:
         return self.rows / self.baseline_seconds
+
+    @property
+    def floor_rate(self) -> float:
+        return self.rows / self.floor_seconds
 
 
 # --- the files -----------------------------------------------------------------------------
@@ -152,33 +166,107 @@ def write_files(folder: Path, rows: int, members: int, refund_every: int) -> tup
 # --- one database --------------------------------------------------------------------------
 
 
-async def measure(url: str, label: str, members_csv: Path, transactions_csv: Path) -> Figures:
-    app = await build_app(Settings(database_url=url), clock=FixedClock(NOW))
+async def measure(
+    url: str, floor_url: str, label: str, members_csv: Path, transactions_csv: Path
+) -> Figures:
+    app = await _with_members(url)
     try:
-        async with app.uow_factory() as uow:
-            for store in STORES:
-                await uow.stores.add(store)
-            await uow.commit()
         started = time.perf_counter()
         people = await import_file(app, "members", members_csv, strict=False, progress=True)
         members_seconds = time.perf_counter() - started
         _check(people.failed, people.report())
 
-        started, cpu = time.perf_counter(), time.process_time()
-        receipts = await import_file(
-            app, "transactions", transactions_csv, strict=False, progress=True
-        )
-        importer_seconds = time.perf_counter() - started
-        importer_cpu = time.process_time() - cpu
-        _check(receipts.failed, receipts.report())
+        with _Writes(app) as writes:
+            started, cpu = time.perf_counter(), time.process_time()
+            booked = await import_file(
+                app, "transactions", transactions_csv, strict=False, progress=True
+            )
+            importer_seconds = time.perf_counter() - started
+            importer_cpu = time.process_time() - cpu
+        _check(booked.failed, booked.report())
 
         baseline_seconds, baseline_cpu, rows = await bare_insert(app, transactions_csv)
+        floor_seconds, floor_cpu = await floor_insert(writes, floor_url, members_csv)
         return Figures(
             label, people.inserted, members_seconds, rows, importer_seconds, baseline_seconds,
-            len(receipts.rejected), importer_cpu, baseline_cpu,
+            len(booked.rejected), importer_cpu, baseline_cpu, floor_seconds, floor_cpu,
         )
     finally:
         await app.close()
+
+
+async def _with_members(url: str, members_csv: Path | None = None) -> App:
+    """The app on a fresh database with the bench's stores (and, given a CSV, its members)."""
+    app = await build_app(Settings(database_url=url), clock=FixedClock(NOW))
+    async with app.uow_factory() as uow:
+        for store in STORES:
+            await uow.stores.add(store)
+        await uow.commit()
+    if members_csv is not None:
+        people = await import_file(app, "members", members_csv, strict=False, progress=False)
+        _check(people.failed, people.report())
+    return app
+
+
+class _Writes:
+    """Every INSERT, UPDATE and DELETE an engine sends while the block runs, with its
+    parameters, as the driver gets them."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.engine = app.engine.sync_engine
+        self.statements: list[tuple[str, Any]] = []
+
+    def __enter__(self) -> _Writes:
+        event.listen(self.engine, "before_cursor_execute", self._seen)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, conn: Any, cursor: Any, statement: str, parameters: Any, *rest: Any) -> None:
+        if statement.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE"):
+            self.statements.append((statement, parameters))
+
+
+async def floor_insert(writes: _Writes, floor_url: str, members_csv: Path) -> tuple[float, float]:
+    """The import's writes alone: every INSERT, UPDATE and DELETE it sent (receipts, ledger
+    entries, points summaries, tiers, members' statistics), with the parameters it sent, sent
+    again in one transaction to a fresh database holding the same stores and members, with the
+    import's page cache. Nothing is read, checked or computed: no import that sends these
+    writes can be faster on that database."""
+    floor = await _with_members(floor_url, members_csv)
+    try:
+        _check(
+            await _contents(floor, "id, member_no FROM members")
+            != await _contents(writes.app, "id, member_no FROM members"),
+            "the floor's members have other ids than the import's",
+        )
+        async with floor.uow_factory() as uow:
+            await uow.for_bulk_writes(None)
+            conn = uow.connection
+            started, cpu = time.perf_counter(), time.process_time()
+            for statement, parameters in writes.statements:
+                await conn.exec_driver_sql(statement, parameters)
+            await uow.commit()
+            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        for table in _FLOOR_COMPARED:
+            _check(
+                await _contents(floor, f"count(*) FROM {table}")
+                != await _contents(writes.app, f"count(*) FROM {table}"),
+                f"the floor wrote other {table} than the import",
+            )
+        return seconds, cpu
+    finally:
+        await floor.close()
+
+
+_FLOOR_COMPARED = ("receipts", "points_ledger", "points_summaries", "member_stats")
+
+
+async def _contents(app: App, query: str) -> list[tuple[Any, ...]]:
+    async with app.engine.connect() as conn:
+        return sorted(tuple(row) for row in await conn.exec_driver_sql(f"SELECT {query}"))
 
 
 async def bare_insert(app: App, transactions_csv: Path) -> tuple[float, float, int]:
@@ -222,9 +310,10 @@ def _check(failed: bool, report: str) -> None:
 
 
 async def with_postgres(base_url: str, members_csv: Path, transactions_csv: Path) -> Figures:
-    """Measure in a throwaway database next to `base_url`, dropped afterwards."""
-    async with temporary_postgres(base_url) as url:
-        return await measure(url, "postgresql", members_csv, transactions_csv)
+    """Measure in throwaway databases next to `base_url` (the import's, the floor's), dropped
+    afterwards."""
+    async with temporary_postgres(base_url) as url, temporary_postgres(base_url) as floor_url:
+        return await measure(url, floor_url, "postgresql", members_csv, transactions_csv)
 
 
 # --- the run -------------------------------------------------------------------------------
@@ -254,7 +343,10 @@ async def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         sqlite_url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
-        results.append(await measure(sqlite_url, "sqlite", members_csv, transactions_csv))
+        floor_url = f"sqlite+aiosqlite:///{Path(folder) / 'floor.db'}"
+        results.append(
+            await measure(sqlite_url, floor_url, "sqlite", members_csv, transactions_csv)
+        )
         if args.pg and not args.no_pg:
             results.append(await with_postgres(args.pg, members_csv, transactions_csv))
         else:
@@ -274,6 +366,12 @@ async def main(argv: list[str] | None = None) -> int:
             f"{r.importer_rate:>16,.0f} {r.baseline_rate:>16,.0f} "
             f"{r.importer_rate / r.baseline_rate:>18.2f} {per_row:>20} "
             f"{r.baseline_cpu / r.importer_cpu:>10.2f}"
+        )
+        print(
+            f"{'':<11} floor (the import's writes alone, sent again): "
+            f"{r.floor_rate:,.0f} rows/s, {r.floor_rate / r.baseline_rate:.2f} of the baseline;"
+            f" the importer is {r.importer_rate / r.floor_rate:.2f} of the floor "
+            f"(cpu µs/row {r.floor_cpu / r.rows * 1e6:.0f})"
         )
         if r.rejected:
             print(f"  ({r.rejected} rows rejected: the generator is wrong)")
