@@ -10,10 +10,11 @@ to watch; absolute rates depend on the machine. The processor time of this proce
 printed beside them: a busy machine disturbs it less than the clock.
 
 The floor, also measured in the same run: every write the import sent (receipts, ledger
-entries, points summaries, tiers, members' statistics), sent again with the same parameters to
-a fresh database holding the same members, in one transaction, nothing read or computed. The
-import cannot be faster than its own writes: floor/baseline is the most an importer sending the
-same writes could reach, importer/floor how much of the time is the import's own work.
+entries, tiers, members' statistics; points summaries of members who have one), sent again
+with the same parameters to a fresh database holding the same members, in one transaction,
+nothing read or computed. The import cannot be faster than its own writes: floor/baseline is
+the most an importer sending the same writes could reach, importer/floor how much of the time
+is the import's own work.
 
     PYTHONPATH=. python bench/bench_import.py [--rows N] [--members M] [--refund-every N]
                                               [--pg URL] [--no-pg]
@@ -231,7 +232,7 @@ class _Writes:
 
 async def floor_insert(writes: _Writes, floor_url: str, members_csv: Path) -> tuple[float, float]:
     """The import's writes alone: every INSERT, UPDATE and DELETE it sent (receipts, ledger
-    entries, points summaries, tiers, members' statistics), with the parameters it sent, sent
+    entries, tiers, members' statistics; summaries of members who have one), as it sent them,
     again in one transaction to a fresh database holding the same stores and members, with the
     import's page cache. Nothing is read, checked or computed: no import that sends these
     writes can be faster on that database."""
