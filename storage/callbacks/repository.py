@@ -24,7 +24,14 @@ from domain.callbacks.model import (
     Rule,
 )
 from storage.callbacks.tables import callback_flags, callback_log, callbacks
-from storage.common import RowMapping, _chunks, from_cents, insert_ignoring_duplicates, row_by_id
+from storage.common import (
+    RowMapping,
+    _chunks,
+    from_cents,
+    insert_ignoring_duplicates,
+    row_by_id,
+    update_by_id,
+)
 from storage.loyalty.tables import receipts
 from storage.members.tables import members
 
@@ -42,9 +49,8 @@ class SqlCallbackRepository:
 
     async def add(self, callback: Callback) -> Callback | None:
         result = await self.conn.execute(
-            insert_ignoring_duplicates(self.conn, callbacks)
-            .values(**CALLBACK_ROWS.values(callback))
-            .returning(callbacks.c.id)
+            insert_ignoring_duplicates(self.conn, callbacks).returning(callbacks.c.id),
+            CALLBACK_ROWS.values(callback),
         )
         row = result.first()
         if row is None:
@@ -64,9 +70,7 @@ class SqlCallbackRepository:
         for name in ("checkin_until", "checkin_queued_at", "assignee_id", "outcome",
                      "closed_at", "store_id"):
             values.setdefault(name, None)
-        await self.conn.execute(
-            update(callbacks).where(callbacks.c.id == callback.id).values(**values)
-        )
+        await self.conn.execute(update_by_id(callbacks), {**values, "row_id": callback.id})
 
     async def recent_for_member(self, member_id: int, since: datetime) -> list[Callback]:
         rows = await self.conn.execute(
@@ -138,7 +142,7 @@ class SqlCallbackRepository:
         return found
 
     async def add_log(self, entry: LogEntry) -> LogEntry:
-        result = await self.conn.execute(callback_log.insert().values(**LOG_ROWS.values(entry)))
+        result = await self.conn.execute(callback_log.insert(), LOG_ROWS.values(entry))
         entry.id = int(result.inserted_primary_key[0])
         return entry
 

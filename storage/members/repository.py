@@ -22,6 +22,7 @@ from storage.common import (
     one_of,
     row_type,
     to_cents,
+    update_by_id,
 )
 from storage.driver_statements import DriverStatement
 from storage.loyalty.tables import receipts
@@ -296,12 +297,10 @@ class SqlChatUserRepository:
         now = datetime.now(UTC)
         values = {**CHAT_USERS.values(chat_user), "updated_at": now}
         if chat_user.id is None:
-            result = await self.conn.execute(insert(chat_users).values(**values, created_at=now))
+            result = await self.conn.execute(insert(chat_users), {**values, "created_at": now})
             chat_user.id = result.inserted_primary_key[0]
         else:
-            await self.conn.execute(
-                update(chat_users).where(chat_users.c.id == chat_user.id).values(**values)
-            )
+            await self.conn.execute(update_by_id(chat_users), {**values, "row_id": chat_user.id})
         return chat_user
 
     async def add_or_get(self, chat_user: ChatUser) -> ChatUser:

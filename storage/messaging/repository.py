@@ -46,7 +46,7 @@ class SqlOutboxRepository:
         if message.next_attempt_at is None or message.created_at is None:
             raise ValueError("queue outbox messages with domain.messaging.services.queue_message")
         result = await self.conn.execute(
-            insert_ignoring_duplicates(self.conn, outbox).values(**_values(message))
+            insert_ignoring_duplicates(self.conn, outbox), _values(message)
         )
         return result.rowcount == 1
 

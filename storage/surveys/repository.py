@@ -52,29 +52,28 @@ class SqlSurveyRepository:
     # -- invitations ------------------------------------------------------------------------
 
     async def add_invitation(self, invitation: SurveyInvitation) -> SurveyInvitation | None:
-        statement = (
-            insert_ignoring_duplicates(self.conn, survey_invitations)
-            .values(
-                member_id=invitation.member_id,
-                survey_key=invitation.survey_key,
-                kind=invitation.kind.value,
-                trigger=invitation.trigger.value,
-                trigger_ref=invitation.trigger_ref[:64],
-                dedupe_key=invitation.dedupe_key,
-                token=invitation.token,
-                store_id=invitation.store_id,
-                category=invitation.category[:64],
-                chat_user_id=invitation.chat_user_id,
-                status=invitation.status.value,
-                created_at=invitation.created_at,
-                expires_at=invitation.expires_at,
-                answered_at=invitation.answered_at,
-                day=invitation.day,
-                month=month_of(invitation.day),
-            )
-            .returning(survey_invitations.c.id)
+        values = {
+            "member_id": invitation.member_id,
+            "survey_key": invitation.survey_key,
+            "kind": invitation.kind.value,
+            "trigger": invitation.trigger.value,
+            "trigger_ref": invitation.trigger_ref[:64],
+            "dedupe_key": invitation.dedupe_key,
+            "token": invitation.token,
+            "store_id": invitation.store_id,
+            "category": invitation.category[:64],
+            "chat_user_id": invitation.chat_user_id,
+            "status": invitation.status.value,
+            "created_at": invitation.created_at,
+            "expires_at": invitation.expires_at,
+            "answered_at": invitation.answered_at,
+            "day": invitation.day,
+            "month": month_of(invitation.day),
+        }
+        statement = insert_ignoring_duplicates(self.conn, survey_invitations).returning(
+            survey_invitations.c.id
         )
-        new_id = (await self.conn.execute(statement)).scalar()
+        new_id = (await self.conn.execute(statement, values)).scalar()
         if new_id is None:
             return None
         invitation.id = int(new_id)
@@ -169,26 +168,25 @@ class SqlSurveyRepository:
     # -- answers ----------------------------------------------------------------------------
 
     async def add_answer(self, answer: SurveyAnswer) -> SurveyAnswer:
+        values = {
+            "invitation_id": answer.invitation_id,
+            "member_id": answer.member_id,
+            "survey_key": answer.survey_key,
+            "kind": answer.kind.value,
+            "score": answer.score,
+            "trigger": answer.trigger.value,
+            "trigger_ref": answer.trigger_ref[:64],
+            "category": answer.category[:64],
+            "store_id": answer.store_id,
+            "answered_at": answer.answered_at,
+            "day": answer.day,
+            "month": month_of(answer.day),
+            "comment": answer.comment,
+            "commented_at": answer.commented_at,
+            "recovery_ticket_id": answer.recovery_ticket_id,
+        }
         new_id = await self.conn.scalar(
-            survey_answers.insert()
-            .values(
-                invitation_id=answer.invitation_id,
-                member_id=answer.member_id,
-                survey_key=answer.survey_key,
-                kind=answer.kind.value,
-                score=answer.score,
-                trigger=answer.trigger.value,
-                trigger_ref=answer.trigger_ref[:64],
-                category=answer.category[:64],
-                store_id=answer.store_id,
-                answered_at=answer.answered_at,
-                day=answer.day,
-                month=month_of(answer.day),
-                comment=answer.comment,
-                commented_at=answer.commented_at,
-                recovery_ticket_id=answer.recovery_ticket_id,
-            )
-            .returning(survey_answers.c.id)
+            survey_answers.insert().returning(survey_answers.c.id), values
         )
         answer.id = int(new_id) if new_id is not None else None
         return answer

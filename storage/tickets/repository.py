@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import case, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.tickets.model import (
@@ -19,7 +19,7 @@ from domain.tickets.model import (
     TicketMessage,
     TicketStatus,
 )
-from storage.common import RowMapping, row_by_id
+from storage.common import RowMapping, row_by_id, update_by_id
 from storage.tickets.tables import audit_log, ticket_messages, tickets
 
 TICKETS = RowMapping(
@@ -57,7 +57,7 @@ class SqlTicketRepository:
         self.conn = conn
 
     async def add(self, ticket: Ticket) -> Ticket:
-        result = await self.conn.execute(insert(tickets).values(**ticket_values(ticket)))
+        result = await self.conn.execute(insert(tickets), ticket_values(ticket))
         ticket.id = int(result.inserted_primary_key[0])
         return ticket
 
@@ -69,7 +69,7 @@ class SqlTicketRepository:
         if ticket.id is None:
             raise ValueError("cannot save a ticket that was never added")
         await self.conn.execute(
-            update(tickets).where(tickets.c.id == ticket.id).values(**ticket_values(ticket))
+            update_by_id(tickets), {**ticket_values(ticket), "row_id": ticket.id}
         )
 
     async def active_for_member(self, member_id: int) -> list[Ticket]:
@@ -129,9 +129,7 @@ class SqlTicketRepository:
         return [int(row.id) for row in rows]
 
     async def add_message(self, message: TicketMessage) -> TicketMessage:
-        result = await self.conn.execute(
-            insert(ticket_messages).values(**THREAD_ROWS.values(message))
-        )
+        result = await self.conn.execute(insert(ticket_messages), THREAD_ROWS.values(message))
         return replace(message, id=int(result.inserted_primary_key[0]))
 
     async def messages(self, ticket_id: int, limit: int) -> list[TicketMessage]:
@@ -150,14 +148,15 @@ class SqlAuditRepository:
 
     async def add(self, entry: AuditEntry) -> None:
         await self.conn.execute(
-            insert(audit_log).values(
-                actor=entry.actor[:64],
-                action=entry.action[:48],
-                at=entry.at,
-                ticket_id=entry.ticket_id,
-                member_id=entry.member_id,
-                detail=entry.detail,
-            )
+            insert(audit_log),
+            {
+                "actor": entry.actor[:64],
+                "action": entry.action[:48],
+                "at": entry.at,
+                "ticket_id": entry.ticket_id,
+                "member_id": entry.member_id,
+                "detail": entry.detail,
+            },
         )
 
     async def find(
