@@ -333,9 +333,14 @@ async def row_by_id(
         if conn.dialect.name == "postgresql":
             query = query.with_for_update()
         else:
-            status = table.c.status
-            await conn.execute(update(table).where(table.c.id == row_id).values(status=status))
+            await conn.execute(_lock_by_id(table), {"row_id": row_id})
     return (await conn.execute(query)).first()
+
+
+@functools.cache
+def _lock_by_id(table: Table) -> Update:
+    """row_by_id's lock on SQLite: the row's status set to itself."""
+    return update_by_id(table).values(status=table.c.status)
 
 
 async def latest_reachable_chats(

@@ -222,9 +222,8 @@ class SqlCallbackRepository:
         self, member_id: int, kind: FlagKind, at: datetime, staff_id: int | None
     ) -> None:
         await self.conn.execute(
-            insert_ignoring_duplicates(self.conn, callback_flags).values(
-                member_id=member_id, kind=kind.value, at=at, staff_id=staff_id
-            )
+            insert_ignoring_duplicates(self.conn, callback_flags),
+            {"member_id": member_id, "kind": kind.value, "at": at, "staff_id": staff_id},
         )
 
     async def new_members(self, first_from: datetime, first_to: datetime) -> list[Candidate]:

@@ -50,12 +50,8 @@ class SqlCouponRepository:
         return [_coupon(row) for row in rows]
 
     async def add_if_new(self, coupon: Coupon) -> Coupon | None:
-        statement = (
-            insert_ignoring_duplicates(self.conn, coupons)
-            .values(**_values(coupon))
-            .returning(coupons.c.id)
-        )
-        new_id = (await self.conn.execute(statement)).scalar()
+        statement = insert_ignoring_duplicates(self.conn, coupons).returning(coupons.c.id)
+        new_id = (await self.conn.execute(statement, _values(coupon))).scalar()
         if new_id is None:
             return None
         coupon.id = int(new_id)

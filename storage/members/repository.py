@@ -140,7 +140,7 @@ class SqlMemberRepository:
         return await self._one(members.c.member_no == member_no)
 
     async def add(self, member: Member) -> Member:
-        result = await self.conn.execute(insert(members).values(**_member_values(member)))
+        result = await self.conn.execute(insert(members), _member_values(member))
         member.id = result.inserted_primary_key[0]
         return member
 
@@ -152,8 +152,9 @@ class SqlMemberRepository:
     async def update(self, member: Member) -> None:
         if member.id is None:
             raise ValueError("cannot update a member that was never added")
-        values = _member_values(member)
-        await self.conn.execute(update(members).where(members.c.id == member.id).values(**values))
+        await self.conn.execute(
+            update_by_id(members), {**_member_values(member), "row_id": member.id}
+        )
 
     async def next_member_no(self) -> str:
         prefix = self.NEW_MEMBER_PREFIX
