@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.callbacks.model import (
@@ -148,7 +148,7 @@ class SqlCallbackRepository:
 
     async def set_note(self, log_id: int, note: str) -> bool:
         result = await self.conn.execute(
-            update(callback_log).where(callback_log.c.id == log_id).values(note=note)
+            update_by_id(callback_log), {"note": note, "row_id": log_id}
         )
         return result.rowcount == 1
 

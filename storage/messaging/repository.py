@@ -26,6 +26,7 @@ from storage.common import (
     _chunks,
     insert_ignoring_duplicates,
     marketing_sent_counts,
+    update_by_id,
 )
 from storage.members.tables import chat_users, members, stores
 from storage.messaging.tables import chat_topics, outbox
@@ -255,15 +256,14 @@ class SqlOutboxRepository:
         }
         if attempts is not None:
             values["attempts"] = attempts
-        await self.conn.execute(update(outbox).where(outbox.c.id == message_id).values(**values))
+        await self.conn.execute(update_by_id(outbox), {**values, "row_id": message_id})
 
     async def finish(
         self, message_id: int, status: OutboxStatus, error: str, now: datetime
     ) -> None:
         await self.conn.execute(
-            update(outbox)
-            .where(outbox.c.id == message_id)
-            .values(status=status.value, last_error=error[:MAX_ERROR])
+            update_by_id(outbox),
+            {"status": status.value, "last_error": error[:MAX_ERROR], "row_id": message_id},
         )
 
     async def recover_sending(self, now: datetime) -> int:
@@ -279,7 +279,7 @@ class SqlOutboxRepository:
 
     async def mark_chat_unreachable(self, chat_user_id: int) -> None:
         await self.conn.execute(
-            update(chat_users).where(chat_users.c.id == chat_user_id).values(reachable=False)
+            update_by_id(chat_users), {"reachable": False, "row_id": chat_user_id}
         )
 
     async def counts(self) -> dict[str, int]:

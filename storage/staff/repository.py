@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.staff.model import Role, StaffMember
-from storage.common import RowMapping
+from storage.common import RowMapping, update_by_id
 from storage.staff.tables import staff
 
 _staff = RowMapping(StaffMember, staff, enums={"role": Role}, bools=("active",)).entity
@@ -39,13 +39,11 @@ class SqlStaffRepository:
         existing = await self.get_by_telegram_id(member.telegram_user_id)
         if existing is None:
             new_id = await self.conn.scalar(
-                staff.insert().values(**values, created_at=datetime.now(UTC)).returning(staff.c.id)
+                staff.insert().returning(staff.c.id), {**values, "created_at": datetime.now(UTC)}
             )
             member.id = int(new_id) if new_id is not None else None
         else:
-            await self.conn.execute(
-                update(staff).where(staff.c.id == existing.id).values(**values)
-            )
+            await self.conn.execute(update_by_id(staff), {**values, "row_id": existing.id})
             member.id = existing.id
         return member
 

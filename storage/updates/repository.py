@@ -15,8 +15,8 @@ from storage.updates.tables import handled_updates
 
 @cache
 def _claim_statement(dialect: str) -> DriverStatement:
-    """The claim's INSERT for one database, built once: every update a bot handles makes one,
-    and building a statement costs more processor time than SQLAlchemy's compiled cache saves."""
+    """The claim's INSERT for one database, run on the driver: every update a bot handles
+    makes one (one DriverStatement per database, each compiled once)."""
     return DriverStatement(insert_ignoring_duplicates(dialect, handled_updates))
 
 

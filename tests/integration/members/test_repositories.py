@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.bootstrap import App
 from domain.loyalty.model import EntryKind, LedgerEntry, Receipt
 from domain.members.model import Member, Store
+from domain.staff.model import Role, StaffMember
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 
@@ -110,3 +111,20 @@ async def test_nothing_is_kept_without_a_commit(any_app: App) -> None:
         await uow.stores.add(Store("SH01", "Shanghai", "Asia/Shanghai"))
     async with any_app.uow_factory() as uow:
         assert await uow.stores.list() == []
+
+
+async def test_saving_a_staff_member_again_changes_that_row_only(any_app: App) -> None:
+    async with any_app.uow_factory() as uow:
+        first = await uow.staff.save(StaffMember("7001", Role.AGENT, "Wang"))
+        other = await uow.staff.save(StaffMember("7002", Role.AGENT, "Li"))
+        again = await uow.staff.save(
+            StaffMember("7001", Role.MANAGER, "Wang Fang", store_code="SH01", active=False)
+        )
+        await uow.commit()
+    assert again.id == first.id and other.id != first.id
+    async with any_app.uow_factory() as uow:
+        saved = {member.telegram_user_id: member for member in await uow.staff.list()}
+    assert saved["7001"] == StaffMember(
+        "7001", Role.MANAGER, "Wang Fang", store_code="SH01", active=False, id=first.id
+    )
+    assert saved["7002"] == StaffMember("7002", Role.AGENT, "Li", id=other.id)
