@@ -35,6 +35,7 @@ from bot.bootstrap import build_app
 from bot.config import Settings
 from bot.telegram import aiogram as telegram_aiogram
 from tests.support.standin import TOKEN, BotApiStandIn
+from tests.support.statements import counting
 
 
 async def profile(url: str, args: argparse.Namespace) -> None:
@@ -89,13 +90,10 @@ def count_sql(sync_engine: Any) -> Counter[str]:
     # with no transaction open is one of its own: no BEGIN, no COMMIT); on SQLite each is a
     # trip to aiosqlite's thread (a commit SQLite has nothing for is skipped before the trip).
     def probe(owner: Any, name: str, label: Any) -> None:
-        original = getattr(owner, name)
-
-        async def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+        def seen(args: tuple[Any, ...]) -> None:
             counts.update([label(args) if callable(label) else label])
-            return await original(self, *args, **kwargs)
 
-        setattr(owner, name, counted)
+        setattr(owner, name, counting(getattr(owner, name), seen))
 
     probe(asyncpg.prepared_stmt.PreparedStatement, "fetch", "  server round trip: statement")
     probe(asyncpg.transaction.Transaction, "start", "  server round trip: BEGIN")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -30,3 +30,17 @@ def statements(
         yield ran
     finally:
         event.remove(engine, "before_cursor_execute", seen)
+
+
+def counting(
+    original: Callable[..., Awaitable[Any]], seen: Callable[[tuple[Any, ...]], None]
+) -> Callable[..., Awaitable[Any]]:
+    """An async method that tells `seen` its arguments (after self), then runs `original`: set
+    on a driver's class to count what reaches the database (calls on aiosqlite's thread,
+    asyncpg's round trips)."""
+
+    async def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+        seen(args)
+        return await original(self, *args, **kwargs)
+
+    return counted

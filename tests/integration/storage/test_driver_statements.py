@@ -24,7 +24,7 @@ from storage.loyalty.repository import _SUMMARY_ON_DRIVER
 from storage.members.repository import _WHO_IS_TALKING
 from storage.updates.tables import handled_updates
 from tests.support.conversation import inbound
-from tests.support.statements import statements
+from tests.support.statements import counting, statements
 
 USER = 8301
 
@@ -137,13 +137,11 @@ async def _points(app: App, update_id: int) -> str:
 
 def _probe(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str, seen: list[str]) -> None:
     """Record each call of the driver's `owner.name` (a probe: the call itself still runs)."""
-    original = getattr(owner, name)
 
-    async def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+    def record(args: tuple[Any, ...]) -> None:
         seen.append(getattr(args[0], "__name__", name) if owner is aiosqlite.Connection else name)
-        return await original(self, *args, **kwargs)
 
-    monkeypatch.setattr(owner, name, counted)
+    monkeypatch.setattr(owner, name, counting(getattr(owner, name), record))
 
 
 async def test_points_is_three_trips_to_the_database(
