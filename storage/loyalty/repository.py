@@ -24,7 +24,7 @@ from storage.driver_statements import DriverStatement
 from storage.loyalty.tables import points_ledger, points_summaries, receipts
 from storage.members.tables import members
 
-_entry = RowMapping(LedgerEntry, points_ledger, enums={"kind": EntryKind}).entity
+_ENTRIES = RowMapping(LedgerEntry, points_ledger, enums={"kind": EntryKind})
 _LEDGER_COLUMNS = (
     "member_id", "kind", "points", "source_key", "occurred_at", "expires_at", "note"
 )
@@ -44,7 +44,7 @@ class SqlLedgerRepository:
             .where(points_ledger.c.member_id == member_id)
             .order_by(points_ledger.c.occurred_at, points_ledger.c.id)
         )
-        return [_entry(row) for row in rows]
+        return _ENTRIES.entities(rows)
 
     async def entries_for_many(self, member_ids: Iterable[int]) -> dict[int, list[LedgerEntry]]:
         wanted = sorted(set(member_ids))
@@ -55,8 +55,8 @@ class SqlLedgerRepository:
                 .where(one_of(self.conn, points_ledger.c.member_id, wanted))
                 .order_by(points_ledger.c.occurred_at, points_ledger.c.id)
             )
-            for row in rows:
-                found[row.member_id].append(_entry(row))
+            for entry in _ENTRIES.entities(rows):
+                found[entry.member_id].append(entry)
         return found
 
     async def append(self, entries: Sequence[LedgerEntry]) -> int:
@@ -241,7 +241,8 @@ def _same(a: PointsBalance, b: PointsBalance) -> bool:
     )
 
 
-_receipt = RowMapping(Receipt, receipts, cents=("amount",)).entity
+_RECEIPTS = RowMapping(Receipt, receipts, cents=("amount",))
+_receipt = _RECEIPTS.entity
 
 
 class SqlReceiptRepository:
@@ -262,7 +263,7 @@ class SqlReceiptRepository:
         rows = await self.conn.execute(
             select(receipts).where(one_of(self.conn, receipts.c.receipt_no, wanted))
         )
-        return {row.receipt_no: _receipt(row) for row in rows}
+        return {receipt.receipt_no: receipt for receipt in _RECEIPTS.entities(rows)}
 
     async def existing(self, receipt_nos: Iterable[str]) -> set[str]:
         wanted = set(receipt_nos)
