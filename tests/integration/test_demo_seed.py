@@ -289,6 +289,15 @@ def test_a_big_chain_lives_its_year_on_a_sample_and_the_rest_joins_before_the_se
             summary = await seed_demo(app, members=40, seed=5, progress=False, life=life)
             snapshot = await _snapshot(app)
             async with app.engine.connect() as conn:
+                # The generated receipts, row by row (the campaign's come-back ones aside):
+                # with the year, the others' are drawn by a second process; without, here.
+                snapshot["generated"] = [tuple(row) for row in await conn.execute(
+                    select(receipts.c.receipt_no, members.c.member_no, receipts.c.occurred_at,
+                           receipts.c.amount_cents, receipts.c.original_receipt_no)
+                    .join(members, members.c.id == receipts.c.member_id)
+                    .where(~receipts.c.receipt_no.contains("-C"))
+                    .order_by(receipts.c.receipt_no)
+                )]
                 linked = set((await conn.execute(
                     select(members.c.member_no).join(
                         chat_users, chat_users.c.member_id == members.c.id)
@@ -305,3 +314,23 @@ def test_a_big_chain_lives_its_year_on_a_sample_and_the_rest_joins_before_the_se
     # Every generated receipt is there; the year only added the campaign's come-back ones.
     assert lived["receipts"][0] >= plain["receipts"][0]
     assert lived["receipts"][3] == plain["receipts"][3]  # the same refunds
+    assert lived["generated"] == plain["generated"]
+    assert any(no > "500025" for _, no, *_ in lived["generated"])  # the rest's are there
+
+
+def test_a_second_process_that_fails_fails_the_demo_with_its_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The receipts of the members who do not live the year come from a second process: if it
+    cannot give them, `retailbot demo` says why and exits non-zero instead of a chain without
+    them."""
+    broken = tmp_path / "python"
+    broken.write_text("#!/bin/sh\necho 'MemoryError: out of memory' >&2\nexit 3\n")
+    broken.chmod(0o755)
+    monkeypatch.setattr("bot.demo.LIFE_SAMPLE", 25)
+    monkeypatch.setattr("sys.executable", str(broken))
+    code = main(["demo", "--database", f"sqlite+aiosqlite:///{tmp_path}/demo.db",
+                 "--members", "40", "--no-chat", "-q"])
+    assert code != 0
+    err = capsys.readouterr().err
+    assert "drawing the receipts in a second process failed: MemoryError: out of memory" in err
