@@ -15,7 +15,9 @@ Then bot.demo_life plays the chain's year through the product's own use cases an
 the clock moved (surveys, tickets, coupons, campaigns, callbacks, segments, a staff team), so
 every report, chart and queue has something real to show. A chain bigger than LIFE_SAMPLE
 lives that year with its first LIFE_SAMPLE members; the others, with all their receipts, are
-imported when the year is over and before the last segments refresh (see seed_demo).
+imported when the year is over and before the last segments refresh (see seed_demo). Their
+receipts are drawn meanwhile by a second process (`python -m bot.demo`, started by the demo
+itself), from where the sample's draws ended: the rows are those one process would draw.
 
 Member numbers are the seed followed by five digits (seed 42: 4200001...) and receipt numbers
 carry the seed too, so seeding again with the same seed changes nothing and another seed adds
@@ -152,9 +154,9 @@ async def seed_demo(
     now = datetime.combine(local_today(app.clock, app.policy.timezone), time(0), tzinfo=zone)
     rng = random.Random(seed)
     # 100,000 members have 1.9 million receipt rows, none in a cycle: the collector, run as
-    # often as by default, only slows the generating.
-    # Counted in people: once for their members' rows, once for their receipts (drawn here
-    # for the sample only when the others' are drawn in a second process, below).
+    # often as by default, only slows the generating. The meter counts people, once for their
+    # members' rows and once for their receipts (here the sample's only when the others' are
+    # drawn by a second process, below).
     sample_size = min(members, LIFE_SAMPLE) if life else members
     with Progress(
         "demo: generating members and receipts", members + sample_size, enabled=progress
@@ -164,9 +166,9 @@ async def seed_demo(
         drawn = _receipts(rng, sample, seed, now, stores, meter)
     rest = people[len(sample):]
     batch = _Batch(app, progress, now.astimezone(UTC), drawn.refunds)
-    # The receipts of the members who do not live the year are drawn in a second process
+    # The receipts of the members who do not live the year are drawn by a second process
     # while this one plays it: the same draws, from where the sample's ended, as if drawn
-    # here (a big chain's 1.9 million rows took a fifth of its seeding).
+    # here (100,000 members' 1.9 million rows took this process 20 s or more before).
     later = (
         asyncio.create_task(_drawn_elsewhere(rng.getstate(), rest, seed, now, stores, drawn))
         if rest else None
