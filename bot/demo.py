@@ -163,14 +163,14 @@ async def seed_demo(
     ) as meter, fewer_collections():
         people = _members(rng, members, seed, now, stores, meter)
         sample = people[:sample_size]
-        drawn = _receipts(rng, sample, seed, now, stores, meter)
+        sales = _receipts(rng, sample, seed, now, stores, meter)
     rest = people[len(sample):]
-    batch = _Batch(app, progress, now.astimezone(UTC), drawn.refunds)
+    batch = _Batch(app, progress, now.astimezone(UTC))
     # The receipts of the members who do not live the year are drawn by a second process
     # while this one plays it: the same draws, from where the sample's ended, as if drawn
     # here (100,000 members' 1.9 million rows took this process 20 s or more before).
     later = (
-        asyncio.create_task(_drawn_elsewhere(rng.getstate(), rest, seed, now, stores, drawn))
+        asyncio.create_task(_drawn_elsewhere(rng.getstate(), rest, seed, now, stores, sales))
         if rest else None
     )
     try:
@@ -206,7 +206,7 @@ class _Batch:
     """Imports people and their receipts in one or more parts (see seed_demo), adding up the
     counts; line numbers run on as if each kind were one CSV file."""
 
-    def __init__(self, app: App, progress: bool, now: datetime, refunds: int) -> None:
+    def __init__(self, app: App, progress: bool, now: datetime) -> None:
         self.app = app
         self.progress = progress
         # Both parts count from the demo's midnight, not the running clock: the same seed
@@ -215,14 +215,14 @@ class _Batch:
         self.now = now
         self.members = ImportSummary("members", "demo members")
         self.receipts = ImportSummary("transactions", "demo receipts")
-        self.refunds = refunds  # among the generated receipts
+        self.refunds = 0  # among the generated receipts
         self._member_lines = self._receipt_lines = 2
 
     async def add(
-        self, people: list[_Person], drawn: Awaitable[_DrawnRows] | None = None
+        self, people: list[_Person], drawn: Awaitable[list[tuple[str, ...]]] | None = None
     ) -> None:
         """Import these people, then their receipts: those in `person.receipts`, or, when
-        `drawn` is given, the rows it gives (already in time order) and their refunds."""
+        `drawn` is given, the rows it gives (already in time order)."""
         if not people:
             return
         rows = [person.row for person in people]
@@ -232,17 +232,17 @@ class _Batch:
             writing=DEMO_WRITING, now=self.now,
         )
         self._member_lines += len(rows)
-        if drawn is None:
-            receipts: list[tuple[str, ...]] = _in_time_order(people)
-        else:
-            receipts, refunds = await drawn
-            self.refunds += refunds
+        receipts = _in_time_order(people) if drawn is None else await drawn
+        self.refunds += sum(1 for row in receipts if row[_ORIGINAL])
         await import_records(
             self.app, "transactions", enumerate(receipts, start=self._receipt_lines),
             progress=self.progress, total=len(receipts), summary=self.receipts,
             writing=DEMO_WRITING, now=self.now,
         )
         self._receipt_lines += len(receipts)
+
+
+_ORIGINAL = TRANSACTION_COLUMNS.index("original_receipt_no")  # given on refunds only
 
 
 def _in_time_order(people: list[_Person]) -> list[tuple[str, ...]]:
@@ -339,32 +339,22 @@ def _phone(rng: random.Random, taken: set[str]) -> str:
     raise RuntimeError("could not find a free demo phone number")
 
 
-class _Drawn(NamedTuple):
-    """How many sales and refunds the receipts drawn so far hold (sales number the receipts)."""
-
-    sales: int = 0
-    refunds: int = 0
-
-
 # Where the `bot` package lies: the second process runs the same code as this one.
 _CODE_ROOT = str(Path(__file__).resolve().parent.parent)
-# The receipts of people drawn in a second process, in time order, and how many are refunds.
-_DrawnRows = tuple[list[tuple[str, ...]], int]
 
 
 def _receipts(
     rng: random.Random, people: list[_Person], seed: int, now: datetime, stores: list[Store],
-    meter: Progress | None = None, before: _Drawn = _Drawn(),
-) -> _Drawn:
+    meter: Progress, sales: int = 0,
+) -> int:
     """Each person's sales and refunds of the last 12 months, into `person.receipts`, after
-    the `before` drawn already; return the counts with these. 100,000 members have about 1.9
-    million receipts: the loop does no more than it must per receipt (zones looked up once,
-    amounts as floats)."""
+    the `sales` drawn already (they number the receipts); return how many sales there are
+    now. 100,000 members have about 1.9 million receipts: the loop does no more than it must
+    per receipt (zones looked up once, amounts as floats)."""
     year_ago = now - timedelta(days=365)
     zones = {store.code: ZoneInfo(store.timezone) for store in stores}
-    sales, refunds = before
     for index, person in enumerate(people, start=1):
-        if meter is not None and index % 1000 == 0:
+        if index % 1000 == 0:
             meter.advance(1000)
         low, high = person.shopper.visits_per_year
         visits = rng.randint(low, high)
@@ -394,21 +384,19 @@ def _receipts(
                 refund = _refund(rng, sale, person, when, now)
                 if refund is not None:
                     person.receipts.append(refund)
-                    refunds += 1
-    if meter is not None:
-        meter.advance(len(people) % 1000)
-    return _Drawn(sales, refunds)
+    meter.advance(len(people) % 1000)
+    return sales
 
 
 async def _drawn_elsewhere(
     state: Any, people: list[_Person], seed: int, now: datetime, stores: list[Store],
-    before: _Drawn,
-) -> _DrawnRows:
+    sales: int,
+) -> list[tuple[str, ...]]:
     """The receipts of `people` drawn by `python -m bot.demo` from the generator's `state`,
-    after `before`: what `_receipts` would draw here, in time order. The other process only
+    after `sales` sales: what `_receipts` would draw here, in time order. The other process only
     draws (no database, no network, nothing written); its rows come back as plain tuples,
     which travel five times faster than named ones."""
-    job = pickle.dumps((state, people, seed, now, stores, before), pickle.HIGHEST_PROTOCOL)
+    job = pickle.dumps((state, people, seed, now, stores, sales), pickle.HIGHEST_PROTOCOL)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [_CODE_ROOT, *filter(None, [os.environ.get("PYTHONPATH")])]
     )}
@@ -426,21 +414,20 @@ async def _drawn_elsewhere(
     if other.returncode != 0:
         last = (err.decode(errors="replace").strip().splitlines() or ["no message"])[-1]
         raise CliError(f"demo: drawing the receipts in a second process failed: {last}")
-    rows, refunds = pickle.loads(out)  # our own child's output, not anybody's input
-    return rows, refunds
+    rows: list[tuple[str, ...]] = pickle.loads(out)  # our own child's output, not anybody's
+    return rows
 
 
 def _draw_for_another_process() -> None:
     """`python -m bot.demo`: read a job of _drawn_elsewhere on standard input, write the
     receipts it asks for on standard output."""
-    state, people, seed, now, stores, before = pickle.load(sys.stdin.buffer)
+    state, people, seed, now, stores, sales = pickle.load(sys.stdin.buffer)
     rng = random.Random()
     rng.setstate(state)
     with fewer_collections():
-        drawn = _receipts(rng, people, seed, now, stores, before=before)
+        _receipts(rng, people, seed, now, stores, Progress("", enabled=False), sales)
         rows = [tuple(row) for row in _in_time_order(people)]
-    pickle.dump((rows, drawn.refunds - before.refunds), sys.stdout.buffer,
-                pickle.HIGHEST_PROTOCOL)
+    pickle.dump(rows, sys.stdout.buffer, pickle.HIGHEST_PROTOCOL)
 
 
 def _refund(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -86,7 +86,7 @@ async def _read(engine: AsyncEngine, *columns: Any) -> tuple[list[Thing], list[T
 async def test_a_result_read_at_once_gives_what_each_row_gives(engine: AsyncEngine) -> None:
     one_by_one, together = await _read(engine, things)
     assert together == one_by_one
-    assert [replace_id(thing) for thing in together] == [*STORED, Thing("nulls")]
+    assert [replace(thing, id=None) for thing in together] == [*STORED, Thing("nulls")]
     assert all(thing.id is not None for thing in together)
     full = together[0]
     assert type(full.price) is Decimal and type(full.tags) is tuple
@@ -112,7 +112,3 @@ async def test_no_rows_give_no_entities(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         rows = await conn.execute(select(things).where(things.c.name == "none"))
         assert THINGS.entities(rows) == []
-
-
-def replace_id(thing: Thing) -> Thing:
-    return Thing(**{**thing.__dict__, "id": None})
